@@ -1,0 +1,123 @@
+/** pile.control (PROTOCOL §7): the cloud's signed list of accepted key offsets and revoked tickets. */
+import { b64uEncode, tryB64uDecode } from './crypto/bytes.js';
+import { LABEL } from './crypto/labels.js';
+import { mac, verifyMac } from './crypto/mac.js';
+import { fail, ok, type Result } from './errors.js';
+import { CLOCK_SKEW_SECONDS } from './ids.js';
+import { type ControlBody, ControlBody as ControlBodySchema } from './messages/bodies.js';
+import { decodeBody, decodeMessage } from './messages/decode.js';
+import { PileControl } from './messages/wire.js';
+
+export type { ControlBody } from './messages/bodies.js';
+
+/** MAC(CK, "evauth/v1/control", pid, utf8(body)) */
+export function deriveControlMac(controlKey: Uint8Array, pid: string, bodyText: string): Uint8Array {
+  return mac(controlKey, LABEL.control, pid, bodyText);
+}
+
+export function buildPileControl(controlKey: Uint8Array, pid: string, body: ControlBody): PileControl {
+  const bodyText = JSON.stringify({
+    seq: body.seq,
+    issuedAt: body.issuedAt,
+    keyOffset: { current: body.keyOffset.current, accept: body.keyOffset.accept },
+    revoked: body.revoked.map((r) => ({ tid: r.tid, exp: r.exp })),
+  });
+  return {
+    v: 1,
+    type: 'pile.control',
+    body: bodyText,
+    mac: b64uEncode(deriveControlMac(controlKey, pid, bodyText)),
+  };
+}
+
+export type ControlRejection = 'MALFORMED' | 'UNSUPPORTED_VERSION' | 'BAD_MAC' | 'STALE_SEQ';
+
+/** Serializable form a gateway persists so that a restarted pile keeps its revocations and offsets. */
+export interface PileControlSnapshot {
+  seq: number;
+  current: number;
+  accept: number[];
+  revoked: { tid: string; exp: number }[];
+}
+
+/**
+ * What a pile has applied from the cloud. Starts from its keystore offset and accepts a body only with a
+ * valid MAC and a seq above the last applied one.
+ */
+export class PileControlState {
+  seq: number;
+  current: number;
+  private accepted: Set<number>;
+  private revoked: Map<string, number>;
+
+  constructor(initial: PileControlSnapshot) {
+    this.seq = initial.seq;
+    this.current = initial.current;
+    this.accepted = new Set(initial.accept);
+    this.revoked = new Map(initial.revoked.map((r) => [r.tid, r.exp]));
+  }
+
+  static fromKeyOffset(keyOffset: number): PileControlState {
+    return new PileControlState({ seq: -1, current: keyOffset, accept: [keyOffset], revoked: [] });
+  }
+
+  acceptsOffset(off: number): boolean {
+    return this.accepted.has(off);
+  }
+
+  get acceptedOffsets(): number[] {
+    return [...this.accepted];
+  }
+
+  isRevoked(tid: string, nowSeconds: number): boolean {
+    const exp = this.revoked.get(tid);
+    if (exp === undefined) return false;
+    // A revoked ticket past exp + skew is refused as expired anyway; forget it.
+    if (nowSeconds > exp + CLOCK_SKEW_SECONDS) {
+      this.revoked.delete(tid);
+      return false;
+    }
+    return true;
+  }
+
+  get revokedCount(): number {
+    return this.revoked.size;
+  }
+
+  /** Verifies and applies a pile.control payload; returns the applied body. */
+  apply(
+    controlKey: Uint8Array,
+    pid: string,
+    payload: Uint8Array | string,
+    nowSeconds: number,
+  ): Result<ControlBody, ControlRejection> {
+    const message = decodeMessage(PileControl, payload);
+    if (!message.ok) return message;
+    const expected = deriveControlMac(controlKey, pid, message.value.body);
+    if (!verifyMac(expected, tryB64uDecode(message.value.mac, 32))) {
+      return fail('BAD_MAC', 'pile.control MAC does not verify with this pile control key');
+    }
+    const body = decodeBody(ControlBodySchema, message.value.body);
+    if (!body.ok) return fail('MALFORMED', `pile.control body: ${body.message}`);
+    if (body.value.seq <= this.seq) {
+      return fail('STALE_SEQ', `pile.control seq ${body.value.seq} is not above ${this.seq}`);
+    }
+    this.seq = body.value.seq;
+    this.current = body.value.keyOffset.current;
+    this.accepted = new Set([...body.value.keyOffset.accept, body.value.keyOffset.current]);
+    this.revoked = new Map();
+    for (const r of body.value.revoked) {
+      if (nowSeconds <= r.exp + CLOCK_SKEW_SECONDS) this.revoked.set(r.tid, r.exp);
+    }
+    return ok(body.value);
+  }
+
+  snapshot(): PileControlSnapshot {
+    return {
+      seq: this.seq,
+      current: this.current,
+      accept: [...this.accepted],
+      revoked: [...this.revoked].map(([tid, exp]) => ({ tid, exp })),
+    };
+  }
+}

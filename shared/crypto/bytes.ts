@@ -1,0 +1,42 @@
+/** Byte encodings of PROTOCOL §1: base64url without padding, UTF-8, u32be, hex. */
+
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { base64urlnopad } from '@scure/base';
+
+export { bytesToHex, concatBytes, hexToBytes, utf8ToBytes };
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function b64uEncode(bytes: Uint8Array): string {
+  return base64urlnopad.encode(bytes);
+}
+
+/** Strict base64url decode: throws on padding, non-alphabet characters or non-canonical tails. */
+export function b64uDecode(text: string): Uint8Array {
+  return base64urlnopad.decode(text);
+}
+
+/** Like b64uDecode but returns undefined instead of throwing; for message boundaries. */
+export function tryB64uDecode(text: string, expectedLength?: number): Uint8Array | undefined {
+  try {
+    const bytes = base64urlnopad.decode(text);
+    if (expectedLength !== undefined && bytes.length !== expectedLength) return undefined;
+    return bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Strict UTF-8 decode (invalid sequences throw). */
+export function utf8Decode(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+export function u32be(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new RangeError(`u32be: expected an integer 0..2^32-1, got ${n}`);
+  }
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n, false);
+  return out;
+}

@@ -1,0 +1,474 @@
+/**
+ * The pile's side of the handshake (PROTOCOL §6) as a pure state machine: payloads in, messages and events
+ * out. Clock and randomness are injected; nothing here touches MQTT or disk.
+ */
+
+import type { PileControlState } from '../control.js';
+import { b64uEncode, tryB64uDecode, utf8ToBytes } from '../crypto/bytes.js';
+import { deriveAuthKey, deriveSessionKey, deriveTicketKey } from '../crypto/kdf.js';
+import { verifyMac } from '../crypto/mac.js';
+import type { ErrorCode } from '../errors.js';
+import { CLOCK_SKEW_SECONDS, type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
+import type { OfferBody, TicketBody } from '../messages/bodies.js';
+import { parseJsonObject, validateMessage } from '../messages/decode.js';
+import { type AuthRequest, PileInbound, type SessionStop } from '../messages/wire.js';
+import { parseTicket } from '../ticket.js';
+import { topics } from '../topics.js';
+import { ExpiringSet, WindowCounter } from './memory.js';
+import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
+
+export interface PileConnector {
+  id: number;
+  maxW: number;
+}
+
+export interface PileTariff {
+  /** decimal string, e.g. "0.39" */
+  pricePerKWh: string;
+  currency: string;
+}
+
+export interface PileLimits {
+  /** handshakes awaiting auth.response at once, per pile */
+  maxPending: number;
+  /** auth.request messages per vehicle per minute */
+  requestsPerVehiclePerMinute: number;
+  /** failed proofs (BAD_PROOF) before a vehicle is locked out */
+  failedProofsBeforeLockout: number;
+  lockoutMs: number;
+  /** how long a challenge stays answerable (PROTOCOL §6: 10 s) */
+  pendingTtlMs: number;
+  /** entries the replay memory holds at most */
+  replayCapacity: number;
+  /** vehicles the rate counters track at most */
+  trackedVehicles: number;
+}
+
+export const DEFAULT_PILE_LIMITS: PileLimits = {
+  maxPending: 16,
+  requestsPerVehiclePerMinute: 20,
+  failedProofsBeforeLockout: 3,
+  lockoutMs: 5 * 60_000,
+  pendingTtlMs: 10_000,
+  replayCapacity: 50_000,
+  trackedVehicles: 10_000,
+};
+
+/** What the gateway receives once a vehicle has proven it holds AK. */
+export interface AuthorizedSession {
+  sid: string;
+  vid: string;
+  pid: string;
+  connector: number;
+  /** session key SK */
+  sk: Uint8Array;
+  tid: string;
+  maxWh?: number;
+  offer: OfferBody;
+  authorizedAt: number;
+}
+
+export type PileOutput =
+  | { kind: 'send'; topic: string; payload: string }
+  | { kind: 'challenged'; sid: string; vid: string; connector: number }
+  | { kind: 'authorized'; session: AuthorizedSession }
+  | { kind: 'rejected'; code: ErrorCode; sid?: string; vid?: string; message: string }
+  | { kind: 'aborted'; sid: string; vid: string; reason: string }
+  | { kind: 'expired'; sid: string; vid: string }
+  | { kind: 'stop'; message: SessionStop }
+  | { kind: 'dropped'; reason: string };
+
+interface PendingHandshake {
+  sid: string;
+  sidBytes: Uint8Array;
+  vid: string;
+  connector: number;
+  request: AuthRequest;
+  r1: Uint8Array;
+  r3: Uint8Array;
+  ak: Uint8Array;
+  sk: Uint8Array;
+  ticket: TicketBody;
+  offer: OfferBody;
+  offerPlaintext: Uint8Array;
+  challengePayload: string;
+  expiresAt: number;
+}
+
+interface CompletedHandshake {
+  vid: string;
+  proof: string;
+  resultPayload: string;
+  expiresAt: number;
+}
+
+export interface PileAuthenticatorOptions {
+  pid: string;
+  rootKey: Uint8Array;
+  connectors: readonly PileConnector[];
+  tariff: PileTariff;
+  control: PileControlState;
+  now: Clock;
+  random: RandomSource;
+  limits?: Partial<PileLimits>;
+  /** Whether the charger can take a vehicle on this connector now (plugged-in checks, faults). */
+  connectorAvailable?: (connector: number) => boolean;
+}
+
+export class PileAuthenticator {
+  readonly pid: string;
+  readonly limits: PileLimits;
+  private readonly rootKey: Uint8Array;
+  private readonly connectors: Map<number, PileConnector>;
+  private readonly tariff: PileTariff;
+  private readonly control: PileControlState;
+  private readonly now: Clock;
+  private readonly random: RandomSource;
+  private readonly connectorAvailable: (connector: number) => boolean;
+  private readonly ticketKeys = new Map<number, Uint8Array>();
+  private readonly pending = new Map<string, PendingHandshake>();
+  private readonly completed = new Map<string, CompletedHandshake>();
+  private readonly occupied = new Set<number>();
+  private readonly replay: ExpiringSet;
+  private readonly requestCounter: WindowCounter;
+  private readonly failedProofs: WindowCounter;
+  private readonly lockedUntil = new Map<string, number>();
+
+  constructor(options: PileAuthenticatorOptions) {
+    this.pid = options.pid;
+    this.rootKey = options.rootKey;
+    this.connectors = new Map(options.connectors.map((c) => [c.id, c]));
+    this.tariff = options.tariff;
+    this.control = options.control;
+    this.now = options.now;
+    this.random = options.random;
+    this.connectorAvailable = options.connectorAvailable ?? (() => true);
+    this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
+    this.replay = new ExpiringSet(this.limits.replayCapacity);
+    this.requestCounter = new WindowCounter(60_000, this.limits.trackedVehicles);
+    this.failedProofs = new WindowCounter(this.limits.lockoutMs, this.limits.trackedVehicles);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Size of every memory that grows with traffic; for bounds checks and metrics. */
+  memoryStats(): { pending: number; completed: number; replay: number; vehicles: number; lockouts: number } {
+    return {
+      pending: this.pending.size,
+      completed: this.completed.size,
+      replay: this.replay.size,
+      vehicles: this.requestCounter.size,
+      lockouts: this.lockedUntil.size,
+    };
+  }
+
+  isOccupied(connector: number): boolean {
+    return this.occupied.has(connector);
+  }
+
+  /** The gateway frees a connector when its session ends. */
+  release(connector: number): void {
+    this.occupied.delete(connector);
+  }
+
+  /** The gateway marks a connector taken, e.g. a session restored after restart. */
+  occupy(connector: number): void {
+    this.occupied.add(connector);
+  }
+
+  private ticketKey(off: number): Uint8Array {
+    let tk = this.ticketKeys.get(off);
+    if (!tk) {
+      tk = deriveTicketKey(this.rootKey, off, this.pid);
+      this.ticketKeys.set(off, tk);
+    }
+    return tk;
+  }
+
+  /** Handles one payload from piles/{pid}/auth. Never throws. */
+  handle(payload: Uint8Array | string): PileOutput[] {
+    try {
+      return this.dispatch(payload);
+    } catch (error) {
+      return [{ kind: 'dropped', reason: `internal: ${(error as Error).message}` }];
+    }
+  }
+
+  private dispatch(payload: Uint8Array | string): PileOutput[] {
+    const json = parseJsonObject(payload);
+    if (!json.ok) return this.refuseUnaddressable(undefined, json.message);
+    const message = validateMessage(PileInbound, json.value);
+    if (!message.ok) return this.refuseUnaddressable(json.value, message.message, message.code);
+    const m = message.value;
+    const nowMs = this.now();
+    const expired = this.expire(nowMs);
+    let out: PileOutput[];
+    switch (m.type) {
+      case 'auth.request':
+        out = this.onRequest(m, nowMs);
+        break;
+      case 'auth.response':
+        out = this.onResponse(m.sid, m.proof, nowMs);
+        break;
+      case 'auth.abort':
+        out = this.onAbort(m.sid, m.reason);
+        break;
+      case 'session.stop':
+        out = [{ kind: 'stop', message: m }];
+        break;
+    }
+    return expired.length === 0 ? out : [...expired, ...out];
+  }
+
+  /**
+   * A message that failed the shape check. If it still names a vehicle and a session (an auth.request with a
+   * usable vid), answer MALFORMED / UNSUPPORTED_VERSION; otherwise drop it and count it (PROTOCOL §6).
+   */
+  private refuseUnaddressable(
+    value: Record<string, unknown> | undefined,
+    reason: string,
+    code: 'MALFORMED' | 'UNSUPPORTED_VERSION' = 'MALFORMED',
+  ): PileOutput[] {
+    const vid = value?.vid;
+    const sid = value?.sid;
+    if (value?.type === 'auth.request' && typeof vid === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(vid)) {
+      const sidText = typeof sid === 'string' && sid.length <= 64 ? sid : '';
+      return [
+        this.errorMessage(vid, sidText, code, reason),
+        { kind: 'rejected', code, vid, message: reason },
+      ];
+    }
+    return [{ kind: 'dropped', reason }];
+  }
+
+  private errorMessage(
+    vid: string,
+    sid: string,
+    code: ErrorCode,
+    message: string,
+    keys?: { sk: Uint8Array; sidBytes: Uint8Array },
+  ): PileOutput {
+    const error: Record<string, unknown> = { v: 1, type: 'auth.error', sid, code, message };
+    if (keys) error.mac = b64uEncode(deriveErrorMac(keys.sk, keys.sidBytes, code));
+    return { kind: 'send', topic: topics.vehicleAuth(vid), payload: JSON.stringify(error) };
+  }
+
+  private reject(request: AuthRequest, code: ErrorCode, message: string): PileOutput[] {
+    return [
+      this.errorMessage(request.vid, request.sid, code, message),
+      { kind: 'rejected', code, sid: request.sid, vid: request.vid, message },
+    ];
+  }
+
+  private onRequest(request: AuthRequest, nowMs: number): PileOutput[] {
+    const nowS = unixSeconds(nowMs);
+
+    // QoS 1 may deliver twice: the same request for a pending sid gets the same challenge.
+    const existing = this.pending.get(request.sid);
+    if (existing) {
+      if (sameRequest(existing.request, request)) {
+        return [{ kind: 'send', topic: topics.vehicleAuth(request.vid), payload: existing.challengePayload }];
+      }
+      return this.reject(request, 'REPLAY', 'session id is already in use');
+    }
+
+    // 2. the ticket
+    const parsed = parseTicket(request.ticket);
+    if (!parsed.ok) return this.reject(request, 'MALFORMED', parsed.message);
+    const ticket = parsed.value.body;
+    const sidBytes = tryB64uDecode(request.sid, RANDOM_BYTES);
+    const r1 = tryB64uDecode(request.r1, RANDOM_BYTES);
+    if (!sidBytes || !r1)
+      return this.reject(request, 'MALFORMED', 'sid and r1 must be 16 bytes of base64url');
+    if (request.pid !== this.pid || ticket.pid !== this.pid) {
+      return this.reject(request, 'WRONG_PILE', `ticket is for pile ${ticket.pid}, this is ${this.pid}`);
+    }
+    if (ticket.vid !== request.vid)
+      return this.reject(request, 'WRONG_VEHICLE', 'ticket belongs to another vehicle');
+    // 3. validity with 300 s skew
+    if (nowS < ticket.nbf - CLOCK_SKEW_SECONDS)
+      return this.reject(request, 'TICKET_NOT_YET_VALID', 'ticket not yet valid');
+    if (nowS > ticket.exp + CLOCK_SKEW_SECONDS)
+      return this.reject(request, 'TICKET_EXPIRED', 'ticket expired');
+    // 4. key offset
+    if (!this.control.acceptsOffset(ticket.off)) {
+      return this.reject(request, 'UNKNOWN_KEY_OFFSET', `key offset ${ticket.off} is not accepted`);
+    }
+    // 5. revocation
+    if (this.control.isRevoked(ticket.tid, nowS)) return this.reject(request, 'REVOKED', 'ticket revoked');
+    // 6. replay
+    const pairKey = `t${ticket.tid}${request.r1}`;
+    if (this.replay.has(`s${request.sid}`, nowMs) || this.replay.has(pairKey, nowMs)) {
+      return this.reject(request, 'REPLAY', 'request seen before');
+    }
+    // 7. connector
+    const connector = this.connectors.get(request.connector);
+    if (!connector) return this.reject(request, 'UNKNOWN_CONNECTOR', `no connector ${request.connector}`);
+    if (
+      this.occupied.has(connector.id) ||
+      !this.connectorAvailable(connector.id) ||
+      this.pendingOnConnectorByOther(connector.id, request.vid)
+    ) {
+      return this.reject(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
+    }
+    // 8. limits
+    const lockedUntil = this.lockedUntil.get(request.vid);
+    if (lockedUntil !== undefined) {
+      if (lockedUntil > nowMs)
+        return this.reject(request, 'RATE_LIMITED', 'too many failed proofs; try later');
+      this.lockedUntil.delete(request.vid);
+    }
+    if (this.requestCounter.hit(request.vid, nowMs) > this.limits.requestsPerVehiclePerMinute) {
+      return this.reject(request, 'RATE_LIMITED', 'too many requests from this vehicle');
+    }
+    if (this.pending.size >= this.limits.maxPending) {
+      return this.reject(request, 'RATE_LIMITED', 'pile is busy with other handshakes');
+    }
+
+    const r3 = this.random(RANDOM_BYTES);
+    const ak = deriveAuthKey(this.ticketKey(ticket.off), parsed.value.bytes);
+    const sk = deriveSessionKey(ak, r1, r3, sidBytes);
+    const proof = derivePileProof(ak, sidBytes, r1, r3, this.pid, request.vid);
+    const offer: OfferBody = {
+      connector: connector.id,
+      maxW: connector.maxW,
+      pricePerKWh: this.tariff.pricePerKWh,
+      currency: this.tariff.currency,
+      expiresAt: nowS + Math.ceil(this.limits.pendingTtlMs / 1000),
+    };
+    const offerPlaintext = utf8ToBytes(JSON.stringify(offer));
+    const sealed = sealOffer(sk, sidBytes, offerPlaintext, this.random(24));
+    const challengePayload = JSON.stringify({
+      v: 1,
+      type: 'auth.challenge',
+      sid: request.sid,
+      pid: this.pid,
+      r3: b64uEncode(r3),
+      proof: b64uEncode(proof),
+      offer: sealed,
+    });
+    const validUntilMs = (ticket.exp + CLOCK_SKEW_SECONDS) * 1000;
+    this.replay.add(`s${request.sid}`, Math.max(validUntilMs, nowMs + this.limits.pendingTtlMs), nowMs);
+    this.replay.add(pairKey, validUntilMs, nowMs);
+    this.pending.set(request.sid, {
+      sid: request.sid,
+      sidBytes,
+      vid: request.vid,
+      connector: connector.id,
+      request,
+      r1,
+      r3,
+      ak,
+      sk,
+      ticket,
+      offer,
+      offerPlaintext,
+      challengePayload,
+      expiresAt: nowMs + this.limits.pendingTtlMs,
+    });
+    return [
+      { kind: 'send', topic: topics.vehicleAuth(request.vid), payload: challengePayload },
+      { kind: 'challenged', sid: request.sid, vid: request.vid, connector: connector.id },
+    ];
+  }
+
+  private pendingOnConnectorByOther(connector: number, vid: string): boolean {
+    for (const p of this.pending.values()) {
+      if (p.connector === connector && p.vid !== vid) return true;
+    }
+    return false;
+  }
+
+  private onResponse(sid: string, proofText: string, nowMs: number): PileOutput[] {
+    const done = this.completed.get(sid);
+    if (done) {
+      // A QoS-1 duplicate of a response that already succeeded gets the same result.
+      if (done.proof === proofText)
+        return [{ kind: 'send', topic: topics.vehicleAuth(done.vid), payload: done.resultPayload }];
+      return [{ kind: 'dropped', reason: 'response for a completed handshake' }];
+    }
+    const p = this.pending.get(sid);
+    if (!p) return [{ kind: 'dropped', reason: 'response for no pending handshake' }];
+    const expected = deriveVehicleProof(p.ak, p.sidBytes, p.r1, p.r3, p.vid, this.pid, p.offerPlaintext);
+    this.pending.delete(sid);
+    if (!verifyMac(expected, tryB64uDecode(proofText, 32))) {
+      if (this.failedProofs.hit(p.vid, nowMs) >= this.limits.failedProofsBeforeLockout) {
+        this.lockedUntil.set(p.vid, nowMs + this.limits.lockoutMs);
+        this.failedProofs.reset(p.vid);
+      }
+      const message = 'vehicle proof does not verify';
+      return [
+        this.errorMessage(p.vid, sid, 'BAD_PROOF', message, p),
+        { kind: 'rejected', code: 'BAD_PROOF', sid, vid: p.vid, message },
+      ];
+    }
+    const resultPayload = JSON.stringify({
+      v: 1,
+      type: 'auth.result',
+      sid,
+      ok: true,
+      mac: b64uEncode(deriveResultMac(p.sk, p.sidBytes)),
+    });
+    this.completed.set(sid, {
+      vid: p.vid,
+      proof: proofText,
+      resultPayload,
+      expiresAt: nowMs + this.limits.pendingTtlMs,
+    });
+    this.occupied.add(p.connector);
+    const session: AuthorizedSession = {
+      sid,
+      vid: p.vid,
+      pid: this.pid,
+      connector: p.connector,
+      sk: p.sk,
+      tid: p.ticket.tid,
+      offer: p.offer,
+      authorizedAt: nowMs,
+    };
+    if (p.ticket.maxWh !== undefined) session.maxWh = p.ticket.maxWh;
+    return [
+      { kind: 'authorized', session },
+      { kind: 'send', topic: topics.vehicleAuth(p.vid), payload: resultPayload },
+    ];
+  }
+
+  private onAbort(sid: string, reason: string): PileOutput[] {
+    const p = this.pending.get(sid);
+    if (!p) return [{ kind: 'dropped', reason: 'abort for no pending handshake' }];
+    this.pending.delete(sid);
+    return [{ kind: 'aborted', sid, vid: p.vid, reason }];
+  }
+
+  /** Forgets challenges older than the pending TTL, telling each vehicle with a MACed TIMEOUT. */
+  tick(): PileOutput[] {
+    return this.expire(this.now());
+  }
+
+  private expire(nowMs: number): PileOutput[] {
+    const out: PileOutput[] = [];
+    for (const p of this.pending.values()) {
+      if (p.expiresAt > nowMs) continue;
+      this.pending.delete(p.sid);
+      out.push(this.errorMessage(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
+      out.push({ kind: 'expired', sid: p.sid, vid: p.vid });
+    }
+    for (const [sid, c] of this.completed) {
+      if (c.expiresAt <= nowMs) this.completed.delete(sid);
+    }
+    return out;
+  }
+}
+
+function sameRequest(a: AuthRequest, b: AuthRequest): boolean {
+  return (
+    a.vid === b.vid &&
+    a.pid === b.pid &&
+    a.connector === b.connector &&
+    a.ticket === b.ticket &&
+    a.r1 === b.r1 &&
+    a.ts === b.ts
+  );
+}

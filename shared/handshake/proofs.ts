@@ -1,0 +1,64 @@
+/** The handshake's derivations (PROTOCOL §6): proofs, the sealed offer, result and error MACs. */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { aeadOpen, aeadSeal, type SealedBox } from '../crypto/aead.js';
+import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
+import { info } from '../crypto/kdf.js';
+import { LABEL } from '../crypto/labels.js';
+import { mac } from '../crypto/mac.js';
+import type { ErrorCode } from '../errors.js';
+
+/** proof = MAC(AK, "evauth/v1/pile-proof", sid, r1, r3, pid, vid) */
+export function derivePileProof(
+  ak: Uint8Array,
+  sid: Uint8Array,
+  r1: Uint8Array,
+  r3: Uint8Array,
+  pid: string,
+  vid: string,
+): Uint8Array {
+  return mac(ak, LABEL.pileProof, sid, r1, r3, pid, vid);
+}
+
+/** proof = MAC(AK, "evauth/v1/vehicle-proof", sid, r1, r3, vid, pid, SHA-256(offer plaintext)) */
+export function deriveVehicleProof(
+  ak: Uint8Array,
+  sid: Uint8Array,
+  r1: Uint8Array,
+  r3: Uint8Array,
+  vid: string,
+  pid: string,
+  offerPlaintext: Uint8Array,
+): Uint8Array {
+  return mac(ak, LABEL.vehicleProof, sid, r1, r3, vid, pid, sha256(offerPlaintext));
+}
+
+/** MAC(SK, "evauth/v1/result", sid, "ok") */
+export function deriveResultMac(sk: Uint8Array, sid: Uint8Array): Uint8Array {
+  return mac(sk, LABEL.result, sid, 'ok');
+}
+
+/** MAC(SK, "evauth/v1/error", sid, code) */
+export function deriveErrorMac(sk: Uint8Array, sid: Uint8Array, code: ErrorCode): Uint8Array {
+  return mac(sk, LABEL.error, sid, code);
+}
+
+/** aad = utf8("evauth/v1/offer") || 0x00 || sid */
+export function offerAad(sid: Uint8Array): Uint8Array {
+  return info(LABEL.offer, sid);
+}
+
+export function sealOffer(
+  sk: Uint8Array,
+  sid: Uint8Array,
+  offerPlaintext: Uint8Array,
+  nonce: Uint8Array,
+): SealedBox {
+  return { n: b64uEncode(nonce), c: b64uEncode(aeadSeal(sk, nonce, offerPlaintext, offerAad(sid))) };
+}
+
+export function openOffer(sk: Uint8Array, sid: Uint8Array, box: SealedBox): Uint8Array | undefined {
+  const nonce = tryB64uDecode(box.n, 24);
+  const ciphertext = tryB64uDecode(box.c);
+  if (!nonce || !ciphertext) return undefined;
+  return aeadOpen(sk, nonce, ciphertext, offerAad(sid));
+}

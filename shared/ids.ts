@@ -1,0 +1,18 @@
+/** Identifier rules of PROTOCOL §1: safe as MQTT topic levels. */
+export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+export type RandomSource = (length: number) => Uint8Array;
+/** Milliseconds since the Unix epoch. */
+export type Clock = () => number;
+
+export function unixSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+export const RANDOM_BYTES = 16;
+export const MAX_PAYLOAD_BYTES = 8 * 1024;
+export const CLOCK_SKEW_SECONDS = 300;

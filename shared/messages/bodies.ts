@@ -1,0 +1,70 @@
+/** Schemas of the JSON texts carried inside messages: ticket, offer, meter, receipt, control, credential. */
+import * as v from 'valibot';
+import { b64u, b64u16, currency, decimalString, id, u32, uint, unixTime, version } from './fields.js';
+
+/** §3 the ticket: T = utf8(JSON text). */
+export const TicketBody = v.object({
+  v: version,
+  tid: b64u16,
+  vid: id,
+  pid: id,
+  off: u32,
+  iat: unixTime,
+  nbf: unixTime,
+  exp: unixTime,
+  r2: b64u16,
+  maxWh: v.optional(v.pipe(uint, v.minValue(1))),
+});
+
+/** §6 the offer, sealed under SK. */
+export const OfferBody = v.object({
+  connector: v.pipe(uint, v.minValue(1)),
+  maxW: uint,
+  pricePerKWh: decimalString,
+  currency,
+  expiresAt: unixTime,
+});
+
+export const METER_STATES = ['charging', 'suspended', 'finishing', 'faulted'] as const;
+
+/** §8 session.meter body {ts, wh, w, state}. */
+export const MeterBody = v.object({
+  ts: unixTime,
+  wh: uint,
+  w: uint,
+  state: v.pipe(v.string(), v.maxLength(32)),
+});
+
+/** §8 session.end body {reason, wh, cost, currency, startedAt, endedAt}. */
+export const ReceiptBody = v.object({
+  reason: v.pipe(v.string(), v.maxLength(64)),
+  wh: uint,
+  cost: decimalString,
+  currency,
+  startedAt: unixTime,
+  endedAt: unixTime,
+});
+
+/** §7 pile.control body. */
+export const ControlBody = v.object({
+  seq: uint,
+  issuedAt: unixTime,
+  keyOffset: v.object({ current: u32, accept: v.pipe(v.array(u32), v.minLength(1), v.maxLength(16)) }),
+  revoked: v.pipe(v.array(v.object({ tid: b64u16, exp: unixTime })), v.maxLength(100)),
+});
+
+/** §5 the plaintext of a sealed credential. */
+export const CredentialPlain = v.object({
+  ticket: b64u,
+  ak: v.pipe(v.string(), v.length(43)),
+  pid: id,
+  tid: b64u16,
+  exp: unixTime,
+});
+
+export type TicketBody = v.InferOutput<typeof TicketBody>;
+export type OfferBody = v.InferOutput<typeof OfferBody>;
+export type MeterBody = v.InferOutput<typeof MeterBody>;
+export type ReceiptBody = v.InferOutput<typeof ReceiptBody>;
+export type ControlBody = v.InferOutput<typeof ControlBody>;
+export type CredentialPlain = v.InferOutput<typeof CredentialPlain>;

@@ -1,0 +1,84 @@
+/** The boundary: raw payload → validated message, or a typed MALFORMED / UNSUPPORTED_VERSION. */
+import * as v from 'valibot';
+import { utf8Decode } from '../crypto/bytes.js';
+import { fail, ok, type Result } from '../errors.js';
+import { MAX_PAYLOAD_BYTES } from '../ids.js';
+
+type Decoded<T> = Result<T, 'MALFORMED' | 'UNSUPPORTED_VERSION'>;
+
+/** Parses JSON text and checks it is an object; the 8 KiB limit applies to the UTF-8 bytes. */
+export function parseJsonObject(payload: Uint8Array | string): Decoded<Record<string, unknown>> {
+  let text: string;
+  if (typeof payload === 'string') {
+    // UTF-8 is at most 3 bytes per UTF-16 unit; only measure exactly when it could be over.
+    if (
+      payload.length * 3 > MAX_PAYLOAD_BYTES &&
+      new TextEncoder().encode(payload).length > MAX_PAYLOAD_BYTES
+    ) {
+      return fail('MALFORMED', `payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    }
+    text = payload;
+  } else {
+    if (payload.length > MAX_PAYLOAD_BYTES)
+      return fail('MALFORMED', `payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    try {
+      text = utf8Decode(payload);
+    } catch {
+      return fail('MALFORMED', 'payload is not UTF-8');
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return fail('MALFORMED', 'payload is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return fail('MALFORMED', 'payload is not a JSON object');
+  }
+  return ok(parsed as Record<string, unknown>);
+}
+
+function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  if (!first) return 'invalid message';
+  const path = first.path?.map((p) => String(p.key)).join('.') ?? '';
+  return path ? `field ${path}: ${first.message}` : first.message;
+}
+
+/** Validates an already-parsed object against one message schema, then its version. */
+export function validateMessage<S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+): Decoded<v.InferOutput<S>> {
+  const parsed = v.safeParse(schema, value);
+  if (!parsed.success) return fail('MALFORMED', describeIssue(parsed.issues));
+  const out = parsed.output as { v?: unknown };
+  if (typeof out === 'object' && out !== null && 'v' in out && out.v !== 1) {
+    return fail('UNSUPPORTED_VERSION', `version ${String(out.v)} is not supported (expected 1)`);
+  }
+  return ok(parsed.output);
+}
+
+/** Parses a raw payload as exactly one message schema. */
+export function decodeMessage<S extends v.GenericSchema>(
+  schema: S,
+  payload: Uint8Array | string,
+): Decoded<v.InferOutput<S>> {
+  const json = parseJsonObject(payload);
+  if (!json.ok) return json;
+  return validateMessage(schema, json.value);
+}
+
+/** Parses JSON text carried inside a message (ticket, offer, bodies); no version field there. */
+export function decodeBody<S extends v.GenericSchema>(schema: S, text: string): Decoded<v.InferOutput<S>> {
+  const json = parseJsonObject(text);
+  if (!json.ok) return json;
+  const parsed = v.safeParse(schema, json.value);
+  if (!parsed.success) return fail('MALFORMED', describeIssue(parsed.issues));
+  return ok(parsed.output);
+}
+
+export function encodeMessage(message: object): string {
+  return JSON.stringify(message);
+}

@@ -1,0 +1,34 @@
+/** Provisioning files of PROTOCOL §11: the vehicle identity and a pile keystore entry. */
+import * as v from 'valibot';
+import { validateMessage } from './messages/decode.js';
+import { b64uOf, id, u32, version } from './messages/fields.js';
+
+export const VehicleProvisioning = v.object({
+  v: version,
+  vid: id,
+  vehicleKey: b64uOf(32),
+  mqtt: v.object({
+    url: v.pipe(v.string(), v.url()),
+    wsUrl: v.pipe(v.string(), v.url()),
+    username: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+    password: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  }),
+});
+
+export const PileKeystoreEntry = v.object({
+  v: version,
+  pid: id,
+  rootKey: b64uOf(32),
+  keyOffset: u32,
+});
+
+export type VehicleProvisioning = v.InferOutput<typeof VehicleProvisioning>;
+export type PileKeystoreEntry = v.InferOutput<typeof PileKeystoreEntry>;
+
+export function parseVehicleProvisioning(value: unknown) {
+  return validateMessage(VehicleProvisioning, value);
+}
+
+export function parsePileKeystoreEntry(value: unknown) {
+  return validateMessage(PileKeystoreEntry, value);
+}
