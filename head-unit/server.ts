@@ -1,0 +1,156 @@
+/**
+ * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, in dev mode only, the
+ * demo vehicles' provisioning files so the dev picker can be any of them. Node only; `npm start` calls it.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseVehicleProvisioning, type VehicleProvisioning } from '../shared/index.js';
+
+export interface HeadUnitServerOptions {
+  host?: string;
+  /** 0 = any free port */
+  port: number;
+  /** the evauth data folder; dev mode lists <dataDir>/provisioning/vehicles/*.json */
+  dataDir: string;
+  dev?: boolean;
+  /** defaults to head-unit/dist beside this file */
+  distDir?: string;
+}
+
+export interface HeadUnitServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const DEFAULT_DIST = join(HERE, 'dist');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+let building: Promise<void> | undefined;
+
+/** Runs `vite build` once per process when the app has not been built yet. */
+export async function ensureBuilt(distDir = DEFAULT_DIST): Promise<void> {
+  if (existsSync(join(distDir, 'index.html'))) return;
+  building ??= (async () => {
+    const { build } = await import('vite');
+    await build({ configFile: join(HERE, '..', 'vite.config.ts'), logLevel: 'warn' });
+  })();
+  await building;
+}
+
+/** Reads every valid vehicle provisioning file; invalid ones are skipped, never served half-read. */
+export async function listDemoVehicles(
+  dataDir: string,
+): Promise<{ vid: string; provisioning: VehicleProvisioning }[]> {
+  const folder = join(dataDir, 'provisioning', 'vehicles');
+  let names: string[];
+  try {
+    names = (await readdir(folder)).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const vehicles: { vid: string; provisioning: VehicleProvisioning }[] = [];
+  for (const name of names) {
+    try {
+      const parsed = parseVehicleProvisioning(JSON.parse(await readFile(join(folder, name), 'utf8')));
+      if (parsed.ok) vehicles.push({ vid: parsed.value.vid, provisioning: parsed.value });
+    } catch {
+      // unreadable or not JSON: not a demo vehicle
+    }
+  }
+  return vehicles;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+async function serveStatic(distDir: string, urlPath: string, res: ServerResponse): Promise<void> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    send(res, 400, 'text/plain', 'bad path');
+    return;
+  }
+  const root = resolve(distDir);
+  const candidate = resolve(root, `.${normalize(decoded)}`);
+  if (candidate !== root && !candidate.startsWith(root + sep)) {
+    send(res, 404, 'text/plain', 'not found');
+    return;
+  }
+  let file = candidate;
+  const info = await stat(file).catch(() => undefined);
+  // Unknown paths without an extension are app routes: answer with the app itself.
+  if (!info?.isFile()) {
+    if (extname(decoded)) {
+      send(res, 404, 'text/plain', 'not found');
+      return;
+    }
+    file = join(root, 'index.html');
+  }
+  send(res, 200, TYPES[extname(file)] ?? 'application/octet-stream', await readFile(file));
+}
+
+export async function startHeadUnitServer(options: HeadUnitServerOptions): Promise<HeadUnitServer> {
+  const distDir = options.distDir ?? DEFAULT_DIST;
+  const host = options.host ?? '127.0.0.1';
+  await ensureBuilt(distDir);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain', 'method not allowed');
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://head-unit').pathname;
+    if (path === '/dev/vehicles') {
+      if (!options.dev) {
+        send(res, 404, 'text/plain', 'not found');
+        return;
+      }
+      send(res, 200, TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
+      return;
+    }
+    await serveStatic(distDir, path, res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}/`,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.closeAllConnections();
+        server.close(() => resolveClose());
+      }),
+  };
+}
