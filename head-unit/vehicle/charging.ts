@@ -1,0 +1,147 @@
+/**
+ * One charging session as the vehicle sees it: every session.meter is checked (MAC, increasing seq, energy not
+ * decreasing) before the driver sees it; rejected readings are kept apart; the receipt counts only with a valid MAC.
+ */
+import {
+  type MeterRejection,
+  type OfferBody,
+  type ReceiptBody,
+  type SessionEnd,
+  type SessionKeys,
+  VehicleSession,
+  type VerifiedMeter,
+} from '../../shared/index.js';
+import { TypedEmitter } from './emitter.js';
+
+export interface RejectedMeter {
+  code: MeterRejection;
+  message: string;
+  at: number;
+}
+
+export interface VerifiedReceipt {
+  sid: string;
+  pid: string;
+  connector: number;
+  receipt: ReceiptBody;
+  /** the signed message as received, so the receipt can be checked again later */
+  message: SessionEnd;
+}
+
+export interface ChargingSessionEvents {
+  meter: VerifiedMeter;
+  'meter-rejected': RejectedMeter;
+  ended: VerifiedReceipt;
+}
+
+const MAX_KEPT_METERS = 20_000;
+
+export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
+  readonly sid: string;
+  readonly pid: string;
+  readonly vid: string;
+  readonly connector: number;
+  readonly offer: OfferBody;
+  readonly startedAt: number;
+  /** verified readings, oldest first */
+  readonly meters: VerifiedMeter[] = [];
+  readonly rejected: RejectedMeter[] = [];
+  receipt?: VerifiedReceipt;
+  /** resolves with the verified receipt whenever the session ends (stop, cap, unplug, fault, restart) */
+  readonly ended: Promise<VerifiedReceipt>;
+  private readonly verifier: VehicleSession;
+  private readonly publish: (topic: string, payload: string) => void;
+  private readonly now: () => number;
+  private resolveEnded!: (receipt: VerifiedReceipt) => void;
+
+  constructor(
+    keys: SessionKeys,
+    options: { publish: (topic: string, payload: string) => void; now: () => number },
+  ) {
+    super();
+    this.sid = keys.sid;
+    this.pid = keys.pid;
+    this.vid = keys.vid;
+    this.connector = keys.connector;
+    this.offer = keys.offer;
+    this.verifier = new VehicleSession(keys);
+    this.publish = options.publish;
+    this.now = options.now;
+    this.startedAt = options.now();
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+  }
+
+  get lastMeter(): VerifiedMeter | undefined {
+    return this.meters[this.meters.length - 1];
+  }
+
+  get isEnded(): boolean {
+    return this.receipt !== undefined;
+  }
+
+  /** Handles a payload from vehicles/{vid}/session addressed to this session. */
+  receive(payload: Uint8Array | string): void {
+    if (this.receipt) return;
+    const event = this.verifier.receive(payload);
+    switch (event.kind) {
+      case 'meter':
+        this.meters.push(event.meter);
+        if (this.meters.length > MAX_KEPT_METERS) this.meters.shift();
+        this.emit('meter', event.meter);
+        break;
+      case 'meter-rejected':
+      case 'end-rejected': {
+        const rejected = { code: event.code, message: event.message, at: this.now() };
+        this.rejected.push(rejected);
+        this.emit('meter-rejected', rejected);
+        break;
+      }
+      case 'ended':
+        this.receipt = {
+          sid: this.sid,
+          pid: this.pid,
+          connector: this.connector,
+          receipt: event.receipt,
+          message: event.receiptMessage,
+        };
+        this.emit('ended', this.receipt);
+        this.resolveEnded(this.receipt);
+        break;
+      case 'ignored':
+        break;
+    }
+  }
+
+  /**
+   * Asks the pile to stop and resolves with the verified receipt. The stop is sent again (new seq, new MAC)
+   * every `retryMs` until the receipt arrives, because a stop or its receipt may be lost in a reconnect.
+   */
+  async stop(options: { timeoutMs?: number; retryMs?: number } = {}): Promise<VerifiedReceipt> {
+    if (this.receipt) return this.receipt;
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const retryMs = options.retryMs ?? 2_000;
+    const send = () => {
+      const stop = this.verifier.stop();
+      this.publish(stop.topic, stop.payload);
+    };
+    send();
+    const retry = setInterval(send, retryMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.ended,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no receipt from pile ${this.pid} within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearInterval(retry);
+      clearTimeout(timer);
+    }
+  }
+}
