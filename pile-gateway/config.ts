@@ -1,0 +1,182 @@
+/**
+ * The gateway's config file and keystore (docs/architecture.md). Both are validated at load with a clear
+ * message naming the bad field; a keystore readable by group or others is refused, because it holds root keys.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as v from 'valibot';
+import { b64uDecode, ID_PATTERN, parsePileKeystoreEntry } from '../shared/index.js';
+
+const id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$'));
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+const ConfigSchema = v.object({
+  v: v.literal(1),
+  gid: id,
+  mqtt: v.object({
+    url: v.pipe(v.string(), v.regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt:// or ws:// URL')),
+    username: v.pipe(v.string(), v.minLength(1)),
+    password: v.pipe(v.string(), v.minLength(1)),
+  }),
+  keystore: v.pipe(v.string(), v.minLength(1)),
+  dataDir: v.pipe(v.string(), v.minLength(1)),
+  http: v.optional(
+    v.object({
+      host: v.optional(v.string(), '127.0.0.1'),
+      port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
+    }),
+  ),
+  meterIntervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(5000)), 5000),
+  /** how fast the simulated charger ramps to full power (tests shorten it) */
+  rampMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 3000),
+  piles: v.pipe(
+    v.array(
+      v.object({
+        pid: id,
+        connectors: v.pipe(
+          v.array(v.object({ id: v.pipe(positiveInt, v.maxValue(255)), maxW: positiveInt })),
+          v.minLength(1),
+        ),
+        tariff: v.object({
+          pricePerKWh: v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/, 'must be a decimal string')),
+          currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, 'must be a 3-letter currency code')),
+        }),
+      }),
+    ),
+    v.minLength(1),
+  ),
+});
+
+export type GatewayConfig = v.InferOutput<typeof ConfigSchema>;
+export type PileConfig = GatewayConfig['piles'][number];
+
+export interface PileKey {
+  pid: string;
+  rootKey: Uint8Array;
+  keyOffset: number;
+}
+
+export interface LoadedGatewayConfig {
+  config: GatewayConfig;
+  /** folder of the config file; relative paths resolve against it */
+  baseDir: string;
+  keystorePath: string;
+  dataDir: string;
+  keys: Map<string, PileKey>;
+}
+
+/** A config or keystore problem, with the file and field it concerns. */
+export class GatewayConfigError extends Error {
+  override readonly name = 'GatewayConfigError';
+  constructor(
+    readonly code: 'CONFIG_UNREADABLE' | 'CONFIG_INVALID' | 'KEYSTORE_INSECURE' | 'KEYSTORE_INVALID',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  if (!first) return 'invalid';
+  const field = first.path?.map((p) => String(p.key)).join('.') || '(top level)';
+  return `field ${field}: ${first.message}`;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new GatewayConfigError(
+      'CONFIG_UNREADABLE',
+      `cannot read ${what} ${file}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayConfigError(
+      what === 'keystore' ? 'KEYSTORE_INVALID' : 'CONFIG_INVALID',
+      `${what} ${file} is not JSON`,
+    );
+  }
+}
+
+export function parseGatewayConfig(value: unknown, file = 'config'): GatewayConfig {
+  const parsed = v.safeParse(ConfigSchema, value);
+  if (!parsed.success)
+    throw new GatewayConfigError('CONFIG_INVALID', `${file}: ${describeIssue(parsed.issues)}`);
+  const config = parsed.output;
+  const seen = new Set<string>();
+  config.piles.forEach((pile, i) => {
+    if (seen.has(pile.pid)) {
+      throw new GatewayConfigError(
+        'CONFIG_INVALID',
+        `${file}: field piles.${i}.pid: duplicate pile ${pile.pid}`,
+      );
+    }
+    seen.add(pile.pid);
+    const ids = new Set(pile.connectors.map((c) => c.id));
+    if (ids.size !== pile.connectors.length) {
+      throw new GatewayConfigError(
+        'CONFIG_INVALID',
+        `${file}: field piles.${i}.connectors: duplicate connector id`,
+      );
+    }
+  });
+  return config;
+}
+
+/** Loads the keystore; refuses one that group or others can read. */
+export function loadKeystore(file: string): Map<string, PileKey> {
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch (error) {
+    throw new GatewayConfigError(
+      'CONFIG_UNREADABLE',
+      `cannot read keystore ${file}: ${(error as Error).message}`,
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new GatewayConfigError(
+      'KEYSTORE_INSECURE',
+      `keystore ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
+    );
+  }
+  const value = readJson(file, 'keystore') as { v?: unknown; piles?: unknown };
+  if (typeof value !== 'object' || value === null || value.v !== 1 || !Array.isArray(value.piles)) {
+    throw new GatewayConfigError('KEYSTORE_INVALID', `keystore ${file}: expected {"v":1,"piles":[…]}`);
+  }
+  const keys = new Map<string, PileKey>();
+  value.piles.forEach((entry: unknown, i: number) => {
+    const parsed = parsePileKeystoreEntry(entry);
+    if (!parsed.ok) {
+      throw new GatewayConfigError('KEYSTORE_INVALID', `keystore ${file}: piles.${i}: ${parsed.message}`);
+    }
+    keys.set(parsed.value.pid, {
+      pid: parsed.value.pid,
+      rootKey: b64uDecode(parsed.value.rootKey),
+      keyOffset: parsed.value.keyOffset,
+    });
+  });
+  return keys;
+}
+
+export function loadGatewayConfig(configPath: string): LoadedGatewayConfig {
+  const file = path.resolve(configPath);
+  const config = parseGatewayConfig(readJson(file, 'config'), file);
+  const baseDir = path.dirname(file);
+  const keystorePath = path.resolve(baseDir, config.keystore);
+  const keys = loadKeystore(keystorePath);
+  config.piles.forEach((pile, i) => {
+    if (!keys.has(pile.pid)) {
+      throw new GatewayConfigError(
+        'KEYSTORE_INVALID',
+        `${file}: field piles.${i}.pid: pile ${pile.pid} has no root key in keystore ${keystorePath}`,
+      );
+    }
+  });
+  return { config, baseDir, keystorePath, dataDir: path.resolve(baseDir, config.dataDir), keys };
+}

@@ -1,0 +1,81 @@
+/**
+ * The gateway's HTTP side: GET /healthz, GET /metrics (Prometheus), and for tests and operators
+ * POST /piles/:pid/connectors/:id/unplug|fault|clear — accepted from loopback addresses only.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { ChargerController } from './charger.js';
+
+/** A charger the operator can drive by hand (the simulator is one). */
+export interface OperableCharger extends ChargerController {
+  unplug(): void;
+  fault(message?: string): void;
+  clear(): void;
+}
+
+function isOperable(c: ChargerController | undefined): c is OperableCharger {
+  return !!c && typeof (c as Partial<OperableCharger>).unplug === 'function';
+}
+
+export interface HttpHandlers {
+  health(): { ok: boolean; [key: string]: unknown };
+  registry: Registry;
+  charger(pid: string, connector: number): ChargerController | undefined;
+}
+
+const ACTION = /^\/piles\/([A-Za-z0-9._-]{1,64})\/connectors\/(\d{1,3})\/(unplug|fault|clear)$/;
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export async function startHttp(
+  host: string,
+  port: number,
+  handlers: HttpHandlers,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    void (async () => {
+      if (req.method === 'GET' && url.pathname === '/healthz') {
+        const health = handlers.health();
+        return send(res, health.ok ? 200 : 503, health);
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        return send(res, 200, await handlers.registry.metrics(), handlers.registry.contentType);
+      }
+      const action = ACTION.exec(url.pathname);
+      if (action && req.method === 'POST') {
+        if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: 'loopback only' });
+        const [, pid = '', id = '', verb] = action;
+        const charger = handlers.charger(pid, Number(id));
+        if (!charger) return send(res, 404, { error: `no connector ${id} on pile ${pid}` });
+        if (!isOperable(charger)) return send(res, 409, { error: 'this charger cannot be operated by hand' });
+        if (verb === 'unplug') charger.unplug();
+        else if (verb === 'fault') charger.fault('operator fault');
+        else charger.clear();
+        return send(res, 200, { ok: true, pid, connector: Number(id), action: verb });
+      }
+      return send(res, 404, { error: 'not found' });
+    })().catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

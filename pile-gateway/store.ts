@@ -1,0 +1,191 @@
+/**
+ * Durable session records and applied control state (SQLite, WAL). Every write happens before the message
+ * that depends on it is published: the SK is stored before auth.result (so a restarted gateway can still sign
+ * the receipt), each meter reading before its session.meter, the receipt before session.end.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { PileControlSnapshot } from '../shared/index.js';
+
+export interface SessionRecord {
+  sid: string;
+  pid: string;
+  connector: number;
+  vid: string;
+  tid: string;
+  sk: Uint8Array;
+  maxWh: number | null;
+  maxW: number;
+  pricePerKWh: string;
+  currency: string;
+  startedAt: number;
+  meterSeq: number;
+  stopSeq: number;
+  lastWh: number;
+  lastW: number;
+  lastMeterAt: number;
+  /** open until the receipt is signed */
+  state: 'open' | 'closed';
+  reason: string | null;
+  endedAt: number | null;
+  /** the signed session.end payload, kept so it can be sent again */
+  receipt: string | null;
+}
+
+interface Row {
+  sid: string;
+  pid: string;
+  connector: number;
+  vid: string;
+  tid: string;
+  sk: Buffer;
+  max_wh: number | null;
+  max_w: number;
+  price_per_kwh: string;
+  currency: string;
+  started_at: number;
+  meter_seq: number;
+  stop_seq: number;
+  last_wh: number;
+  last_w: number;
+  last_meter_at: number;
+  state: 'open' | 'closed';
+  reason: string | null;
+  ended_at: number | null;
+  receipt: string | null;
+}
+
+function fromRow(r: Row): SessionRecord {
+  return {
+    sid: r.sid,
+    pid: r.pid,
+    connector: r.connector,
+    vid: r.vid,
+    tid: r.tid,
+    sk: new Uint8Array(r.sk),
+    maxWh: r.max_wh,
+    maxW: r.max_w,
+    pricePerKWh: r.price_per_kwh,
+    currency: r.currency,
+    startedAt: r.started_at,
+    meterSeq: r.meter_seq,
+    stopSeq: r.stop_seq,
+    lastWh: r.last_wh,
+    lastW: r.last_w,
+    lastMeterAt: r.last_meter_at,
+    state: r.state,
+    reason: r.reason,
+    endedAt: r.ended_at,
+    receipt: r.receipt,
+  };
+}
+
+export class SessionStore {
+  private readonly db: Database.Database;
+  private readonly insertStmt: Database.Statement;
+  private readonly meterStmt: Database.Statement;
+  private readonly stopStmt: Database.Statement;
+  private readonly closeStmt: Database.Statement;
+  private readonly controlStmt: Database.Statement;
+
+  constructor(dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(path.join(dataDir, 'sessions.db'));
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a record acknowledged to a vehicle must survive power loss, not only a process crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS sessions (
+        sid TEXT PRIMARY KEY, pid TEXT NOT NULL, connector INTEGER NOT NULL, vid TEXT NOT NULL,
+        tid TEXT NOT NULL, sk BLOB NOT NULL, max_wh INTEGER, max_w INTEGER NOT NULL,
+        price_per_kwh TEXT NOT NULL, currency TEXT NOT NULL, started_at INTEGER NOT NULL,
+        meter_seq INTEGER NOT NULL DEFAULT 0, stop_seq INTEGER NOT NULL DEFAULT 0,
+        last_wh INTEGER NOT NULL DEFAULT 0, last_w INTEGER NOT NULL DEFAULT 0,
+        last_meter_at INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'open', reason TEXT, ended_at INTEGER, receipt TEXT);
+      CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
+      CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+    `);
+    this.insertStmt = this.db.prepare(
+      `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_wh, max_w, price_per_kwh, currency,
+        started_at, last_meter_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.meterStmt = this.db.prepare(
+      'UPDATE sessions SET meter_seq = ?, last_wh = ?, last_w = ?, last_meter_at = ? WHERE sid = ?',
+    );
+    this.stopStmt = this.db.prepare('UPDATE sessions SET stop_seq = ? WHERE sid = ?');
+    this.closeStmt = this.db.prepare(
+      `UPDATE sessions SET state = 'closed', reason = ?, ended_at = ?, receipt = ?, last_wh = ?
+       WHERE sid = ? AND state = 'open'`,
+    );
+    this.controlStmt = this.db.prepare(
+      'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
+    );
+  }
+
+  open(
+    r: Omit<
+      SessionRecord,
+      'meterSeq' | 'stopSeq' | 'lastWh' | 'lastW' | 'lastMeterAt' | 'state' | 'reason' | 'endedAt' | 'receipt'
+    >,
+  ): void {
+    this.insertStmt.run(
+      r.sid,
+      r.pid,
+      r.connector,
+      r.vid,
+      r.tid,
+      Buffer.from(r.sk),
+      r.maxWh,
+      r.maxW,
+      r.pricePerKWh,
+      r.currency,
+      r.startedAt,
+      r.startedAt,
+    );
+  }
+
+  recordMeter(sid: string, seq: number, wh: number, w: number, at: number): void {
+    this.meterStmt.run(seq, wh, w, at, sid);
+  }
+
+  recordStop(sid: string, seq: number): void {
+    this.stopStmt.run(seq, sid);
+  }
+
+  /** Closes an open session with its signed receipt; false if it was not open. */
+  closeSession(sid: string, reason: string, endedAt: number, wh: number, receipt: string): boolean {
+    return this.closeStmt.run(reason, endedAt, receipt, wh, sid).changes === 1;
+  }
+
+  get(sid: string): SessionRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE sid = ?').get(sid) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  openSessions(): SessionRecord[] {
+    return (this.db.prepare("SELECT * FROM sessions WHERE state = 'open'").all() as Row[]).map(fromRow);
+  }
+
+  recent(limit = 100): SessionRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?').all(limit) as Row[]
+    ).map(fromRow);
+  }
+
+  saveControl(pid: string, snapshot: PileControlSnapshot): void {
+    this.controlStmt.run(pid, JSON.stringify(snapshot));
+  }
+
+  loadControl(pid: string): PileControlSnapshot | undefined {
+    const row = this.db.prepare('SELECT snapshot FROM control WHERE pid = ?').get(pid) as
+      | { snapshot: string }
+      | undefined;
+    return row ? (JSON.parse(row.snapshot) as PileControlSnapshot) : undefined;
+  }
+
+  closeDatabase(): void {
+    this.db.close();
+  }
+}
