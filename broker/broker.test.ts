@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry, type Registry } from '../cloud/registry.js';
+import { topics } from '../shared/index.js';
+import { mayPublish, maySubscribe, type Principal, startBroker } from './index.js';
+import { rightsSuite } from './rights-suite.js';
+import { collect, connectClient, type RightsWorld, waitFor } from './test-support.js';
+
+const pile = (gid?: string) => ({
+  ...(gid ? { gid } : {}),
+  site: 'S',
+  name: 'n',
+  address: 'a',
+  lat: 1,
+  lon: 2,
+  connectors: [{ id: 1, maxW: 50000 }],
+  pricePerKWh: '0.40',
+  currency: 'EUR',
+});
+
+describe('rights table (PROTOCOL §9)', () => {
+  const v1: Principal = { kind: 'vehicle', vid: 'V1' };
+  const g1: Principal = { kind: 'gateway', gid: 'G1', piles: new Set(['P1']) };
+  const cloud: Principal = { kind: 'cloud' };
+  it('covers subscription filters level by level', () => {
+    expect(maySubscribe(v1, 'evauth/v1/vehicles/V1/#')).toBe(true);
+    expect(maySubscribe(v1, 'evauth/v1/vehicles/V1/credentials/+')).toBe(true);
+    expect(maySubscribe(v1, 'evauth/v1/vehicles/V1')).toBe(true);
+    expect(maySubscribe(v1, 'evauth/v1/vehicles/+/auth')).toBe(false);
+    expect(maySubscribe(v1, 'evauth/v1/vehicles/V2/#')).toBe(false);
+    expect(maySubscribe(v1, '#')).toBe(false);
+    expect(maySubscribe(v1, 'evauth/v1/piles/+/status')).toBe(true);
+    expect(maySubscribe(v1, 'evauth/v1/piles/#')).toBe(false);
+    expect(maySubscribe(v1, '$share/x/evauth/v1/vehicles/V1/#')).toBe(false);
+    expect(maySubscribe(g1, 'evauth/v1/piles/P1/auth')).toBe(true);
+    expect(maySubscribe(g1, 'evauth/v1/piles/P2/auth')).toBe(false);
+    expect(maySubscribe(g1, 'evauth/v1/piles/+/control')).toBe(false);
+    expect(maySubscribe(cloud, 'evauth/v1/cloud/credential-requests')).toBe(true);
+    expect(maySubscribe(cloud, 'evauth/v1/vehicles/+/cloud')).toBe(false);
+  });
+  it('checks publish topics and the retain flag', () => {
+    expect(mayPublish(v1, 'evauth/v1/piles/P9/auth', false)).toBe(true);
+    expect(mayPublish(v1, 'evauth/v1/piles/P9/auth', true)).toBe(false);
+    expect(mayPublish(v1, 'evauth/v1/cloud/credential-requests', false)).toBe(true);
+    expect(mayPublish(v1, 'evauth/v1/piles/P9/control', false)).toBe(false);
+    expect(mayPublish(v1, 'evauth/v1/piles/P9/auth/x', false)).toBe(false);
+    expect(mayPublish(g1, 'evauth/v1/piles/P1/status', true)).toBe(true);
+    expect(mayPublish(g1, 'evauth/v1/piles/P2/status', true)).toBe(false);
+    expect(mayPublish(g1, 'evauth/v1/gateways/G1/status', true)).toBe(true);
+    expect(mayPublish(g1, 'evauth/v1/gateways/G2/status', true)).toBe(false);
+    expect(mayPublish(cloud, 'evauth/v1/vehicles/V1/credentials/P1', true)).toBe(true);
+    expect(mayPublish(cloud, 'evauth/v1/directory/piles/P1', true)).toBe(true);
+    expect(mayPublish(cloud, 'evauth/v1/piles/P1/status', true)).toBe(false);
+  });
+});
+
+describe('embedded broker with registry logins', () => {
+  let dir: string;
+  let registry: Registry;
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  let world: RightsWorld;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-broker-'));
+    registry = openRegistry(dir);
+    registry.init();
+    const urls = { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' };
+    const a = registry.addVehicle('V1', urls);
+    const b = registry.addVehicle('V2', urls);
+    registry.addGateway('G1');
+    registry.addPile('P1', pile('G1'));
+    registry.addPile('P2', pile());
+    registry.setMqttPassword('gateway:G1', 'gw-password');
+    broker = await startBroker({
+      mqttPort: 0,
+      wsPort: 0,
+      maxPacketBytes: 16 * 1024,
+      authenticate: (u, p) => registry.authenticate(u, p),
+    });
+    world = {
+      url: `mqtt://127.0.0.1:${broker.mqttPort}`,
+      vehicle1: { vid: 'V1', password: a.mqtt.password },
+      vehicle2: { vid: 'V2', password: b.mqtt.password },
+      gateway: { gid: 'G1', password: 'gw-password', pid: 'P1' },
+      otherPid: 'P2',
+      cloudPassword: registry.cloudPassword(),
+    };
+  });
+
+  afterAll(async () => {
+    await broker?.close();
+    registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  rightsSuite(() => world);
+
+  it('answers a refused subscription with SUBACK 0x80 and keeps the connection', async () => {
+    const { subscribeCode } = await import('./test-support.js');
+    const client = await connectClient(world.url, 'vehicle:V1', world.vehicle1.password);
+    expect(await subscribeCode(client, '#')).toBe(128);
+    expect(await subscribeCode(client, topics.vehicleAll('V2'))).toBe(128);
+    expect(await subscribeCode(client, topics.vehicleAll('V1'))).toBe(1);
+    expect(client.connected).toBe(true);
+    await client.endAsync();
+  });
+
+  it('accepts MQTT over WebSocket on /mqtt with the same login', async () => {
+    const client = await connectClient(
+      `ws://127.0.0.1:${broker.wsPort}/mqtt`,
+      'vehicle:V1',
+      world.vehicle1.password,
+    );
+    const seen = collect(client);
+    await client.subscribeAsync(topics.vehicleAll('V1'), { qos: 1 });
+    const cloud = await connectClient(world.url, 'cloud', world.cloudPassword);
+    await cloud.publishAsync(topics.vehicleCloud('V1'), 'over-ws', { qos: 1 });
+    await waitFor(() => seen.find((m) => m.payload === 'over-ws'), 3000, 'message over WebSocket');
+    await Promise.all([client.endAsync(), cloud.endAsync()]);
+    await expect(
+      connectClient(`ws://127.0.0.1:${broker.wsPort}/mqtt`, 'vehicle:V1', 'bad'),
+    ).rejects.toThrow();
+  });
+
+  it('refuses a revoked vehicle', async () => {
+    registry.addVehicle('V3', { mqttUrl: 'mqtt://x:1', wsUrl: 'ws://x:1/mqtt' });
+    const password = JSON.parse(
+      (await import('node:fs')).readFileSync(registry.vehicleProvisioningPath('V3'), 'utf8'),
+    ).mqtt.password;
+    const ok = await connectClient(world.url, 'vehicle:V3', password);
+    await ok.endAsync();
+    registry.revokeVehicle('V3');
+    await expect(connectClient(world.url, 'vehicle:V3', password)).rejects.toThrow();
+  });
+
+  it('closes a connection that announces a packet over the size limit before buffering it', async () => {
+    const socket = net.connect(broker.mqttPort, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // CONNECT fixed header announcing 1 MiB of remaining length (0x80 0x80 0x40).
+    socket.write(Buffer.from([0x10, 0x80, 0x80, 0x40, 0x00]));
+    await closed;
+    expect(socket.destroyed).toBe(true);
+    const client = await connectClient(world.url, 'vehicle:V1', world.vehicle1.password);
+    const closedAfterBigPublish = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish(topics.pileAuth('P1'), Buffer.alloc(20 * 1024, 0x41));
+    await closedAfterBigPublish;
+    client.end(true);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Maximum MQTT packet size for aedes, which has no such limit of its own: mqtt-packet buffers a whole packet
+ * before parsing it, so a client announcing a 256 MB remaining length could make the broker hold it all.
+ * The guard reads the fixed header of each packet as bytes arrive and ends the connection as soon as a packet
+ * announces more than the limit, before its body is buffered anywhere.
+ */
+import { Duplex } from 'node:stream';
+
+/** Tracks MQTT packet boundaries in a byte stream (fixed header: 1 type byte, 1-4 bytes remaining length). */
+export class MqttFrameGuard {
+  private state: 'type' | 'length' | 'body' = 'type';
+  private length = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+  private bodyLeft = 0;
+
+  constructor(readonly maxPacketBytes: number) {}
+
+  /** Returns false when a packet announces more than the limit (or a malformed length). */
+  feed(chunk: Uint8Array): boolean {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'type') {
+        i++;
+        this.state = 'length';
+        this.length = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+      } else if (this.state === 'length') {
+        const byte = chunk[i++]!;
+        this.length += (byte & 0x7f) * this.multiplier;
+        this.multiplier *= 128;
+        this.lengthBytes++;
+        if (byte & 0x80) {
+          if (this.lengthBytes >= 4) return false;
+          continue;
+        }
+        if (1 + this.lengthBytes + this.length > this.maxPacketBytes) return false;
+        this.bodyLeft = this.length;
+        this.state = this.bodyLeft === 0 ? 'type' : 'body';
+      } else {
+        const take = Math.min(this.bodyLeft, chunk.length - i);
+        i += take;
+        this.bodyLeft -= take;
+        if (this.bodyLeft === 0) this.state = 'type';
+      }
+    }
+    return true;
+  }
+}
+
+/** A duplex in front of a socket that passes bytes through the guard and closes the socket on an oversize packet. */
+export class GuardedConnection extends Duplex {
+  private readonly guard: MqttFrameGuard;
+
+  constructor(
+    private readonly inner: Duplex,
+    maxPacketBytes: number,
+    onOversize: () => void,
+  ) {
+    super();
+    this.guard = new MqttFrameGuard(maxPacketBytes);
+    inner.on('data', (chunk: Buffer) => {
+      if (!this.guard.feed(chunk)) {
+        onOversize();
+        this.destroy();
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err) => this.destroy(err));
+    inner.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.inner.write(chunk, encoding, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    callback(error);
+  }
+}

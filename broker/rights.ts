@@ -1,0 +1,127 @@
+/**
+ * The MQTT topic rights of PROTOCOL §9, in one table. aedes hooks (broker/server.ts) and the Mosquitto export
+ * (cloud/mosquitto.ts) are both built from it, so the two brokers enforce the same rules.
+ */
+import { isValidId, TOPIC_ROOT } from '../shared/index.js';
+
+export type Principal =
+  | { kind: 'vehicle'; vid: string }
+  | { kind: 'gateway'; gid: string; piles: ReadonlySet<string> }
+  | { kind: 'cloud' };
+
+export interface TopicRights {
+  /** topic filters the client may subscribe to (a filter is allowed when one of these covers it) */
+  subscribe: string[];
+  /** topic patterns the client may publish on */
+  publish: string[];
+  /** whether the client may set the retain flag */
+  mayRetain: boolean;
+}
+
+const t = (suffix: string) => `${TOPIC_ROOT}/${suffix}`;
+
+/** PROTOCOL §9 as data: the topic patterns each principal may subscribe to and publish on. */
+export function rightsOf(principal: Principal): TopicRights {
+  switch (principal.kind) {
+    case 'vehicle': {
+      const vid = principal.vid;
+      return {
+        subscribe: [t(`vehicles/${vid}/#`), t('directory/#'), t('piles/+/status'), t('gateways/+/status')],
+        publish: [t('piles/+/auth'), t('cloud/credential-requests')],
+        mayRetain: false,
+      };
+    }
+    case 'gateway': {
+      const piles = [...principal.piles].sort();
+      return {
+        subscribe: piles.flatMap((p) => [t(`piles/${p}/auth`), t(`piles/${p}/control`)]),
+        publish: [
+          ...piles.map((p) => t(`piles/${p}/status`)),
+          t(`gateways/${principal.gid}/status`),
+          t('vehicles/+/auth'),
+          t('vehicles/+/session'),
+        ],
+        mayRetain: true,
+      };
+    }
+    case 'cloud':
+      return {
+        subscribe: [t('cloud/credential-requests')],
+        publish: [
+          t('vehicles/+/credentials/+'),
+          t('vehicles/+/cloud'),
+          t('piles/+/control'),
+          t('directory/#'),
+        ],
+        mayRetain: true,
+      };
+  }
+}
+
+/** MQTT matching of a concrete topic name against a filter with + and #. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const n = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i];
+    if (level === '#') return i === f.length - 1;
+    if (i >= n.length) return false;
+    if (level !== '+' && level !== n[i]) return false;
+  }
+  return f.length === n.length;
+}
+
+/** True when every topic the subscription `filter` can match is also matched by `allowed`. */
+export function filterCovers(allowed: string, filter: string): boolean {
+  const a = allowed.split('/');
+  const f = filter.split('/');
+  for (let i = 0; i < a.length; i++) {
+    const level = a[i];
+    if (level === '#') return i === a.length - 1;
+    if (i >= f.length) return false;
+    const want = f[i];
+    if (want === '#') return false;
+    if (level === '+') continue;
+    if (want === '+' || want !== level) return false;
+  }
+  return a.length === f.length;
+}
+
+function wellFormedTopic(topic: string): boolean {
+  return topic.length > 0 && topic.length <= 512 && !topic.startsWith('$') && !topic.includes('\u0000');
+}
+
+/** Rights check for a PUBLISH (the topic has no wildcards; MQTT forbids them there). */
+export function mayPublish(principal: Principal, topic: string, retain: boolean): boolean {
+  if (!wellFormedTopic(topic) || topic.includes('+') || topic.includes('#')) return false;
+  const rights = rightsOf(principal);
+  if (retain && !rights.mayRetain) return false;
+  return rights.publish.some((pattern) => topicMatches(pattern, topic));
+}
+
+/** Rights check for a SUBSCRIBE: the whole filter must lie inside one allowed filter. */
+export function maySubscribe(principal: Principal, topicFilter: string): boolean {
+  if (!wellFormedTopic(topicFilter)) return false;
+  return rightsOf(principal).subscribe.some((allowed) => filterCovers(allowed, topicFilter));
+}
+
+/** Parses an MQTT username of docs/architecture.md: `vehicle:{vid}`, `gateway:{gid}` or `cloud`. */
+export function parseUsername(
+  username: string,
+): { kind: 'vehicle'; vid: string } | { kind: 'gateway'; gid: string } | { kind: 'cloud' } | undefined {
+  if (username === 'cloud') return { kind: 'cloud' };
+  const colon = username.indexOf(':');
+  if (colon < 0) return undefined;
+  const kind = username.slice(0, colon);
+  const id = username.slice(colon + 1);
+  if (!isValidId(id)) return undefined;
+  if (kind === 'vehicle') return { kind: 'vehicle', vid: id };
+  if (kind === 'gateway') return { kind: 'gateway', gid: id };
+  return undefined;
+}
+
+export const usernames = {
+  vehicle: (vid: string) => `vehicle:${vid}`,
+  gateway: (gid: string) => `gateway:${gid}`,
+  cloud: 'cloud',
+} as const;

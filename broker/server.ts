@@ -1,0 +1,173 @@
+/** The embedded aedes broker: TCP (+ optional TLS) and WebSocket (+ optional WSS) listeners, login, §9 rights. */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { GuardedConnection } from './frame-guard.js';
+import { mayPublish, maySubscribe, type Principal } from './rights.js';
+
+export interface BrokerOptions {
+  /** interface to listen on; default 127.0.0.1 */
+  host?: string;
+  /** MQTT over TCP (or TLS when `tls` is set); 0 = any free port */
+  mqttPort: number;
+  /** MQTT over WebSocket on path `wsPath` (or WSS when `tls` is set); omitted = no WebSocket listener */
+  wsPort?: number;
+  wsPath?: string;
+  authenticate(username: string, password: string): Principal | undefined | Promise<Principal | undefined>;
+  tls?: { certPath: string; keyPath: string };
+  logger?: Logger;
+  /** largest MQTT packet accepted, fixed header included; default 64 KiB (protocol payloads are ≤ 8 KiB) */
+  maxPacketBytes?: number;
+  /** open connections per listener; default 10 000 */
+  maxConnections?: number;
+  /** largest keep-alive a client may ask for, seconds; 0 (none) is refused too; default 600 */
+  keepaliveLimitSeconds?: number;
+  /** time a socket gets to send CONNECT; default 10 s */
+  connectTimeoutMs?: number;
+}
+
+export interface RunningBroker {
+  mqttPort: number;
+  wsPort?: number;
+  close(): Promise<void>;
+}
+
+const BAD_LOGIN = 4;
+
+function loginError(): AuthenticateError {
+  return Object.assign(new Error('bad username or password'), { returnCode: BAD_LOGIN }) as AuthenticateError;
+}
+
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  const host = options.host ?? '127.0.0.1';
+  const maxPacketBytes = options.maxPacketBytes ?? 64 * 1024;
+  const maxConnections = options.maxConnections ?? 10_000;
+  const log = options.logger;
+  const principals = new WeakMap<Client, Principal>();
+
+  const aedes = await Aedes.createBroker({
+    keepaliveLimit: options.keepaliveLimitSeconds ?? 600,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    authenticate(client, username, password, done) {
+      if (username === undefined || password === undefined) return done(loginError(), false);
+      Promise.resolve()
+        .then(() => options.authenticate(username, password.toString('utf8')))
+        .then(
+          (principal) => {
+            if (!principal) {
+              log?.info({ username, clientId: client.id }, 'mqtt login refused');
+              return done(loginError(), false);
+            }
+            principals.set(client, principal);
+            done(null, true);
+          },
+          (err: unknown) => {
+            log?.error({ err, username }, 'mqtt login check failed');
+            done(loginError(), false);
+          },
+        );
+    },
+    authorizePublish(client, packet, callback) {
+      if (!client) return callback(null); // the broker's own messages
+      const principal = principals.get(client);
+      if (principal && mayPublish(principal, packet.topic, packet.retain)) return callback(null);
+      log?.warn({ clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused');
+      callback(new Error('publish not authorised'));
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const principal = principals.get(client);
+      if (principal && maySubscribe(principal, subscription.topic)) return callback(null, subscription);
+      log?.warn({ clientId: client.id, filter: subscription.topic }, 'subscribe refused');
+      callback(null, null); // SUBACK 0x80 for this filter; the connection stays
+    },
+  });
+
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  const onSocket = (socket: net.Socket | tls.TLSSocket) => {
+    track(socket);
+    aedes.handle(guard(socket));
+  };
+  const guard = (stream: net.Socket | import('node:stream').Duplex) =>
+    new GuardedConnection(stream, maxPacketBytes, () =>
+      log?.warn({ maxPacketBytes }, 'packet over the size limit; connection closed'),
+    );
+
+  const mqttServer = options.tls
+    ? tls.createServer(
+        { cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) },
+        onSocket,
+      )
+    : net.createServer(onSocket);
+  mqttServer.maxConnections = maxConnections;
+  servers.push(mqttServer);
+  const mqttPort = await listen(mqttServer, options.mqttPort, host);
+
+  let wsPort: number | undefined;
+  let wss: WebSocketServer | undefined;
+  if (options.wsPort !== undefined) {
+    const httpServer = options.tls
+      ? https.createServer({
+          cert: readFileSync(options.tls.certPath),
+          key: readFileSync(options.tls.keyPath),
+        })
+      : http.createServer();
+    httpServer.maxConnections = maxConnections;
+    httpServer.on('connection', track);
+    httpServer.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+    });
+    wss = new WebSocketServer({
+      server: httpServer,
+      path: options.wsPath ?? '/mqtt',
+      maxPayload: maxPacketBytes,
+    });
+    wss.on('connection', (socket, request) => {
+      const stream = createWebSocketStream(socket);
+      stream.on('error', () => socket.terminate());
+      aedes.handle(guard(stream), request);
+    });
+    servers.push(httpServer);
+    wsPort = await listen(httpServer, options.wsPort, host);
+  }
+  log?.info({ host, mqttPort, wsPort, tls: Boolean(options.tls) }, 'broker listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = Promise.all(servers.map((s) => closeServer(s)));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const client of wss?.clients ?? []) client.terminate();
+      for (const socket of sockets) socket.destroy();
+      await stopped;
+      log?.info('broker stopped');
+    })();
+    return closing;
+  };
+  return { mqttPort, ...(wsPort !== undefined ? { wsPort } : {}), close };
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

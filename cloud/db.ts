@@ -1,0 +1,121 @@
+/** The registry database: SQLite in WAL mode, schema versioned with PRAGMA user_version. */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** Each entry moves the schema from version i to i + 1; never edit a released one, append a new one. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE mqtt_users(
+    username TEXT PRIMARY KEY,
+    scrypt_hash TEXT NOT NULL,
+    mosquitto_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE vehicles(
+    vid TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    vehicle_key_sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE gateways(gid TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);
+  CREATE TABLE piles(
+    pid TEXT PRIMARY KEY,
+    gid TEXT REFERENCES gateways(gid),
+    site TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    connectors TEXT NOT NULL,
+    price_per_kwh TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    root_key_sealed BLOB NOT NULL,
+    key_offset INTEGER NOT NULL DEFAULT 0,
+    control_seq INTEGER NOT NULL DEFAULT 0,
+    control_state TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE grants(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    vid TEXT NOT NULL REFERENCES vehicles(vid),
+    scope TEXT NOT NULL CHECK (scope IN ('pile', 'site', 'all')),
+    target TEXT,
+    nbf INTEGER NOT NULL,
+    exp INTEGER,
+    max_wh INTEGER,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE tickets(
+    tid TEXT PRIMARY KEY,
+    vid TEXT NOT NULL REFERENCES vehicles(vid),
+    pid TEXT NOT NULL REFERENCES piles(pid),
+    grant_id INTEGER,
+    off INTEGER NOT NULL,
+    iat INTEGER NOT NULL,
+    nbf INTEGER NOT NULL,
+    exp INTEGER NOT NULL,
+    ticket TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX tickets_pair ON tickets(vid, pid, iat);
+  CREATE INDEX tickets_pile ON tickets(pid, exp);
+  CREATE TABLE revocations(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('ticket', 'vehicle', 'grant')),
+    target TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE TABLE retained(
+    rev INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE request_nonces(vid TEXT NOT NULL, nonce TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (vid, nonce));
+  CREATE TABLE audit(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT,
+    detail TEXT
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(
+  path: string,
+  options: { readonly?: boolean; fileMustExist?: boolean } = {},
+): Db {
+  const db = new Database(path, {
+    fileMustExist: options.fileMustExist ?? false,
+    readonly: options.readonly ?? false,
+  });
+  db.pragma('busy_timeout = 5000');
+  if (options.readonly) return db;
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`cloud.db schema version ${current} is newer than this program (${SCHEMA_VERSION})`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
