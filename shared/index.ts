@@ -3,6 +3,7 @@
 export * from './control.js';
 export * from './credential.js';
 export * from './crypto/aead.js';
+export * from './crypto/backend.js';
 export * from './crypto/bytes.js';
 export * from './crypto/kdf.js';
 export * from './crypto/labels.js';

@@ -1,5 +1,5 @@
 /** AEAD of PROTOCOL §1: XChaCha20-Poly1305 with a random 24-byte nonce. */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { cryptoBackend } from './backend.js';
 import { b64uEncode, tryB64uDecode } from './bytes.js';
 
 export const AEAD_NONCE_BYTES = 24;
@@ -17,7 +17,7 @@ export function aeadSeal(
   plaintext: Uint8Array,
   aad: Uint8Array,
 ): Uint8Array {
-  return xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
+  return cryptoBackend().xchachaSeal(key, nonce, plaintext, aad);
 }
 
 /** Returns undefined when the tag does not verify (wrong key, nonce, aad or a changed byte). */
@@ -28,11 +28,7 @@ export function aeadOpen(
   aad: Uint8Array,
 ): Uint8Array | undefined {
   if (nonce.length !== AEAD_NONCE_BYTES || ciphertext.length < 16) return undefined;
-  try {
-    return xchacha20poly1305(key, nonce, aad).decrypt(ciphertext);
-  } catch {
-    return undefined;
-  }
+  return cryptoBackend().xchachaOpen(key, nonce, ciphertext, aad);
 }
 
 export function sealBox(

@@ -1,6 +1,5 @@
 /** Key hierarchy of PROTOCOL §2. HKDF is HKDF-SHA256 with 32 bytes of output. */
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { cryptoBackend } from './backend.js';
 import { u32be, utf8ToBytes } from './bytes.js';
 import { LABEL } from './labels.js';
 import { labelPrefix, mac } from './mac.js';
@@ -18,7 +17,7 @@ export function info(label: string, id: string | Uint8Array): Uint8Array {
 }
 
 export function hkdf32(ikm: Uint8Array, salt: Uint8Array, infoBytes: Uint8Array): Uint8Array {
-  return hkdf(sha256, ikm, salt, infoBytes, 32);
+  return cryptoBackend().hkdfSha256(ikm, salt, infoBytes);
 }
 
 function assertKey(key: Uint8Array, name: string): void {

@@ -4,8 +4,7 @@
  */
 
 import { equalBytes } from '@noble/ciphers/utils.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { cryptoBackend } from './backend.js';
 import { utf8ToBytes } from './bytes.js';
 import type { Label } from './labels.js';
 
@@ -47,7 +46,7 @@ export function macInput(label: Label | string, fields: readonly MacField[]): Ui
 }
 
 export function mac(key: Uint8Array, label: Label | string, ...fields: MacField[]): Uint8Array {
-  return hmac(sha256, key, macInput(label, fields));
+  return cryptoBackend().hmacSha256(key, macInput(label, fields));
 }
 
 /** Constant-time comparison of a received MAC against the expected one. */

@@ -448,15 +448,17 @@ export class PileAuthenticator {
   }
 
   private expire(nowMs: number): PileOutput[] {
+    // Both maps are in insertion order with one TTL, so expiry order: stop at the first live entry.
     const out: PileOutput[] = [];
     for (const p of this.pending.values()) {
-      if (p.expiresAt > nowMs) continue;
+      if (p.expiresAt > nowMs) break;
       this.pending.delete(p.sid);
       out.push(this.errorMessage(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
       out.push({ kind: 'expired', sid: p.sid, vid: p.vid });
     }
     for (const [sid, c] of this.completed) {
-      if (c.expiresAt <= nowMs) this.completed.delete(sid);
+      if (c.expiresAt > nowMs) break;
+      this.completed.delete(sid);
     }
     return out;
   }

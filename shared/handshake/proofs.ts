@@ -1,6 +1,7 @@
 /** The handshake's derivations (PROTOCOL §6): proofs, the sealed offer, result and error MACs. */
-import { sha256 } from '@noble/hashes/sha2.js';
+
 import { aeadOpen, aeadSeal, type SealedBox } from '../crypto/aead.js';
+import { cryptoBackend } from '../crypto/backend.js';
 import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
 import { info } from '../crypto/kdf.js';
 import { LABEL } from '../crypto/labels.js';
@@ -29,7 +30,7 @@ export function deriveVehicleProof(
   pid: string,
   offerPlaintext: Uint8Array,
 ): Uint8Array {
-  return mac(ak, LABEL.vehicleProof, sid, r1, r3, vid, pid, sha256(offerPlaintext));
+  return mac(ak, LABEL.vehicleProof, sid, r1, r3, vid, pid, cryptoBackend().sha256(offerPlaintext));
 }
 
 /** MAC(SK, "evauth/v1/result", sid, "ok") */

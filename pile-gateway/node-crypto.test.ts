@@ -1,0 +1,48 @@
+/** The OpenSSL backend must give the same bytes as @noble for every primitive and every vector. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { installCryptoBackend, nobleBackend } from '../shared/crypto/backend.js';
+import { nodeCryptoBackend } from './node-crypto.js';
+
+const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'undefined');
+
+describe('node:crypto backend agrees with noble', () => {
+  const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+  it('HMAC, SHA-256 and HKDF', () => {
+    fc.assert(
+      fc.property(bytes(0, 80), bytes(0, 200), bytes(0, 40), (key, data, info) => {
+        expect(hex(nodeCryptoBackend.hmacSha256(key, data))).toBe(hex(nobleBackend.hmacSha256(key, data)));
+        expect(hex(nodeCryptoBackend.sha256(data))).toBe(hex(nobleBackend.sha256(data)));
+        expect(hex(nodeCryptoBackend.hkdfSha256(data, key, info))).toBe(
+          hex(nobleBackend.hkdfSha256(data, key, info)),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('XChaCha20-Poly1305 seal and open, and refusal of any changed byte', () => {
+    fc.assert(
+      fc.property(
+        bytes(32, 32),
+        bytes(24, 24),
+        bytes(0, 300),
+        bytes(0, 60),
+        fc.nat(),
+        (key, nonce, pt, aad, at) => {
+          const sealed = nodeCryptoBackend.xchachaSeal(key, nonce, pt, aad);
+          expect(hex(sealed)).toBe(hex(nobleBackend.xchachaSeal(key, nonce, pt, aad)));
+          expect(hex(nodeCryptoBackend.xchachaOpen(key, nonce, sealed, aad))).toBe(hex(pt));
+          const changed = sealed.slice();
+          const i = at % changed.length;
+          changed[i] = (changed[i] ?? 0) ^ 1;
+          expect(nodeCryptoBackend.xchachaOpen(key, nonce, changed, aad)).toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// Every vector set again, with this backend installed before the suite derives anything.
+installCryptoBackend(nodeCryptoBackend);
+await import('../shared/vectors.test.js');
