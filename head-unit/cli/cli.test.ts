@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Principal, type RunningBroker, startBroker } from '../../broker/index.js';
+import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import {
+  makePile,
+  makeVehicle,
+  sealedCredentialFor,
+  tempDir,
+  writeGatewayFolder,
+} from '../../pile-gateway/testkit.js';
+import { verifyReceipt } from '../../shared/index.js';
+
+const run = promisify(execFile);
+const PASSWORD = 'cli-test-password';
+const pile = makePile('CLI-P1');
+const CLI = path.resolve(import.meta.dirname, 'main.ts');
+const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
+
+let broker: RunningBroker;
+let gateway: RunningGateway;
+let url: string;
+let dir: string;
+
+beforeAll(async () => {
+  broker = await startBroker({
+    mqttPort: 0,
+    authenticate: (username, password): Principal | undefined => {
+      if (password !== PASSWORD) return undefined;
+      if (username === 'cloud') return { kind: 'cloud' };
+      if (username === 'gateway:gw-cli')
+        return { kind: 'gateway', gid: 'gw-cli', piles: new Set([pile.pid]) };
+      if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
+      return undefined;
+    },
+  });
+  url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+  dir = tempDir('cli');
+  const configPath = writeGatewayFolder(path.join(dir, 'gw'), {
+    gid: 'gw-cli',
+    mqttUrl: url,
+    password: PASSWORD,
+    piles: [pile],
+  });
+  gateway = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
+  await gateway.ready;
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await broker?.close();
+});
+
+describe('evauth-vehicle', () => {
+  it('charges, verifies every reading and prints the receipt as JSON', async () => {
+    const vehicle = makeVehicle('cli-car', url, PASSWORD);
+    const provisioningFile = path.join(dir, 'cli-car.json');
+    fs.writeFileSync(provisioningFile, JSON.stringify(vehicle));
+    const sealed = sealedCredentialFor(vehicle, pile);
+    const cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+    await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+    await cloud.endAsync();
+    const { stdout } = await run(TSX, [CLI, '-p', provisioningFile, '--pile', pile.pid, '-s', '1', '--json']);
+    const out = JSON.parse(stdout);
+    expect(out.ok).toBe(true);
+    expect(out.meters.length).toBeGreaterThanOrEqual(3);
+    expect(out.rejected).toEqual([]);
+    expect(out.receipt.reason).toBe('stopped');
+    expect(out.steps.map((s: { step: string }) => s.step)).toContain('pile-verified');
+    // the receipt verifies against the gateway's own record of the session key
+    const sidBytes = Buffer.from(out.sid, 'base64url');
+    const { SessionStore } = await import('../../pile-gateway/store.js');
+    const store = new SessionStore(path.join(dir, 'gw', 'data'));
+    const record = store.get(out.sid);
+    store.closeDatabase();
+    expect(verifyReceipt(record!.sk, sidBytes, out.receiptMessage.body, out.receiptMessage.mac)).toBe(true);
+  });
+
+  it('exits non-zero with a clear message for a bad provisioning file', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ v: 1, vid: 'x' }));
+    const error = await run(TSX, [CLI, '-p', bad, '--pile', pile.pid]).catch((e: unknown) => e);
+    const e = error as { code: number; stderr: string };
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/^evauth-vehicle: provisioning file .*bad\.json/);
+    expect(e.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,304 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
+import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
+import { type PileStatus, topics, verifyReceipt } from '../shared/index.js';
+import { GatewayConfigError, loadGatewayConfig } from './config.js';
+import { type RunningGateway, startGateway } from './gateway.js';
+import { SessionStore } from './store.js';
+import {
+  controlFor,
+  makePile,
+  makeVehicle,
+  sealedCredentialFor,
+  type TestPile,
+  tempDir,
+  writeGatewayFolder,
+} from './testkit.js';
+
+const PASSWORD = 'test-password';
+const silent = pino({ level: 'silent' });
+
+let broker: RunningBroker;
+let url: string;
+let cloud: mqtt.MqttClient;
+const piles: TestPile[] = [makePile('GW-P1'), makePile('GW-P2')];
+
+function principalOf(username: string): Principal | undefined {
+  if (username === 'cloud') return { kind: 'cloud' };
+  if (username.startsWith('gateway:'))
+    return { kind: 'gateway', gid: username.slice(8), piles: new Set(piles.map((p) => p.pid)) };
+  if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
+  return undefined;
+}
+
+beforeAll(async () => {
+  broker = await startBroker({
+    mqttPort: 0,
+    authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
+  });
+  url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+});
+
+afterAll(async () => {
+  await cloud?.endAsync();
+  await broker?.close();
+});
+
+async function startTestGateway(dir = tempDir('gw')): Promise<{ gw: RunningGateway; dir: string }> {
+  const configPath = writeGatewayFolder(dir, { gid: 'gw-t', mqttUrl: url, password: PASSWORD, piles });
+  const gw = await startGateway(configPath, { logger: silent });
+  await gw.ready;
+  return { gw, dir };
+}
+
+async function startVehicle(vid: string) {
+  const provisioning = makeVehicle(vid, url, PASSWORD);
+  const client = new VehicleClient({ provisioning, store: new MemoryCredentialStore() });
+  await client.start();
+  return { client, provisioning };
+}
+
+describe('gateway config', () => {
+  it('names the bad field', () => {
+    const dir = tempDir('gwcfg');
+    const configPath = writeGatewayFolder(dir, {
+      gid: 'g',
+      mqttUrl: 'mqtt://x',
+      password: 'p',
+      piles: [makePile('A')],
+    });
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    config.piles[0].connectors[0].maxW = 'lots';
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    expect(() => loadGatewayConfig(configPath)).toThrow(/piles\.0\.connectors\.0\.maxW/);
+  });
+
+  it('refuses a keystore readable by others', () => {
+    const dir = tempDir('gwcfg');
+    const configPath = writeGatewayFolder(dir, {
+      gid: 'g',
+      mqttUrl: 'mqtt://x',
+      password: 'p',
+      piles: [makePile('A')],
+    });
+    fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);
+    let error: unknown;
+    try {
+      loadGatewayConfig(configPath);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect((error as GatewayConfigError).code).toBe('KEYSTORE_INSECURE');
+  });
+});
+
+describe('gateway over the real broker', () => {
+  it('authenticates, meters, stops with a verified receipt and a durable record', async () => {
+    const { gw, dir } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-1');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[0]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const steps: string[] = [];
+      const outcome = await client.authenticate('GW-P1', 1, { onStep: (s) => steps.push(s.step) });
+      expect(outcome.ok).toBe(true);
+      if (!outcome.ok) return;
+      expect(steps).toEqual([
+        'credential',
+        'request-sent',
+        'pile-verified',
+        'offer',
+        'response-sent',
+        'authorized',
+      ]);
+      const session = outcome.session;
+      while (session.meters.length < 3) await session.once('meter');
+      const receipt = await session.stop();
+      expect(receipt.receipt.reason).toBe('stopped');
+      expect(receipt.receipt.wh).toBeGreaterThanOrEqual(session.lastMeter!.reading.wh);
+      expect(session.rejected).toEqual([]);
+      // the status shows the connector free again
+      await new Promise((r) => setTimeout(r, 100));
+      expect(client.pileStatus.get('GW-P1')?.connectors[0]?.state).toBe('available');
+      const metrics = await gw.metrics.registry.metrics();
+      expect(metrics).toMatch(
+        /evauth_gateway_handshakes_total\{outcome="authorized",code="OK",gid="gw-t"\} 1/,
+      );
+      await gw.close();
+      const store = new SessionStore(path.join(dir, 'data'));
+      const record = store.get(session.sid)!;
+      store.closeDatabase();
+      expect(record.state).toBe('closed');
+      expect(record.reason).toBe('stopped');
+      const end = JSON.parse(record.receipt!);
+      const sidBytes = Buffer.from(session.sid, 'base64url');
+      expect(verifyReceipt(record.sk, sidBytes, end.body, end.mac)).toBe(true);
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+
+  it('ignores retained auth messages and answers malformed requests', async () => {
+    const { gw } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-2');
+    const raw = await mqtt.connectAsync(url, { username: 'vehicle:car-2', password: PASSWORD });
+    try {
+      const answers: string[] = [];
+      await raw.subscribeAsync(topics.vehicleAuth('car-2'), { qos: 1 });
+      raw.on('message', (_t, p) => answers.push(p.toString()));
+      // wrong types, but names the vehicle: MALFORMED
+      raw.publish(
+        topics.pileAuth('GW-P1'),
+        JSON.stringify({ v: 1, type: 'auth.request', vid: 'car-2', sid: 5 }),
+        {
+          qos: 1,
+        },
+      );
+      raw.publish(topics.pileAuth('GW-P1'), 'not json', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answers.map((a) => JSON.parse(a).code)).toEqual(['MALFORMED']);
+      const dropped = await gw.metrics.registry.getSingleMetricAsString(
+        'evauth_gateway_messages_dropped_total',
+      );
+      expect(dropped).toMatch(/reason="malformed"/);
+      // the pile still serves
+      const sealed = sealedCredentialFor(provisioning, piles[1]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const outcome = await client.authenticate('GW-P2', 2);
+      expect(outcome.ok).toBe(true);
+      if (outcome.ok) await outcome.session.stop();
+    } finally {
+      await raw.endAsync();
+      await client.close();
+      await gw.close();
+    }
+  });
+
+  it('closes a session left open by a crash with a signed gateway-restart receipt', async () => {
+    const dir = tempDir('gw');
+    const { gw, dir: d } = await startTestGateway(dir);
+    const { client, provisioning } = await startVehicle('car-3');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[0]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const outcome = await client.authenticate('GW-P1', 2);
+      if (!outcome.ok) throw new Error(outcome.message);
+      while (outcome.session.meters.length < 2) await outcome.session.once('meter');
+      // Simulate the crash: reopen the record as if the process died before it could close it.
+      await gw.close();
+      const store = new SessionStore(path.join(d, 'data'));
+      const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+      db.prepare("UPDATE sessions SET state = 'open', receipt = NULL WHERE sid = ?").run(outcome.session.sid);
+      store.closeDatabase();
+      // A plain vehicle connection listens for the receipt of the restarted gateway.
+      const raw = await mqtt.connectAsync(url, { username: 'vehicle:car-3', password: PASSWORD });
+      await raw.subscribeAsync(topics.vehicleSession('car-3'), { qos: 1 });
+      const ended = new Promise<string>((resolve) => {
+        raw.on('message', (_t, p) => {
+          const m = JSON.parse(p.toString());
+          if (m.type === 'session.end' && JSON.parse(m.body).reason === 'gateway-restart')
+            resolve(p.toString());
+        });
+      });
+      const again = await startGateway(path.join(d, 'config.json'), { logger: silent });
+      let endText: string;
+      try {
+        endText = await ended;
+      } finally {
+        await raw.endAsync();
+        await again.close();
+      }
+      const end = JSON.parse(endText);
+      const sidBytes = Buffer.from(outcome.session.sid, 'base64url');
+      expect(verifyReceipt(outcome.session['verifier'].keys.sk, sidBytes, end.body, end.mac)).toBe(true);
+      expect(JSON.parse(end.body).wh).toBeGreaterThanOrEqual(0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('ends the session on unplug and shows a fault in the retained status', async () => {
+    const { gw } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-4');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[1]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const outcome = await client.authenticate('GW-P2', 1);
+      if (!outcome.ok) throw new Error(outcome.message);
+      const base = `http://127.0.0.1:${gw.httpPort}/piles/GW-P2/connectors/1`;
+      expect((await fetch(`${base}/unplug`, { method: 'POST' })).status).toBe(200);
+      const receipt = await outcome.session.ended;
+      expect(receipt.receipt.reason).toBe('unplugged');
+      const faulted = new Promise<PileStatus>((resolve) => {
+        const off = client.on('pile-status', ({ status }) => {
+          if (status?.pid === 'GW-P2' && status.connectors[0]?.state === 'faulted') {
+            off();
+            resolve(status);
+          }
+        });
+      });
+      await fetch(`${base}/fault`, { method: 'POST' });
+      await faulted;
+      const busy = await client.authenticate('GW-P2', 1);
+      expect(busy.ok ? 'ok' : busy.code).toBe('CONNECTOR_BUSY');
+      await fetch(`${base}/clear`, { method: 'POST' });
+      const health = await (await fetch(`http://127.0.0.1:${gw.httpPort}/healthz`)).json();
+      expect(health.ok).toBe(true);
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+
+  it('applies and persists a signed control: revocation survives a restart', async () => {
+    const dir = tempDir('gw');
+    const { gw } = await startTestGateway(dir);
+    const { client, provisioning } = await startVehicle('car-5');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[0]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const nowS = Math.floor(Date.now() / 1000);
+      const control = controlFor(piles[0]!, {
+        seq: 1,
+        issuedAt: nowS,
+        keyOffset: { current: 0, accept: [0] },
+        revoked: [{ tid: sealed.tid, exp: nowS + 3600 }],
+      });
+      await cloud.publishAsync(topics.pileControl('GW-P1'), control, { qos: 1, retain: true });
+      await new Promise((r) => setTimeout(r, 200));
+      const revoked = await client.authenticate('GW-P1', 1);
+      expect(revoked.ok ? 'ok' : revoked.code).toBe('REVOKED');
+      await gw.close();
+      // remove the retained control: the restarted gateway must remember it from its own store
+      await cloud.publishAsync(topics.pileControl('GW-P1'), '', { qos: 1, retain: true });
+      const again = await startGateway(path.join(dir, 'config.json'), { logger: silent });
+      await again.ready;
+      try {
+        const still = await client.authenticate('GW-P1', 1);
+        expect(still.ok ? 'ok' : still.code).toBe('REVOKED');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+});
