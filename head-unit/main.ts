@@ -1,0 +1,2 @@
+/** Entry of the head-unit app: registers <head-unit-app> (the vehicle client loads lazily from it). */
+import './ui/head-unit-app.js';

@@ -1,0 +1,76 @@
+/** <session-history>: past charging sessions from IndexedDB, newest first, each with its energy chart. */
+import { css, html, LitElement } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { LocaleController } from '../controllers/locale-controller.js';
+import { listSessions, type SessionRecord } from '../state/history-store.js';
+import './energy-chart.js';
+import { duration, kwh, theme } from './theme.js';
+
+@customElement('session-history')
+export class SessionHistory extends LitElement {
+  static override styles = [
+    theme,
+    css`
+      ul {
+        list-style: none;
+        padding: 0;
+        margin: 0;
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(380px, 1fr));
+        gap: 16px;
+      }
+      .meta {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 6px 18px;
+        margin: 6px 0 12px;
+      }
+    `,
+  ];
+
+  @property() vid = '';
+  /** bump to reload (a session was saved) */
+  @property({ type: Number }) revision = 0;
+  @state() private sessions: SessionRecord[] = [];
+  private readonly i18n = new LocaleController(this);
+
+  override async updated(changed: Map<string, unknown>) {
+    if (changed.has('vid') || changed.has('revision')) {
+      try {
+        this.sessions = this.vid ? await listSessions(this.vid) : [];
+      } catch {
+        this.sessions = [];
+      }
+    }
+  }
+
+  override render() {
+    const t = this.i18n.t.bind(this.i18n);
+    return html`<h1>${t('history.title')}</h1>
+      ${
+        this.sessions.length === 0
+          ? html`<p class="muted">${t('history.empty')}</p>`
+          : html`<ul aria-label=${t('history.title')}>
+            ${this.sessions.map(
+              (s) => html`<li class="panel" data-sid=${s.sid}>
+                <h2>${s.pileName} · ${t('detail.connector', { id: s.connector })}</h2>
+                <div class="meta">
+                  <span>${this.i18n.dateTime(s.startedAt)}</span>
+                  <span data-history="energy">${kwh(s.wh)} kWh</span>
+                  <span>${s.cost ?? '—'} ${s.currency}</span>
+                  ${s.endedAt ? html`<span>${duration(s.endedAt - s.startedAt)}</span>` : null}
+                  ${s.receipt ? html`<span class="state-available">✔ ${t('receipt.verified')}</span>` : null}
+                </div>
+                <energy-chart .points=${s.points} .label=${t('history.chart', { pile: s.pileName })}></energy-chart>
+              </li>`,
+            )}
+          </ul>`
+      }`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'session-history': SessionHistory;
+  }
+}

@@ -1,0 +1,73 @@
+/** <session-receipt>: the pile's signed receipt (session.end), shown once its MAC verified. */
+import { css, html, LitElement } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { ReceiptBody } from '../../shared/index.js';
+import { LocaleController } from '../controllers/locale-controller.js';
+import type { MessageKey } from '../i18n/en.js';
+import { duration, kwh, theme } from './theme.js';
+
+const REASONS: Record<string, MessageKey> = {
+  stopped: 'reason.stopped',
+  stop: 'reason.stopped',
+  cap: 'reason.cap',
+  unplugged: 'reason.unplugged',
+  unplug: 'reason.unplugged',
+  fault: 'reason.fault',
+};
+
+@customElement('session-receipt')
+export class SessionReceipt extends LitElement {
+  static override styles = [
+    theme,
+    css`
+      dl {
+        display: grid;
+        grid-template-columns: auto 1fr;
+        gap: 8px 20px;
+        font-size: 20px;
+      }
+      dt {
+        color: var(--muted);
+      }
+      dd {
+        margin: 0;
+        font-weight: 650;
+      }
+      .seal {
+        color: var(--ok);
+        font-weight: 650;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) receipt?: ReceiptBody;
+  private readonly i18n = new LocaleController(this);
+
+  override render() {
+    const r = this.receipt;
+    if (!r) return null;
+    const t = this.i18n.t.bind(this.i18n);
+    const reason = REASONS[r.reason];
+    return html`<section class="panel" aria-labelledby="receipt-title" data-receipt>
+      <h2 id="receipt-title">${t('receipt.title')}</h2>
+      <p class="seal">✔ ${t('receipt.verified')}</p>
+      <dl>
+        <dt>${t('receipt.energy')}</dt><dd data-receipt="energy">${kwh(r.wh)} kWh</dd>
+        <dt>${t('receipt.cost')}</dt><dd data-receipt="cost">${r.cost} ${r.currency}</dd>
+        <dt>${t('charge.duration')}</dt><dd>${duration((r.endedAt - r.startedAt) * 1000)}</dd>
+        <dt>${t('receipt.reason')}</dt><dd data-receipt="reason">${reason ? t(reason) : r.reason}</dd>
+        <dt>${t('receipt.started')}</dt><dd>${this.i18n.dateTime(r.startedAt * 1000)}</dd>
+        <dt>${t('receipt.ended')}</dt><dd>${this.i18n.dateTime(r.endedAt * 1000)}</dd>
+      </dl>
+      <button class="primary" @click=${() => this.dispatchEvent(new CustomEvent('receipt-done', { bubbles: true, composed: true }))}>
+        ${t('receipt.done')}
+      </button>
+    </section>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'session-receipt': SessionReceipt;
+  }
+}
