@@ -144,6 +144,7 @@ export async function startGateway(
         pile.setOnline(true);
         pile.publishStatus();
       }
+      logger.info({ piles: piles.size }, 'serving piles');
       resolveReady();
     });
   });
