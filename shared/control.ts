@@ -8,7 +8,6 @@ import { type ControlBody, ControlBody as ControlBodySchema } from './messages/b
 import { decodeBody, decodeMessage } from './messages/decode.js';
 import { PileControl } from './messages/wire.js';
 
-
 /** MAC(CK, "evauth/v1/control", pid, utf8(body)) */
 export function deriveControlMac(controlKey: Uint8Array, pid: string, bodyText: string): Uint8Array {
   return mac(controlKey, LABEL.control, pid, bodyText);

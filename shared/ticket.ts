@@ -5,7 +5,6 @@ import { CLOCK_SKEW_SECONDS, isValidId, RANDOM_BYTES, type RandomSource } from '
 import { TicketBody } from './messages/bodies.js';
 import { decodeBody } from './messages/decode.js';
 
-
 export interface TicketTerms {
   vid: string;
   pid: string;

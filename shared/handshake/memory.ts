@@ -29,15 +29,11 @@ export class ExpiringSet {
   add(key: string, expiresAtMs: number, nowMs: number): void {
     this.entries.delete(key);
     this.entries.set(key, expiresAtMs);
-    if (this.entries.size > this.capacity) {
-      this.prune(nowMs);
-      // Still full: evict the oldest insertions.
-      for (const k of this.entries.keys()) {
-        if (this.entries.size <= this.capacity) break;
-        this.entries.delete(k);
-      }
-    } else if (nowMs >= this.nextPruneAt) {
-      this.prune(nowMs);
+    if (nowMs >= this.nextPruneAt) this.prune(nowMs);
+    // Still full: evict the oldest insertions (a full scan per insert would make a flood quadratic).
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= this.capacity) break;
+      this.entries.delete(k);
     }
   }
 

@@ -1,0 +1,133 @@
+/** Property: garbage never throws and never leaves state behind; replay memory stays bounded under load. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { b64uEncode } from '../crypto/bytes.js';
+import { createWorld, onlySent } from './fixture.test-support.js';
+
+/** Payloads from pure noise to nearly valid messages with one field replaced by anything. */
+function payloads(template: Record<string, unknown>[]) {
+  const nearlyValid = fc
+    .tuple(fc.constantFrom(...template), fc.nat(), fc.jsonValue())
+    .map(([base, i, value]) => {
+      const keys = Object.keys(base);
+      return JSON.stringify({ ...base, [keys[i % keys.length]!]: value });
+    });
+  return fc.oneof(
+    fc.string(),
+    fc.uint8Array({ maxLength: 10_000 }),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.object().map((v) => JSON.stringify(v)),
+    nearlyValid,
+    nearlyValid.map((s) => new TextEncoder().encode(s)),
+  );
+}
+
+describe('10,000 random and malformed payloads', () => {
+  it('the pile never throws, answers no one it cannot name, and keeps no state', () => {
+    const world = createWorld({ seed: 'fuzz-pile' });
+    const vehicle = world.vehicleFor(world.credentialFor());
+    const request = JSON.parse(vehicle.start().payload) as Record<string, unknown>;
+    const templates = [
+      request,
+      { v: 1, type: 'auth.response', sid: request.sid, proof: b64uEncode(new Uint8Array(32)) },
+      { v: 1, type: 'auth.abort', sid: request.sid, reason: 'PILE_NOT_AUTHENTIC' },
+      { v: 1, type: 'session.stop', sid: request.sid, seq: 1, mac: b64uEncode(new Uint8Array(32)) },
+    ];
+    let malformedRequest = 0;
+    fc.assert(
+      fc.property(payloads(templates), (payload) => {
+        const out = world.pile.handle(payload);
+        for (const o of out) {
+          // Anything that is not a well-formed request is answered at most with an error.
+          if (o.kind === 'authorized' || o.kind === 'challenged') return false;
+          if (o.kind === 'rejected') malformedRequest++;
+        }
+        return true;
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(world.pile.memoryStats()).toEqual({
+      pending: 0,
+      completed: 0,
+      replay: 0,
+      vehicles: 0,
+      lockouts: 0,
+    });
+    expect(malformedRequest).toBeGreaterThan(0);
+    // And it still serves a genuine vehicle afterwards.
+    const genuine = world.vehicleFor(world.credentialFor());
+    genuine.receive(onlySent(world.pile.handle(genuine.start().payload)));
+    expect(genuine.state).toBe('offered');
+  });
+
+  it('the vehicle never throws and its handshake is unchanged', () => {
+    const world = createWorld({ seed: 'fuzz-vehicle' });
+    const vehicle = world.vehicleFor(world.credentialFor());
+    const challenge = onlySent(world.pile.handle(vehicle.start().payload));
+    const parsed = JSON.parse(challenge) as Record<string, unknown>;
+    const templates = [
+      parsed,
+      { v: 1, type: 'auth.result', sid: parsed.sid, ok: true, mac: b64uEncode(new Uint8Array(32)) },
+      {
+        v: 1,
+        type: 'auth.error',
+        sid: parsed.sid,
+        code: 'BAD_PROOF',
+        message: 'x',
+        mac: b64uEncode(new Uint8Array(32)),
+      },
+    ];
+    fc.assert(
+      fc.property(payloads(templates), (payload) => {
+        if (typeof payload === 'string' && payload === challenge) return true;
+        const events = vehicle.receive(payload);
+        // Noise is ignored; at most it ends the attempt (a broken offer, an advisory error). It never authorises.
+        return events.every((e) => e.kind === 'ignored' || e.kind === 'failed' || e.kind === 'send');
+      }),
+      { numRuns: 10_000 },
+    );
+    // Unauthenticated errors before the challenge may end it; if it is still waiting, it completes normally.
+    if (vehicle.state === 'requested') {
+      vehicle.receive(challenge);
+      expect(vehicle.state).toBe('offered');
+    } else {
+      expect(vehicle.state).toBe('failed');
+    }
+  });
+});
+
+describe('replay memory under 100,000 distinct requests', () => {
+  it('stays within its capacity, and the pile stays within its other bounds', () => {
+    const capacity = 20_000;
+    const world = createWorld({
+      seed: 'replay-bound',
+      limits: { replayCapacity: capacity, requestsPerVehiclePerMinute: 1_000_000 },
+    });
+    const credential = world.credentialFor();
+    let maxReplay = 0;
+    let maxPending = 0;
+    let challenged = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const payload = JSON.stringify({
+        v: 1,
+        type: 'auth.request',
+        sid: b64uEncode(world.random(16)),
+        vid: 'VEH-0001',
+        pid: 'PILE-0001',
+        connector: 1,
+        ticket: credential.ticket,
+        r1: b64uEncode(world.random(16)),
+        ts: world.clock.seconds,
+      });
+      if (world.pile.handle(payload).some((o) => o.kind === 'challenged')) challenged++;
+      world.clock.advance(1_000);
+      const stats = world.pile.memoryStats();
+      maxReplay = Math.max(maxReplay, stats.replay);
+      maxPending = Math.max(maxPending, stats.pending);
+    }
+    expect(maxPending).toBeLessThanOrEqual(world.pile.limits.maxPending);
+    expect(challenged).toBeGreaterThan(90_000);
+    expect(maxReplay).toBeLessThanOrEqual(capacity);
+    expect(maxReplay).toBeGreaterThan(capacity / 2);
+  });
+});
