@@ -1,0 +1,270 @@
+#!/usr/bin/env -S npx tsx
+/** evauth-cloud: the administrator's CLI over the registry (see docs/cloud.md). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isValidId } from '../shared/index.js';
+import { writeGatewayExport } from './export.js';
+import { exportMosquitto } from './mosquitto.js';
+import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
+import { listRows, showEntity } from './views.js';
+
+class UsageError extends Error {}
+
+const idArg = (what: string) => (value: string) => {
+  if (!isValidId(value)) throw new InvalidArgumentError(`${what} must match ^[A-Za-z0-9._-]{1,64}$`);
+  return value;
+};
+/** For positional ids, checked inside actions (commander only runs parsers for options). */
+function checkId(what: string, value: string): void {
+  if (!isValidId(value))
+    throw new UsageError(`${what} ${JSON.stringify(value)} must match ^[A-Za-z0-9._-]{1,64}$`);
+}
+const intArg = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new InvalidArgumentError(`must be an integer ${min}-${max}`);
+  return n;
+};
+const numArg = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+};
+/** Unix seconds or an ISO 8601 date. */
+const timeArg = (value: string) => {
+  const n = /^\d+$/.test(value) ? Number(value) : Math.floor(Date.parse(value) / 1000);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be Unix seconds or an ISO 8601 date');
+  return n;
+};
+const out = (value: unknown): void => {
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+};
+
+const program = new Command('evauth-cloud')
+  .description('evauth cloud registry: vehicles, piles, gateways, grants, revocation and rotation')
+  .option('--data <dir>', 'data folder', process.env.EVAUTH_DATA_DIR ?? '.evauth')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+function dataDir(): string {
+  return program.opts<{ data: string }>().data;
+}
+
+/** Opens an existing registry; a missing data folder is a user error, not something to create silently. */
+function withRegistry<T>(fn: (registry: Registry) => T): T {
+  const dir = dataDir();
+  if (!existsSync(join(dir, DB_FILE))) {
+    throw new UsageError(`no evauth registry in ${dir} (run "evauth-cloud --data ${dir} init" first)`);
+  }
+  const registry = openRegistry(dir);
+  try {
+    if (!registry.initialised)
+      throw new UsageError(`registry in ${dir} is not initialised; run evauth-cloud init`);
+    return fn(registry);
+  } finally {
+    registry.close();
+  }
+}
+
+program
+  .command('init')
+  .description('create the data folder, cloud.db, master.key and the cloud service login (cloud.secret)')
+  .action(() => {
+    const registry = openRegistry(dataDir());
+    try {
+      const { created } = registry.init();
+      out(created ? `initialised ${dataDir()}` : `${dataDir()} was already initialised`);
+    } finally {
+      registry.close();
+    }
+  });
+
+const vehicle = program.command('vehicle').description('vehicles');
+vehicle
+  .command('add <vid>')
+  .description(
+    'register a vehicle; prints its PROTOCOL §11 provisioning file and writes it to provisioning/vehicles/',
+  )
+  .option('--mqtt-url <url>', 'broker URL for the vehicle', 'mqtt://127.0.0.1:1883')
+  .option('--ws-url <url>', 'broker WebSocket URL', 'ws://127.0.0.1:8083/mqtt')
+  .option('--name <name>', 'display name', '')
+  .action((vid: string, o: { mqttUrl: string; wsUrl: string; name: string }) => {
+    checkId('vehicle id', vid);
+    withRegistry((r) => out(r.addVehicle(vid, { mqttUrl: o.mqttUrl, wsUrl: o.wsUrl, name: o.name })));
+  });
+
+const pile = program.command('pile').description('charging piles');
+pile
+  .command('add <pid>')
+  .description('register a pile with a new root key; prints its keystore entry (PROTOCOL §11)')
+  .requiredOption('--site <site>', 'site name (grants can cover a whole site)')
+  .option('--gateway <gid>', 'gateway that serves the pile', idArg('gateway id'))
+  .option('--name <name>', 'display name')
+  .option('--address <address>', 'street address', '')
+  .option('--lat <lat>', 'latitude', numArg, 0)
+  .option('--lon <lon>', 'longitude', numArg, 0)
+  .option('--connectors <n>', 'number of connectors', intArg(1, 64), 2)
+  .option('--max-power <watts>', 'maximum power per connector in W', intArg(1, 10_000_000), 150000)
+  .option('--price <perKWh>', 'tariff per kWh (decimal)', '0.39')
+  .option('--currency <code>', 'ISO 4217 currency', 'EUR')
+  .action((pid: string, o) => {
+    checkId('pile id', pid);
+    withRegistry((r) =>
+      out(
+        r.addPile(pid, {
+          ...(o.gateway ? { gid: o.gateway } : {}),
+          site: o.site,
+          name: o.name ?? pid,
+          address: o.address,
+          lat: o.lat,
+          lon: o.lon,
+          connectors: Array.from({ length: o.connectors }, (_, i) => ({ id: i + 1, maxW: o.maxPower })),
+          pricePerKWh: o.price,
+          currency: o.currency,
+        }),
+      ),
+    );
+  });
+
+const gateway = program.command('gateway').description('pile gateways');
+gateway
+  .command('add <gid>')
+  .description('register a gateway (its login is created by "gateway export")')
+  .option('--name <name>', 'display name', '')
+  .action((gid: string, o: { name: string }) => {
+    checkId('gateway id', gid);
+    withRegistry((r) => {
+      r.addGateway(gid, { name: o.name });
+      out(`gateway ${gid} added`);
+    });
+  });
+gateway
+  .command('export <gid>')
+  .description('write the gateway config.json and keystore.json (docs/architecture.md)')
+  .option('--mqtt-url <url>', 'broker URL for the gateway', 'mqtt://127.0.0.1:1883')
+  .option('--out <dir>', 'output folder (default <data>/gateways/<gid>)')
+  .option('--http-port <port>', 'gateway HTTP port (/healthz, /metrics)', intArg(0, 65535), 9464)
+  .action((gid: string, o: { mqttUrl: string; out?: string; httpPort: number }) => {
+    checkId('gateway id', gid);
+    withRegistry((r) =>
+      out(
+        writeGatewayExport(r, gid, {
+          mqttUrl: o.mqttUrl,
+          outDir: o.out ?? join(dataDir(), 'gateways', gid),
+          httpPort: o.httpPort,
+        }),
+      ),
+    );
+  });
+
+program
+  .command('grant <vid>')
+  .description('entitle a vehicle to a pile, a site or all piles; the service then issues its credentials')
+  .addOption(new Option('--pile <pid>', 'one pile').argParser(idArg('pile id')).conflicts(['site', 'all']))
+  .addOption(new Option('--site <site>', 'every pile of a site').conflicts(['all']))
+  .option('--all', 'every pile')
+  .option('--from <time>', 'valid from (Unix seconds or ISO date; default now)', timeArg)
+  .option('--until <time>', 'valid until (default: open-ended)', timeArg)
+  .option('--max-wh <wh>', 'energy cap per ticket in Wh', intArg(1, Number.MAX_SAFE_INTEGER))
+  .action((vid: string, o) => {
+    checkId('vehicle id', vid);
+    const scope = o.pile ? 'pile' : o.site !== undefined ? 'site' : o.all ? 'all' : undefined;
+    if (!scope) throw new UsageError('say what to grant: --pile <pid>, --site <site> or --all');
+    withRegistry((r) => {
+      const id = r.grant(vid, {
+        scope,
+        ...(o.pile ? { target: o.pile } : o.site !== undefined ? { target: o.site } : {}),
+        ...(o.from !== undefined ? { nbf: o.from } : {}),
+        ...(o.until !== undefined ? { exp: o.until } : {}),
+        ...(o.maxWh !== undefined ? { maxWh: o.maxWh } : {}),
+      });
+      out(
+        `grant ${id}: ${vid} -> ${scope}${o.pile ? ` ${o.pile}` : o.site !== undefined ? ` ${o.site}` : ''}`,
+      );
+    });
+  });
+
+program
+  .command('revoke')
+  .description('revoke a ticket, a vehicle (login, grants, tickets) or a grant')
+  .addOption(new Option('--ticket <tid>', 'ticket id').conflicts(['vehicle', 'grant']))
+  .addOption(new Option('--vehicle <vid>', 'vehicle id').argParser(idArg('vehicle id')).conflicts(['grant']))
+  .addOption(new Option('--grant <id>', 'grant id').argParser(intArg(1, Number.MAX_SAFE_INTEGER)))
+  .action((o: { ticket?: string; vehicle?: string; grant?: number }) => {
+    withRegistry((r) => {
+      if (o.ticket) r.revokeTicket(o.ticket);
+      else if (o.vehicle) r.revokeVehicle(o.vehicle);
+      else if (o.grant !== undefined) r.revokeGrant(o.grant);
+      else throw new UsageError('say what to revoke: --ticket <tid>, --vehicle <vid> or --grant <id>');
+      out('revoked');
+    });
+  });
+
+program
+  .command('rotate <pid>')
+  .description("raise a pile's root key offset; the old one stays accepted until its last ticket expires")
+  .action((pid: string) => {
+    checkId('pile id', pid);
+    withRegistry((r) => {
+      const { previous, current } = r.rotate(pid);
+      out(`pile ${pid}: key offset ${previous} -> ${current}`);
+    });
+  });
+
+program
+  .command('list <what>')
+  .description('list vehicles | piles | gateways | grants | tickets | audit')
+  .option('--json', 'JSON output')
+  .action((what: string, o: { json?: boolean }) => {
+    withRegistry((r) => out(listRows(r, what, Boolean(o.json))));
+  });
+
+program
+  .command('show <kind> <id>')
+  .description('show one vehicle | pile | gateway | grant | ticket')
+  .action((kind: string, id: string) => {
+    withRegistry((r) => out(showEntity(r, kind, id)));
+  });
+
+program
+  .command('export-mosquitto <dir>')
+  .description("write a Mosquitto 2 config with the registry's logins and rights (docs/mosquitto.md)")
+  .option('--host <host>', 'listen address', '127.0.0.1')
+  .option('--mqtt-port <port>', 'MQTT port', intArg(1, 65535), 1883)
+  .option('--ws-port <port>', 'WebSocket port', intArg(1, 65535), 8083)
+  .option('--run-as <user>', 'Mosquitto "user" option (the account it drops root to)')
+  .option('--plugin <path>', 'path of mosquitto_dynamic_security.so')
+  .action((dir: string, o) => {
+    withRegistry((r) =>
+      out(
+        exportMosquitto(r, dir, {
+          host: o.host,
+          mqttPort: o.mqttPort,
+          wsPort: o.wsPort,
+          ...(o.runAs ? { runAsUser: o.runAs } : {}),
+          ...(o.plugin ? { pluginPath: o.plugin } : {}),
+        }).join('\n'),
+      ),
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (or the help)
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (
+    err instanceof RegistryError ||
+    err instanceof UsageError ||
+    err instanceof InvalidArgumentError
+  ) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = err instanceof RegistryError && err.code === 'NOT_FOUND' ? 3 : 2;
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.EVAUTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `evauth-cloud export-mosquitto DIR`: the same logins and PROTOCOL §9 rights for Debian's Mosquitto 2.
+ *
+ * Mosquitto's password file cannot hold our usernames: it splits each line at the first ':' and
+ * `mosquitto_passwd` refuses such names, while docs/architecture.md fixes `vehicle:{vid}` and `gateway:{gid}`.
+ * The export therefore uses Mosquitto's dynamic-security plugin (shipped in Debian's package), whose JSON
+ * holds the same PBKDF2-SHA512 hashes ($7$ format: salt, 101 iterations) and one role per client built from
+ * broker/rights.ts. An `acl` file in Mosquitto's ACL-file syntax is written beside it for review.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Principal, parseUsername, rightsOf } from '../broker/rights.js';
+import type { Registry } from './registry.js';
+
+export interface MosquittoExportOptions {
+  host?: string;
+  mqttPort?: number;
+  wsPort?: number;
+  /** Mosquitto drops root privileges to this user (its `user` option); default: Mosquitto's own default */
+  runAsUser?: string;
+  pluginPath?: string;
+  maxPacketBytes?: number;
+}
+
+const PLUGIN_CANDIDATES = [
+  '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/mosquitto_dynamic_security.so',
+  '/usr/local/lib/mosquitto_dynamic_security.so',
+];
+
+function principals(registry: Registry): { username: string; principal: Principal; hash: string }[] {
+  const rows = registry.db
+    .prepare('SELECT username, mosquitto_hash FROM mqtt_users ORDER BY username')
+    .all() as { username: string; mosquitto_hash: string }[];
+  const out: { username: string; principal: Principal; hash: string }[] = [];
+  for (const row of rows) {
+    const parsed = parseUsername(row.username);
+    if (!parsed) continue;
+    let principal: Principal;
+    if (parsed.kind === 'gateway') {
+      principal = { kind: 'gateway', gid: parsed.gid, piles: new Set(registry.gatewayPiles(parsed.gid)) };
+    } else principal = parsed;
+    if (parsed.kind === 'vehicle') {
+      const v = registry.db.prepare('SELECT revoked_at FROM vehicles WHERE vid = ?').get(parsed.vid) as
+        | { revoked_at: number | null }
+        | undefined;
+      if (!v || v.revoked_at !== null) continue;
+    }
+    out.push({ username: row.username, principal, hash: row.mosquitto_hash });
+  }
+  return out;
+}
+
+/** `$7$<iterations>$<b64 salt>$<b64 hash>` → the dynamic-security client fields. */
+function dynsecPassword(hash: string): { password: string; salt: string; iterations: number } {
+  const [, kind, iterations, salt, password] = hash.split('$');
+  if (kind !== '7' || !salt || !password) throw new Error('stored Mosquitto hash is not in $7$ form');
+  return { password, salt, iterations: Number(iterations) };
+}
+
+export function exportMosquitto(
+  registry: Registry,
+  dir: string,
+  options: MosquittoExportOptions = {},
+): string[] {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const abs = resolve(dir);
+  const clients = principals(registry);
+  const roles = clients.map(({ username, principal }) => {
+    const rights = rightsOf(principal);
+    return {
+      rolename: `evauth-${username.replace(':', '-')}`,
+      acls: [
+        ...rights.subscribe.flatMap((topic) => [
+          { acltype: 'subscribePattern', topic, priority: 0, allow: true },
+          { acltype: 'publishClientReceive', topic, priority: 0, allow: true },
+        ]),
+        ...rights.publish.map((topic) => ({ acltype: 'publishClientSend', topic, priority: 0, allow: true })),
+      ],
+    };
+  });
+  const dynsec = {
+    defaultACLAccess: {
+      publishClientSend: false,
+      publishClientReceive: false,
+      subscribe: false,
+      unsubscribe: true,
+    },
+    clients: clients.map(({ username, hash }, i) => ({
+      username,
+      textname: username,
+      roles: [{ rolename: roles[i]!.rolename }],
+      ...dynsecPassword(hash),
+    })),
+    groups: [],
+    roles,
+  };
+  const acl = clients
+    .map(({ username, principal }) => {
+      const rights = rightsOf(principal);
+      return [
+        `user ${username}`,
+        ...rights.subscribe.map((t) => `topic read ${t}`),
+        ...rights.publish.map((t) => `topic write ${t}`),
+        '',
+      ].join('\n');
+    })
+    .join('\n');
+  const plugin = options.pluginPath ?? PLUGIN_CANDIDATES.find((p) => existsSync(p)) ?? PLUGIN_CANDIDATES[0]!;
+  const host = options.host ?? '127.0.0.1';
+  const conf = [
+    '# Written by evauth-cloud export-mosquitto; logins and PROTOCOL §9 rights from the evauth registry.',
+    '# Mosquitto cannot refuse a retained publish per client: piles ignore retained messages on auth topics.',
+    ...(options.runAsUser ? [`user ${options.runAsUser}`] : []),
+    'per_listener_settings false',
+    'allow_anonymous false',
+    'set_tcp_nodelay true',
+    `max_packet_size ${options.maxPacketBytes ?? 65536}`,
+    'max_keepalive 600',
+    'persistence false',
+    `plugin ${plugin}`,
+    `plugin_opt_config_file ${join(abs, 'dynamic-security.json')}`,
+    '',
+    `listener ${options.mqttPort ?? 1883} ${host}`,
+    'protocol mqtt',
+    'max_connections 10000',
+    '',
+    `listener ${options.wsPort ?? 8083} ${host}`,
+    'protocol websockets',
+    'max_connections 10000',
+    '',
+  ].join('\n');
+  const files = {
+    'mosquitto.conf': conf,
+    'dynamic-security.json': `${JSON.stringify(dynsec, null, 2)}\n`,
+    acl,
+  };
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(join(abs, name), content, { mode: 0o600 });
+  registry.audit('cli', 'export-mosquitto', abs, { clients: clients.length });
+  return Object.keys(files).map((name) => join(abs, name));
+}

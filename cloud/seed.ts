@@ -1,0 +1,124 @@
+/** Idempotent demo data for `npm start`: two sites, six piles (two connectors each), three vehicles, gw-demo. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseVehicleProvisioning } from '../shared/index.js';
+import { writeGatewayExport } from './export.js';
+import { openRegistry } from './registry.js';
+
+export interface DemoSummary {
+  dataDir: string;
+  /** true when this call created the demo data, false when it reused it */
+  created: boolean;
+  vehicles: string[];
+  piles: string[];
+  gateways: string[];
+  sites: string[];
+  gatewayConfigPath: string;
+  provisioningFiles: string[];
+}
+
+const GATEWAY = 'gw-demo';
+const SITES = [
+  {
+    site: 'Harbour Hub',
+    address: 'Kaistraße 12, Düsseldorf',
+    lat: 51.2135,
+    lon: 6.7453,
+    price: '0.39',
+    maxW: 150000,
+  },
+  {
+    site: 'Old Town Garage',
+    address: 'Bolkerstraße 3, Düsseldorf',
+    lat: 51.2262,
+    lon: 6.7737,
+    price: '0.45',
+    maxW: 22000,
+  },
+];
+const PILES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'];
+const VEHICLES = ['EV-ANNA', 'EV-BEN', 'EV-CARLA'];
+
+export function seedDemo(
+  dataDir: string,
+  options: { mqttUrl: string; wsUrl: string; gatewayHttpPort?: number },
+): DemoSummary {
+  const registry = openRegistry(dataDir);
+  try {
+    const created = !registry.initialised;
+    registry.init();
+    const tx = registry.db.transaction(() => {
+      if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(GATEWAY)) {
+        registry.addGateway(GATEWAY, { name: 'Demo gateway' });
+      }
+      PILES.forEach((pid, i) => {
+        if (registry.db.prepare('SELECT 1 FROM piles WHERE pid = ?').get(pid)) return;
+        const s = SITES[i < 3 ? 0 : 1]!;
+        registry.addPile(pid, {
+          gid: GATEWAY,
+          site: s.site,
+          name: `${s.site} ${pid}`,
+          address: s.address,
+          lat: s.lat + i * 0.0003,
+          lon: s.lon + i * 0.0003,
+          connectors: [
+            { id: 1, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
+            { id: 2, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
+          ],
+          pricePerKWh: s.price,
+          currency: 'EUR',
+        });
+      });
+    });
+    tx();
+    // Vehicles write their provisioning files, so they are added outside the transaction, one by one.
+    const grants: Record<string, { scope: 'all' | 'site' | 'pile'; target?: string }[]> = {
+      'EV-ANNA': [{ scope: 'all' }],
+      'EV-BEN': [
+        { scope: 'site', target: SITES[0]!.site },
+        { scope: 'pile', target: 'P4' },
+      ],
+      'EV-CARLA': [
+        { scope: 'site', target: SITES[1]!.site },
+        { scope: 'pile', target: 'P1' },
+      ],
+    };
+    const provisioningFiles: string[] = [];
+    for (const vid of VEHICLES) {
+      const path = registry.vehicleProvisioningPath(vid);
+      if (!registry.hasVehicle(vid)) {
+        registry.addVehicle(vid, { mqttUrl: options.mqttUrl, wsUrl: options.wsUrl, name: vid });
+        for (const g of grants[vid] ?? []) registry.grant(vid, g);
+      } else if (existsSync(path)) {
+        const parsed = parseVehicleProvisioning(JSON.parse(readFileSync(path, 'utf8')));
+        if (
+          parsed.ok &&
+          (parsed.value.mqtt.url !== options.mqttUrl || parsed.value.mqtt.wsUrl !== options.wsUrl)
+        ) {
+          registry.writeVehicleProvisioning({
+            ...parsed.value,
+            mqtt: { ...parsed.value.mqtt, url: options.mqttUrl, wsUrl: options.wsUrl },
+          });
+        }
+      }
+      provisioningFiles.push(path);
+    }
+    const gatewayConfigPath = writeGatewayExport(registry, GATEWAY, {
+      mqttUrl: options.mqttUrl,
+      outDir: join(dataDir, 'gateways', GATEWAY),
+      ...(options.gatewayHttpPort !== undefined ? { httpPort: options.gatewayHttpPort } : {}),
+    });
+    return {
+      dataDir,
+      created,
+      vehicles: VEHICLES,
+      piles: PILES,
+      gateways: [GATEWAY],
+      sites: SITES.map((s) => s.site),
+      gatewayConfigPath,
+      provisioningFiles,
+    };
+  } finally {
+    registry.close();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The credential service: one MQTT client logged in as `cloud`. It mirrors the registry's `retained` table to
+ * the broker (changes as they happen, everything on each (re)connect), answers credential.request, renews
+ * tickets before they expire, and notices changes made by the CLI through SQLite's data_version.
+ */
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { type RandomSource, topics } from '../shared/index.js';
+import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcile } from './issuer.js';
+import { openRegistry, RegistryError } from './registry.js';
+import { handleCredentialRequest, type Outbound, RequestLimiter } from './requests.js';
+
+export interface CloudServiceOptions {
+  dataDir: string;
+  mqttUrl: string;
+  /** milliseconds since the epoch */
+  now?: () => number;
+  logger?: Logger;
+  /** default 7 days */
+  ticketLifeSeconds?: number;
+  /** how often the CLI's changes are looked for; default 500 ms */
+  pollIntervalMs?: number;
+  /** full pass for renewals and expiries; default 5 s */
+  reconcileIntervalMs?: number;
+  reconnectPeriodMs?: number;
+  random?: RandomSource;
+}
+
+export interface CloudService {
+  close(): Promise<void>;
+  /** resolves once every retained row known now has been published (for tests and start-up) */
+  flushed(): Promise<void>;
+}
+
+export async function startCloudService(options: CloudServiceOptions): Promise<CloudService> {
+  const now = options.now ?? Date.now;
+  const log = options.logger;
+  const registry = openRegistry(options.dataDir);
+  if (!registry.initialised) {
+    registry.close();
+    throw new RegistryError('NOT_INITIALISED', `${options.dataDir} has no registry; run evauth-cloud init`);
+  }
+  const issuer: IssuerOptions = {
+    ticketLifeSeconds: options.ticketLifeSeconds ?? DEFAULT_TICKET_LIFE_SECONDS,
+    random: options.random ?? ((n) => randomBytes(n)),
+  };
+  const limiter = new RequestLimiter();
+  let publishedRev = 0;
+  let lastDataVersion = -1;
+  let inFlight: Promise<unknown> = Promise.resolve();
+
+  const client: MqttClient = mqtt.connect(options.mqttUrl, {
+    username: 'cloud',
+    password: registry.cloudPassword(),
+    clientId: `evauth-cloud-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    connectTimeout: 10_000,
+  });
+
+  const publish = (m: Outbound) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain });
+
+  /** Publishes retained rows changed since the last flush; everything after a (re)connect. */
+  const flush = () => {
+    if (!client.connected) return inFlight;
+    const rows = registry.db
+      .prepare('SELECT rev, topic, payload FROM retained WHERE rev > ? ORDER BY rev')
+      .all(publishedRev) as { rev: number; topic: string; payload: string }[];
+    if (rows.length === 0) return inFlight;
+    publishedRev = rows[rows.length - 1]!.rev;
+    const sent = Promise.all(rows.map((r) => publish({ topic: r.topic, payload: r.payload, retain: true })));
+    inFlight = Promise.all([inFlight, sent]).catch((err: unknown) => log?.warn({ err }, 'publish failed'));
+    log?.debug({ count: rows.length }, 'retained messages published');
+    return inFlight;
+  };
+
+  const pass = (why: string) => {
+    try {
+      const changed = reconcile(registry, now(), issuer);
+      if (changed > 0) log?.info({ changed, why }, 'registry reconciled');
+    } catch (err) {
+      log?.error({ err }, 'reconcile failed');
+    }
+    return flush();
+  };
+
+  client.on('connect', () => {
+    (client.stream as net.Socket).setNoDelay?.(true);
+    log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
+    publishedRev = 0;
+    client.subscribe(topics.credentialRequests(), { qos: 1 });
+    void pass('connect');
+  });
+  client.on('error', (err) => log?.warn({ err: err.message }, 'mqtt error'));
+  client.on('message', (topic, payload) => {
+    if (topic !== topics.credentialRequests()) return;
+    try {
+      const outcome = handleCredentialRequest(registry, payload, now(), limiter, issuer);
+      if (outcome.kind === 'dropped') log?.warn({ reason: outcome.reason }, 'credential.request dropped');
+      else
+        log?.info(
+          {
+            outcome: outcome.kind,
+            vid: outcome.vid,
+            pid: outcome.pid,
+            ...('code' in outcome ? { code: outcome.code } : {}),
+          },
+          'credential.request',
+        );
+      if (outcome.kind === 'denied' || outcome.kind === 'resent') void publish(outcome.message);
+      else if (outcome.kind === 'issued') void flush();
+    } catch (err) {
+      log?.error({ err }, 'credential.request failed');
+    }
+  });
+
+  const poll = setInterval(() => {
+    const version = registry.db.pragma('data_version', { simple: true }) as number;
+    if (version !== lastDataVersion) {
+      const first = lastDataVersion === -1;
+      lastDataVersion = version;
+      if (!first) void pass('registry changed');
+    }
+  }, options.pollIntervalMs ?? 500);
+  const periodic = setInterval(() => void pass('periodic'), options.reconcileIntervalMs ?? 5000);
+  pass('start');
+
+  let closing: Promise<void> | undefined;
+  return {
+    flushed: async () => {
+      await flush();
+    },
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(poll);
+        clearInterval(periodic);
+        await client.endAsync();
+        registry.close();
+        log?.info('cloud service stopped');
+      })();
+      return closing;
+    },
+  };
+}
