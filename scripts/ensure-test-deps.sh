@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Before `npm test`: the end-to-end tests need Debian's Chromium and the Mosquitto tests need Mosquitto.
+# Installs them with apt-get when missing and allowed (root); otherwise says what to install.
+set -euo pipefail
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian packages for the tests: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The package starts a system Mosquitto on 1883; the tests start their own brokers.
+  (service mosquitto stop || pkill -x mosquitto || true) >/dev/null 2>&1
+else
+  echo "The tests need these Debian packages: ${need[*]} (sudo apt-get install ${need[*]})" >&2
+  exit 1
+fi
