@@ -86,7 +86,7 @@ export class ChargingView extends LitElement {
           <div class="figure"><div class="muted">${t('charge.power')}</div>
             <span class="value" data-figure="power">${kw(c.powerW)}</span><span class="unit">kW</span></div>
           <div class="figure"><div class="muted">${t('charge.energy')}</div>
-            <span class="value" data-figure="energy">${kwh(c.energyWh)}</span><span class="unit">kWh</span></div>
+            <span class="value" data-figure="energy">${kwh(c.receipt?.wh ?? c.energyWh)}</span><span class="unit">kWh</span></div>
           <div class="figure"><div class="muted">${t('charge.duration')}</div>
             <span class="value" data-figure="duration">${duration(c.durationMs(this.now))}</span></div>
           <div class="figure"><div class="muted">${t('charge.cost')}</div>

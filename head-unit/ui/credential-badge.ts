@@ -1,4 +1,4 @@
-/** <credential-badge>: the vehicle's credential at one pile: valid, expiring (< 1 day), expired or missing. */
+/** <credential-badge>: the vehicle's credential at one pile: valid, expiring (< 15 min left), expired or missing. */
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { LocaleController } from '../controllers/locale-controller.js';
@@ -6,7 +6,7 @@ import { theme } from './theme.js';
 
 export type CredentialState = 'valid' | 'expiring' | 'expired' | 'missing';
 
-export const EXPIRING_WITHIN_S = 24 * 3600;
+export const EXPIRING_WITHIN_S = 15 * 60;
 
 export function credentialState(exp: number | undefined, nowMs: number): CredentialState {
   if (exp === undefined) return 'missing';

@@ -23,6 +23,7 @@ import {
 } from '../state/identity.js';
 import './charging-view.js';
 import './connection-indicator.js';
+import { icons } from './icons.js';
 import './pile-detail.js';
 import './pile-list.js';
 import { pileName } from './pile-summary.js';
@@ -34,11 +35,11 @@ declare const __EVAUTH_PROVISIONING_URL__: string;
 
 type View = 'piles' | 'pile' | 'charging' | 'history' | 'settings';
 
-const NAV: { view: View; label: MessageKey; icon: string }[] = [
-  { view: 'piles', label: 'nav.piles', icon: '⚡' },
-  { view: 'charging', label: 'nav.charging', icon: '🔋' },
-  { view: 'history', label: 'nav.history', icon: '🕘' },
-  { view: 'settings', label: 'nav.settings', icon: '⚙' },
+const NAV: { view: View; label: MessageKey; icon: keyof typeof icons }[] = [
+  { view: 'piles', label: 'nav.piles', icon: 'bolt' },
+  { view: 'charging', label: 'nav.charging', icon: 'battery' },
+  { view: 'history', label: 'nav.history', icon: 'history' },
+  { view: 'settings', label: 'nav.settings', icon: 'settings' },
 ];
 
 @customElement('head-unit-app')
@@ -92,7 +93,8 @@ export class HeadUnitApp extends LitElement {
         border-color: transparent;
       }
       nav button .icon {
-        font-size: 26px;
+        display: grid;
+        place-items: center;
       }
       nav button[aria-current='page'] {
         background: var(--panel-2);
@@ -280,7 +282,7 @@ export class HeadUnitApp extends LitElement {
             @click=${() => {
               this.view = n.view;
             }}>
-            <span class="icon" aria-hidden="true">${n.icon}</span>${t(n.label)}</button>`,
+            <span class="icon">${icons[n.icon]}</span>${t(n.label)}</button>`,
         )}
       </nav>
       <main>${this.identityLoaded || port ? this.renderView() : null}</main>`;

@@ -1,0 +1,159 @@
+/**
+ * The whole evauth system for the end-to-end tests, through the documented entry points (docs/architecture.md):
+ * broker (TCP + WebSocket) on free ports, the demo seed, the cloud credential service, the demo gateway, and the
+ * head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") whose gateway holds
+ * a wrong root key, and a spy on that pile's auth topic to prove no auth.response ever reaches it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { exportGateway, openRegistry, seedDemo, startCloudService } from '../../cloud/index.js';
+import { startHeadUnitServer } from '../../head-unit/server.js';
+import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
+
+export const COUNTERFEIT_PILE = 'P9';
+const ROGUE_GATEWAY = 'gw-rogue';
+const DEMO_GATEWAY = 'gw-demo';
+
+export interface RunningSystem {
+  headUnitUrl: string;
+  mqttUrl: string;
+  wsUrl: string;
+  dataDir: string;
+  /** auth messages seen on the counterfeit pile's topic, by type */
+  spied(): string[];
+  /** stops the broker, waits `downMs`, starts it again on the same ports */
+  restartBroker(downMs: number): Promise<void>;
+  revokeGrants(vid: string, pid: string): number;
+  close(): Promise<void>;
+}
+
+function makeCounterfeit(dataDir: string, mqttUrl: string): string {
+  const registry = openRegistry(dataDir);
+  try {
+    if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(ROGUE_GATEWAY)) {
+      registry.addGateway(ROGUE_GATEWAY, { name: 'Counterfeit pile for the tests' });
+      registry.addPile(COUNTERFEIT_PILE, {
+        gid: ROGUE_GATEWAY,
+        site: 'Roadside',
+        name: 'Roadside P9',
+        address: 'B1 lay-by',
+        lat: 51.2,
+        lon: 6.7,
+        connectors: [{ id: 1, maxW: 50000 }],
+        pricePerKWh: '0.29',
+        currency: 'EUR',
+      });
+    }
+  } finally {
+    registry.close();
+  }
+  const outDir = join(dataDir, 'gateways', ROGUE_GATEWAY);
+  exportGateway(dataDir, ROGUE_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
+  // The impostor: same pile id, same broker login, but not the pile's root key.
+  const keystorePath = join(outDir, 'keystore.json');
+  const keystore = JSON.parse(readFileSync(keystorePath, 'utf8')) as { piles: { rootKey: string }[] };
+  for (const pile of keystore.piles) pile.rootKey = b64uEncode(secureRandom(32));
+  writeFileSync(keystorePath, JSON.stringify(keystore), { mode: 0o600 });
+  return join(outDir, 'config.json');
+}
+
+async function connectSpy(configPath: string, seen: string[]): Promise<MqttClient> {
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+    mqtt: { url: string; username: string; password: string };
+  };
+  const client = mqtt.connect(config.mqtt.url, {
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    clientId: `e2e-spy-${Math.random().toString(16).slice(2)}`,
+    reconnectPeriod: 200,
+  });
+  client.on('connect', () => {
+    (client.stream as net.Socket).setNoDelay?.(true);
+    client.subscribe(topics.pileAuth(COUNTERFEIT_PILE), { qos: 1 });
+  });
+  client.on('message', (_topic, payload) => {
+    try {
+      seen.push(String((JSON.parse(payload.toString()) as { type?: unknown }).type));
+    } catch {
+      seen.push('unparsable');
+    }
+  });
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  return client;
+}
+
+export async function startSystem(dataDir: string): Promise<RunningSystem> {
+  const host = '127.0.0.1';
+  const registry = openRegistry(dataDir);
+  const brokerOptions = {
+    host,
+    mqttPort: 0,
+    wsPort: 0,
+    authenticate: (username: string, password: string) => registry.authenticate(username, password),
+  };
+  let broker: RunningBroker = await startBroker(brokerOptions);
+  const ports = { mqttPort: broker.mqttPort, wsPort: broker.wsPort! };
+  const mqttUrl = `mqtt://${host}:${ports.mqttPort}`;
+  const wsUrl = `ws://${host}:${ports.wsPort}/mqtt`;
+
+  seedDemo(dataDir, { mqttUrl, wsUrl });
+  const rogueConfig = makeCounterfeit(dataDir, mqttUrl);
+  // Warnings only, on stderr: stdout carries the runner's ready line.
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const cloud = await startCloudService({
+    dataDir,
+    mqttUrl,
+    reconcileIntervalMs: 1000,
+    pollIntervalMs: 200,
+    logger: logger.child({ component: 'cloud' }),
+  });
+  await cloud.flushed();
+
+  const demoDir = join(dataDir, 'gateways', DEMO_GATEWAY);
+  exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
+  const gateways: RunningGateway[] = [];
+  for (const config of [join(demoDir, 'config.json'), rogueConfig]) {
+    const gateway = await startGateway(config, { logger: logger.child({ component: 'gateway' }) });
+    await gateway.ready;
+    gateways.push(gateway);
+  }
+  const seen: string[] = [];
+  const spy = await connectSpy(rogueConfig, seen);
+  const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
+
+  return {
+    headUnitUrl: headUnit.url,
+    mqttUrl,
+    wsUrl,
+    dataDir,
+    spied: () => [...seen],
+    async restartBroker(downMs) {
+      await broker.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      broker = await startBroker({ ...brokerOptions, ...ports });
+    },
+    revokeGrants(vid, pid) {
+      const grants = registry.db
+        .prepare(
+          `SELECT id FROM grants WHERE vid = ? AND revoked_at IS NULL AND (scope = 'all' OR target = ? OR
+            target = (SELECT site FROM piles WHERE pid = ?))`,
+        )
+        .all(vid, pid, pid) as { id: number }[];
+      for (const g of grants) registry.revokeGrant(g.id);
+      return grants.length;
+    },
+    async close() {
+      await headUnit.close();
+      spy.end(true);
+      for (const g of gateways.reverse()) await g.close();
+      await cloud.close();
+      await broker.close();
+      registry.close();
+    },
+  };
+}

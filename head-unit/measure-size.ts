@@ -1,0 +1,81 @@
+/**
+ * Builds the head-unit app and measures its JavaScript, gzip-compressed (level 9): the initial JavaScript is
+ * what index.html loads (its module script and every modulepreload); the rest loads lazily. Writes
+ * bench/results/head-unit-size.json. Run alone with `tsx head-unit/measure-size.ts`, or from `npm run bench`.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+export const INITIAL_JS_BUDGET_BYTES = 120 * 1024;
+
+export interface HeadUnitSize {
+  measuredAt: string;
+  budgetGzipBytes: number;
+  initialGzipBytes: number;
+  lazyGzipBytes: number;
+  totalGzipBytes: number;
+  withinBudget: boolean;
+  files: { file: string; initial: boolean; bytes: number; gzipBytes: number }[];
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+
+/** Script and modulepreload URLs in the built index.html, relative to dist. */
+export function initialScripts(indexHtml: string): string[] {
+  const urls = new Set<string>();
+  for (const m of indexHtml.matchAll(/<script[^>]*\bsrc="([^"]+\.js)"/g)) urls.add(m[1]!);
+  for (const m of indexHtml.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+\.js)"/g))
+    urls.add(m[1]!);
+  return [...urls].map((u) => u.replace(/^\.?\//, ''));
+}
+
+export async function measureHeadUnitSize(options: { build?: boolean } = {}): Promise<HeadUnitSize> {
+  if (options.build !== false) {
+    const { build } = await import('vite');
+    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  }
+  const dist = join(HERE, 'dist');
+  const initial = new Set(initialScripts(readFileSync(join(dist, 'index.html'), 'utf8')));
+  const files = readdirSync(join(dist, 'assets'))
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    .map((name) => {
+      const file = `assets/${name}`;
+      const bytes = readFileSync(join(dist, file));
+      return {
+        file,
+        initial: initial.has(file),
+        bytes: bytes.length,
+        gzipBytes: gzipSync(bytes, { level: 9 }).length,
+      };
+    });
+  const sum = (list: typeof files) => list.reduce((n, f) => n + f.gzipBytes, 0);
+  const initialGzipBytes = sum(files.filter((f) => f.initial));
+  const result: HeadUnitSize = {
+    measuredAt: new Date().toISOString(),
+    budgetGzipBytes: INITIAL_JS_BUDGET_BYTES,
+    initialGzipBytes,
+    lazyGzipBytes: sum(files.filter((f) => !f.initial)),
+    totalGzipBytes: sum(files),
+    withinBudget: initialGzipBytes <= INITIAL_JS_BUDGET_BYTES,
+    files,
+  };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'head-unit-size.json'),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
+  return result;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const r = await measureHeadUnitSize();
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(
+    `head-unit JS (gzip): initial ${kb(r.initialGzipBytes)} of ${kb(r.budgetGzipBytes)} budget, lazy ${kb(r.lazyGzipBytes)}, total ${kb(r.totalGzipBytes)}`,
+  );
+  if (!r.withinBudget) process.exitCode = 1;
+}
