@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from './db.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cloud', 'cli.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, EVAUTH_DATA_DIR: '' },
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Row counts of every table and the last audit id: "unchanged" means all equal. */
+function snapshot(dir: string) {
+  const db = openDatabase(join(dir, 'cloud.db'), { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string;
+    }[];
+    return Object.fromEntries(
+      tables.map((t) => [
+        t.name,
+        (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n,
+      ]),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+describe('evauth-cloud CLI (real process)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-cli-'));
+    expect(cli('--data', dir, 'init').code).toBe(0);
+    expect(cli('--data', dir, 'gateway', 'add', 'G1').code).toBe(0);
+    expect(
+      cli('--data', dir, 'pile', 'add', 'P1', '--site', 'A', '--gateway', 'G1', '--connectors', '2').code,
+    ).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('registers a vehicle, prints and writes its provisioning file, and grants it a pile', () => {
+    const added = cli('--data', dir, 'vehicle', 'add', 'V1', '--mqtt-url', 'mqtt://127.0.0.1:1999');
+    expect(added.code).toBe(0);
+    const printed = JSON.parse(added.stdout);
+    expect(printed).toMatchObject({
+      v: 1,
+      vid: 'V1',
+      mqtt: { url: 'mqtt://127.0.0.1:1999', username: 'vehicle:V1' },
+    });
+    const file = join(dir, 'provisioning', 'vehicles', 'V1.json');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(printed);
+    expect(statSync(join(dir, 'master.key')).mode & 0o077).toBe(0);
+    expect(statSync(join(dir, 'cloud.secret')).mode & 0o077).toBe(0);
+    const granted = cli('--data', dir, 'grant', 'V1', '--pile', 'P1');
+    expect(granted.code).toBe(0);
+    expect(cli('--data', dir, 'list', 'grants', '--json').stdout).toContain('"vid": "V1"');
+    // the registry never holds the clear password
+    const db = readFileSync(join(dir, 'cloud.db'));
+    expect(db.includes(Buffer.from(printed.mqtt.password))).toBe(false);
+  });
+
+  it('exports a gateway config and keystore (0600) with a login that survives re-export', () => {
+    const out = join(dir, 'gw');
+    expect(cli('--data', dir, 'gateway', 'export', 'G1', '--out', out).code).toBe(0);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({
+      v: 1,
+      gid: 'G1',
+      keystore: 'keystore.json',
+      mqtt: { username: 'gateway:G1' },
+    });
+    expect(config.piles.map((p: { pid: string }) => p.pid)).toEqual(['P1']);
+    expect(statSync(join(out, 'keystore.json')).mode & 0o077).toBe(0);
+    expect(cli('--data', dir, 'gateway', 'export', 'G1', '--out', out).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).mqtt.password).toBe(
+      config.mqtt.password,
+    );
+  });
+
+  it.each([
+    ['unknown vehicle', ['grant', 'NOPE', '--pile', 'P1'], /unknown vehicle NOPE/],
+    ['malformed vehicle id', ['vehicle', 'add', 'bad/id'], /vehicle id "bad\/id" must match/],
+    ['malformed pile id option', ['grant', 'V1', '--pile', 'P 1'], /must match/],
+    ['unknown pile', ['rotate', 'P9'], /unknown pile P9/],
+    ['unknown ticket', ['revoke', '--ticket', 'AAAAAAAAAAAAAAAAAAAAAA'], /unknown ticket/],
+    ['nothing to revoke', ['revoke'], /say what to revoke/],
+    ['bad number', ['pile', 'add', 'P5', '--site', 'A', '--lat', 'north'], /--lat.*invalid/],
+    ['unknown gateway', ['pile', 'add', 'P6', '--site', 'A', '--gateway', 'G9'], /unknown gateway G9/],
+    ['duplicate vehicle', ['vehicle', 'add', 'V1'], /already exists/],
+    ['unknown command', ['frobnicate'], /unknown command/],
+  ])('%s: clear message, non-zero exit, no stack trace, database unchanged', (_name, args, message) => {
+    const before = snapshot(dir);
+    const run = cli('--data', dir, ...args);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a missing data folder without creating it', () => {
+    const missing = join(dir, 'does-not-exist');
+    const run = cli('--data', missing, 'vehicle', 'add', 'V9');
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/no evauth registry in .*does-not-exist.*init/);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('has --help on every command', () => {
+    for (const args of [
+      [],
+      ['vehicle', 'add'],
+      ['pile', 'add'],
+      ['gateway', 'export'],
+      ['grant'],
+      ['revoke'],
+      ['rotate'],
+      ['export-mosquitto'],
+    ]) {
+      const run = cli(...args, '--help');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Usage: evauth-cloud/);
+    }
+  });
+});
