@@ -302,3 +302,24 @@ describe('gateway over the real broker', () => {
     }
   });
 });
+
+describe('gateway shutdown', () => {
+  it('stops cleanly even when the broker is gone', async () => {
+    const own = await startBroker({
+      mqttPort: 0,
+      authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
+    });
+    const configPath = writeGatewayFolder(tempDir('gw'), {
+      gid: 'gw-t',
+      mqttUrl: `mqtt://127.0.0.1:${own.mqttPort}`,
+      password: PASSWORD,
+      piles,
+    });
+    const gw = await startGateway(configPath, { logger: silent });
+    await gw.ready;
+    await own.close();
+    const started = Date.now();
+    await gw.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});

@@ -188,7 +188,14 @@ export async function startGateway(
         if (connected) pile.publishStatus();
       }
       if (connected) publish(topics.gatewayStatus(config.gid), gatewayStatus(false), { retain: true });
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      // Flush queued messages when the broker is there; never hang on one that is gone.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => client.end(true, {}, () => resolve()), connected ? 1000 : 0);
+        client.end(!connected, {}, () => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
       await http.close();
       store.closeDatabase();
       logger.info('gateway stopped');

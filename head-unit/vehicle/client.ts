@@ -176,7 +176,16 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // Flush queued messages when connected; never hang on a broker that is gone.
+    if (client) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => client.end(true, {}, () => resolve()), client.connected ? 1000 : 0);
+        client.end(!client.connected, {}, () => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
     this.setState('closed');
   }
 
