@@ -37,6 +37,8 @@ export class AuthFailure extends LitElement {
   ];
 
   @property() code = '';
+  /** the technical detail (from the pile or the cloud), shown small under the plain message */
+  @property() detail = '';
   private readonly i18n = new LocaleController(this);
 
   private act(action: string) {
@@ -51,7 +53,7 @@ export class AuthFailure extends LitElement {
     return html`<section class="panel ${advice.counterfeit ? 'counterfeit' : ''}" role="alert" data-code=${this.code}>
       <h2>${advice.counterfeit ? `⚠ ${t('fail.notGenuineTitle')}` : t('fail.title')}</h2>
       <p>${advice.counterfeit ? t('fail.notGenuine') : t(advice.message)}</p>
-      <p class="muted code">${t('fail.code', { code: this.code })}</p>
+      <p class="muted code">${t('fail.code', { code: this.code })}${this.detail ? ` · ${this.detail}` : ''}</p>
       <div class="actions">
         <button class="primary" data-action=${advice.action} @click=${() => this.act(advice.action)}>
           ${t(ACTION_LABEL[advice.action])}

@@ -163,7 +163,7 @@ export class PileDetail extends LitElement {
             : null
         }
         ${hs?.phase === 'offer' && hs.offer ? html`<offer-card .offer=${hs.offer}></offer-card>` : null}
-        ${hs?.phase === 'failed' && hs.failure ? html`<auth-failure .code=${hs.failure.code}></auth-failure>` : null}
+        ${hs?.phase === 'failed' && hs.failure ? html`<auth-failure .code=${hs.failure.code} .detail=${hs.failure.message}></auth-failure>` : null}
       </div>`;
   }
 }
