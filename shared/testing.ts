@@ -4,7 +4,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { VehicleCredential } from './credential.js';
-import { b64uEncode, utf8ToBytes } from './crypto/bytes.js';
+import { utf8ToBytes } from './crypto/bytes.js';
 import { deriveAuthKey, deriveTicketKey } from './crypto/kdf.js';
 import type { RandomSource } from './ids.js';
 import { issueTicket, parseTicket, type TicketTerms } from './ticket.js';
