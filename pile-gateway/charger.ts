@@ -98,7 +98,7 @@ export class SimulatedCharger implements ChargerController {
     let state: ChargerReading['state'] = 'charging';
     if (this.isFaulted) state = 'faulted';
     else if (capped) state = 'finishing';
-    else if (w === 0) state = 'suspended';
+    else if (w === 0 && !this.energized) state = 'suspended';
     return { wh: Math.floor(this.wh), w, state };
   }
 

@@ -115,6 +115,7 @@ export async function startGateway(
   });
 
   let connected = false;
+  let closed = false;
   let recovered = false;
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => {
@@ -149,7 +150,7 @@ export async function startGateway(
     });
   });
   client.on('close', () => {
-    if (connected) logger.warn('disconnected from broker; reconnecting');
+    if (connected && !closed) logger.warn('disconnected from broker; reconnecting');
     connected = false;
   });
   client.on('error', (error) => logger.warn({ err: error.message }, 'mqtt error'));
@@ -171,7 +172,6 @@ export async function startGateway(
   });
   logger.info({ httpPort: http.port, piles: piles.size }, 'gateway started');
 
-  let closed = false;
   return {
     gid: config.gid,
     httpPort: http.port,
