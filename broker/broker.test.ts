@@ -96,7 +96,7 @@ describe('embedded broker with registry logins', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  rightsSuite(() => world);
+  rightsSuite(() => world, { refusesRetained: true });
 
   it('answers a refused subscription with SUBACK 0x80 and keeps the connection', async () => {
     const { subscribeCode } = await import('./test-support.js');

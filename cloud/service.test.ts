@@ -47,7 +47,13 @@ describe('credential service on a real broker', () => {
     const auth = openRegistry(dir);
     const b = await startBroker({ mqttPort: port, authenticate: (u, p) => auth.authenticate(u, p) });
     const close = b.close;
-    return { ...b, close: async () => (await close(), auth.close()) };
+    return {
+      ...b,
+      close: async () => {
+        await close();
+        auth.close();
+      },
+    };
   };
 
   beforeAll(async () => {

@@ -1,0 +1,193 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rightsSuite } from '../broker/rights-suite.js';
+import type { RightsWorld } from '../broker/test-support.js';
+import { reconcile } from './issuer.js';
+import { exportMosquitto } from './mosquitto.js';
+import { openRegistry } from './registry.js';
+import { mosquittoHash } from './secrets.js';
+import { seedDemo } from './seed.js';
+
+const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+const MOSQUITTO_PASSWD = ['/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto_passwd'].find((p) =>
+  existsSync(p),
+);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`mosquitto did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Mosquitto password hashes', () => {
+  it.runIf(MOSQUITTO_PASSWD)('match mosquitto_passwd for the same salt', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evauth-pw-'));
+    try {
+      const file = join(dir, 'pw');
+      writeFileSync(file, '');
+      const run = spawnSync(MOSQUITTO_PASSWD!, ['-b', file, 'alice', 'correct horse'], { encoding: 'utf8' });
+      expect(run.status).toBe(0);
+      const line = readFileSync(file, 'utf8').trim();
+      const [, hash] = line.split(/:(.*)/s);
+      const [, , iterations, salt] = hash!.split('$');
+      expect(mosquittoHash('correct horse', Buffer.from(salt!, 'base64'), Number(iterations))).toBe(hash);
+      expect(mosquittoHash('wrong', Buffer.from(salt!, 'base64'), Number(iterations))).not.toBe(hash);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files", () => {
+  let dir: string;
+  let mosquitto: ChildProcess | undefined;
+  let world: RightsWorld;
+  let log = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-mosq-'));
+    const [mqttPort, wsPort] = [await freePort(), await freePort()];
+    const registry = openRegistry(dir);
+    registry.init();
+    const urls = { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, wsUrl: `ws://127.0.0.1:${wsPort}/mqtt` };
+    const a = registry.addVehicle('V1', urls);
+    const b = registry.addVehicle('V2', urls);
+    registry.addGateway('G1');
+    registry.addPile('P1', {
+      gid: 'G1',
+      site: 'S',
+      name: 'n',
+      address: 'a',
+      lat: 0,
+      lon: 0,
+      connectors: [{ id: 1, maxW: 1 }],
+      pricePerKWh: '1',
+      currency: 'EUR',
+    });
+    registry.addPile('P2', {
+      site: 'S',
+      name: 'n',
+      address: 'a',
+      lat: 0,
+      lon: 0,
+      connectors: [{ id: 1, maxW: 1 }],
+      pricePerKWh: '1',
+      currency: 'EUR',
+    });
+    registry.setMqttPassword('gateway:G1', 'gw-secret');
+    // The test runs as root in CI; without `user root` Mosquitto would drop to an account that cannot read the
+    // private temp folder.
+    const runAsUser = process.getuid?.() === 0 ? { runAsUser: 'root' } : {};
+    exportMosquitto(registry, join(dir, 'mosquitto'), { mqttPort, wsPort, ...runAsUser });
+    world = {
+      url: urls.mqttUrl,
+      vehicle1: { vid: 'V1', password: a.mqtt.password },
+      vehicle2: { vid: 'V2', password: b.mqtt.password },
+      gateway: { gid: 'G1', password: 'gw-secret', pid: 'P1' },
+      otherPid: 'P2',
+      cloudPassword: registry.cloudPassword(),
+    };
+    registry.close();
+    mosquitto = spawn(MOSQUITTO!, ['-c', join(dir, 'mosquitto', 'mosquitto.conf')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    mosquitto.stderr?.on('data', (d) => (log += d));
+    await waitForPort(mqttPort, 10_000).catch((err) => {
+      throw new Error(`${err.message}\n${log}`);
+    });
+  });
+
+  afterAll(async () => {
+    if (mosquitto && mosquitto.exitCode === null) {
+      const exited = new Promise((resolve) => mosquitto!.once('exit', resolve));
+      mosquitto.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  rightsSuite(() => world, { refusesRetained: false });
+
+  it('writes the Mosquitto settings the issue asks for', () => {
+    const conf = readFileSync(join(dir, 'mosquitto', 'mosquitto.conf'), 'utf8');
+    expect(conf).toMatch(/^allow_anonymous false$/m);
+    expect(conf).toMatch(/^set_tcp_nodelay true$/m);
+    expect(conf).toMatch(/^protocol websockets$/m);
+    const dynsec = JSON.parse(readFileSync(join(dir, 'mosquitto', 'dynamic-security.json'), 'utf8'));
+    expect(dynsec.clients.map((c: { username: string }) => c.username).sort()).toEqual([
+      'cloud',
+      'gateway:G1',
+      'vehicle:V1',
+      'vehicle:V2',
+    ]);
+  });
+});
+
+describe('seedDemo', () => {
+  it('creates the demo once, then reuses it and only rewrites provisioning URLs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evauth-seed-'));
+    try {
+      const first = seedDemo(dir, { mqttUrl: 'mqtt://127.0.0.1:1883', wsUrl: 'ws://127.0.0.1:8083/mqtt' });
+      expect(first.created).toBe(true);
+      expect(first.piles).toHaveLength(6);
+      expect(first.vehicles).toHaveLength(3);
+      const config = JSON.parse(readFileSync(first.gatewayConfigPath, 'utf8'));
+      expect(config.piles).toHaveLength(6);
+      expect(config.piles.every((p: { connectors: unknown[] }) => p.connectors.length === 2)).toBe(true);
+      const registry = openRegistry(dir);
+      reconcile(registry, Date.now(), { ticketLifeSeconds: 3600, random: (n) => randomBytes(n) });
+      for (const vid of first.vehicles) {
+        const n = (
+          registry.db.prepare('SELECT COUNT(DISTINCT pid) AS n FROM tickets WHERE vid = ?').get(vid) as {
+            n: number;
+          }
+        ).n;
+        expect(n).toBeGreaterThanOrEqual(4);
+      }
+      const sites = registry.db.prepare('SELECT DISTINCT site FROM piles').all();
+      expect(sites).toHaveLength(2);
+      registry.close();
+      const before = JSON.parse(readFileSync(first.provisioningFiles[0]!, 'utf8'));
+      const second = seedDemo(dir, { mqttUrl: 'mqtt://127.0.0.1:2883', wsUrl: 'ws://127.0.0.1:9083/mqtt' });
+      expect(second.created).toBe(false);
+      const after = JSON.parse(readFileSync(second.provisioningFiles[0]!, 'utf8'));
+      expect(after.mqtt).toEqual({
+        ...before.mqtt,
+        url: 'mqtt://127.0.0.1:2883',
+        wsUrl: 'ws://127.0.0.1:9083/mqtt',
+      });
+      expect(after.vehicleKey).toBe(before.vehicleKey);
+      expect(JSON.parse(readFileSync(second.gatewayConfigPath, 'utf8')).mqtt.password).toBe(
+        config.mqtt.password,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
