@@ -88,7 +88,9 @@ async function main(): Promise<void> {
     const vehicles = fs
       .readdirSync(path.join(dataDir, 'provisioning', 'vehicles'))
       .filter((f) => f.endsWith('.json'));
+    const created = (demo as { created?: boolean }).created;
     console.log(`evauth is running (ready in ${Date.now() - started} ms), data folder ${dataDir}`);
+    console.log(`  demo data      ${created ? 'created' : 'reused'}`);
     console.log(`  head unit      ${headUnitUrl ?? '(head-unit/server.ts not available)'}`);
     console.log(`  MQTT broker    ${mqttUrl}   WebSocket ${wsUrl}`);
     for (const [i, gid] of gids.entries()) {

@@ -37,10 +37,12 @@ export class Service {
   output = '';
   private exited?: Promise<void>;
 
+  /** `args` run as a TypeScript entry point under node + tsx, unless `command` names another program. */
   constructor(
     readonly name: string,
     private readonly args: string[],
     private readonly env: NodeJS.ProcessEnv = {},
+    private readonly command?: string,
   ) {}
 
   get pid(): number | undefined {
@@ -52,7 +54,10 @@ export class Service {
     this.output = '';
     // node itself with the tsx loader (not the tsx CLI, which runs node as a grandchild): a SIGKILL must hit the
     // service, not a wrapper.
-    const child = spawn(process.execPath, ['--import', 'tsx', ...this.args], {
+    const [program, argv] = this.command
+      ? [this.command, this.args]
+      : [process.execPath, ['--import', 'tsx', ...this.args]];
+    const child = spawn(program, argv, {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,13 +79,15 @@ export class Service {
     }
   }
 
-  /** Stops it with a signal and waits for the exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** Stops it with a signal and waits for the exit; returns the exit code (null if killed by a signal). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await this.exited;
     clearTimeout(timer);
+    return child.exitCode;
   }
 }

@@ -29,6 +29,10 @@ export interface SystemOptions {
   cloudNow?: () => number;
   /** how often the cloud re-checks renewals and expiries (default 5 s) */
   cloudReconcileMs?: number;
+  /** 'mosquitto': Debian's Mosquitto with the files of `evauth-cloud export-mosquitto` instead of aedes */
+  broker?: 'aedes' | 'mosquitto';
+  /** vehicles registered before the broker starts (Mosquitto's exported logins are fixed at export) */
+  vehicles?: { vid: string; grant: { scope: 'pile' | 'site' | 'all'; target?: string } }[];
 }
 
 export class TestSystem {
@@ -42,6 +46,7 @@ export class TestSystem {
   gatewayHttpPort = 0;
   readonly gatewayDir = path.join(this.dataDir, 'gateways', GID);
   private readonly clients: VehicleClient[] = [];
+  readonly provisioned = new Map<string, VehicleProvisioning>();
 
   constructor(private readonly options: SystemOptions = {}) {}
 
@@ -78,15 +83,19 @@ export class TestSystem {
       httpPort: 0,
       meterIntervalMs: this.options.meterIntervalMs ?? 200,
     });
-    this.broker = new Service('broker', [
-      'broker/main.ts',
-      '--data',
-      this.dataDir,
-      '--mqtt-port',
-      String(this.mqttPort),
-      '--ws-port',
-      String(this.wsPort),
-    ]);
+    for (const v of this.options.vehicles ?? []) this.provisioned.set(v.vid, this.addVehicle(v.vid, v.grant));
+    this.broker =
+      this.options.broker === 'mosquitto'
+        ? await this.mosquitto()
+        : new Service('broker', [
+            'broker/main.ts',
+            '--data',
+            this.dataDir,
+            '--mqtt-port',
+            String(this.mqttPort),
+            '--ws-port',
+            String(this.wsPort),
+          ]);
     await this.startBroker();
     await this.startCloud();
     this.gateway = new Service('gateway', [
@@ -95,6 +104,30 @@ export class TestSystem {
     ]);
     await this.startGateway();
     return this;
+  }
+
+  /** Exports the registry for Mosquitto with the admin CLI and returns the Mosquitto service. */
+  private async mosquitto(): Promise<Service> {
+    const dir = path.join(this.dataDir, 'mosquitto');
+    // Running as root, Mosquitto would otherwise drop to an account that cannot read the private data folder.
+    const runAs = process.getuid?.() === 0 ? ['--run-as', 'root'] : [];
+    const exporter = new Service('export-mosquitto', [
+      'cloud/cli.ts',
+      '--data',
+      this.dataDir,
+      'export-mosquitto',
+      dir,
+      '--mqtt-port',
+      String(this.mqttPort),
+      '--ws-port',
+      String(this.wsPort),
+      ...runAs,
+    ]);
+    await exporter.start(() => fs.existsSync(path.join(dir, 'mosquitto.conf')));
+    await exporter.stop();
+    const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
+    if (!binary) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
+    return new Service('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], {}, binary);
   }
 
   async startBroker(): Promise<void> {

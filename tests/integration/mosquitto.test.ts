@@ -1,0 +1,63 @@
+/** The core flow again on Debian's Mosquitto, configured only by `evauth-cloud export-mosquitto`. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../../shared/index.js';
+import { TSX } from './processes.js';
+import { RawVehicle } from './raw-vehicle.js';
+import { TestSystem } from './system.js';
+
+const run = promisify(execFile);
+let system: TestSystem;
+
+beforeAll(async () => {
+  system = await new TestSystem({
+    broker: 'mosquitto',
+    vehicles: [
+      { vid: 'MQ-A', grant: { scope: 'all' } },
+      { vid: 'MQ-B', grant: { scope: 'pile', target: 'IT-P1' } },
+    ],
+  }).start();
+});
+
+afterAll(async () => {
+  await system?.close();
+});
+
+describe('on Mosquitto', () => {
+  it('authenticates, verifies every meter and the receipt with the headless client', async () => {
+    const { stdout } = await run(TSX, [
+      'head-unit/cli/main.ts',
+      '-p',
+      system.provisioningFile('MQ-A'),
+      '--pile',
+      'IT-P2',
+      '-s',
+      '2',
+      '--json',
+    ]);
+    const out = JSON.parse(stdout);
+    expect(out.ok).toBe(true);
+    expect(out.meters.length).toBeGreaterThanOrEqual(5);
+    expect(out.rejected).toEqual([]);
+    expect(out.receipt.reason).toBe('stopped');
+    expect(out.receipt.wh).toBeGreaterThanOrEqual(out.meters.at(-1).wh);
+  });
+
+  it('keeps one vehicle away from another vehicle’s topics and refuses bad logins', async () => {
+    const b = system.provisioned.get('MQ-B')!;
+    const raw = await RawVehicle.connect(b, system.mqttUrl);
+    try {
+      // mqtt.js turns a SUBACK refusal (0x80) into a rejected subscribe
+      await expect(raw.client.subscribeAsync(topics.vehicleAll('MQ-A'), { qos: 1 })).rejects.toThrow(
+        /Subscribe/,
+      );
+    } finally {
+      await raw.close();
+    }
+    const wrong = { ...b, mqtt: { ...b.mqtt, password: 'not-the-password' } };
+    await expect(RawVehicle.connect({ ...wrong }, system.mqttUrl)).rejects.toThrow(
+      /Not authorized|Bad user/i,
+    );
+  });
+});

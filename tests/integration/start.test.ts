@@ -1,0 +1,80 @@
+/** `npm start`: two copies side by side from the environment, ready within 20 s, data reused, clean Ctrl-C. */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Service, TSX } from './processes.js';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+const services: Service[] = [];
+
+afterAll(async () => {
+  for (const s of services) await s.stop('SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function copy(dataDir: string): Service {
+  const service = new Service('npm start', ['scripts/start.ts'], {
+    EVAUTH_DATA_DIR: dataDir,
+    EVAUTH_MQTT_PORT: '0',
+    EVAUTH_WS_PORT: '0',
+    EVAUTH_HTTP_PORT: '0',
+    EVAUTH_GATEWAY_HTTP_PORT: '0',
+  });
+  services.push(service);
+  return service;
+}
+
+const ready = (out: string) => out.includes('Ctrl-C to stop.');
+
+describe('npm start', () => {
+  it('runs two copies side by side, serves a charge, stops on Ctrl-C and reuses its data', async () => {
+    const a = fs.mkdtempSync(path.join(os.tmpdir(), 'evauth-start-a-'));
+    const b = fs.mkdtempSync(path.join(os.tmpdir(), 'evauth-start-b-'));
+    dirs.push(a, b);
+    const first = copy(a);
+    const second = copy(b);
+    const t0 = Date.now();
+    await Promise.all([first.start(ready, 20_000), second.start(ready, 20_000)]);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(first.output).toMatch(/demo data\s+created/);
+
+    const headUnit = /head unit\s+(http:\/\/\S+)/.exec(first.output)?.[1];
+    expect((await fetch(headUnit!)).status).toBe(200);
+    const health = /(http:\/\/127\.0\.0\.1:\d+)\/healthz/.exec(second.output)?.[1];
+    expect((await (await fetch(`${health}/healthz`)).json()).ok).toBe(true);
+
+    // Three vehicles provisioned, each pointing at its own copy's broker.
+    const vehicles = fs.readdirSync(path.join(a, 'provisioning', 'vehicles'));
+    expect(vehicles).toHaveLength(3);
+    const brokerA = /MQTT broker\s+(mqtt:\/\/\S+)/.exec(first.output)?.[1];
+    const anna = JSON.parse(fs.readFileSync(path.join(a, 'provisioning', 'vehicles', vehicles[0]!), 'utf8'));
+    expect(anna.mqtt.url).toBe(brokerA);
+
+    const { stdout } = await run(TSX, [
+      'head-unit/cli/main.ts',
+      '-p',
+      path.join(a, 'provisioning', 'vehicles', vehicles[0]!),
+      '--pile',
+      'P1',
+      '-s',
+      '2',
+      '--json',
+    ]);
+    const out = JSON.parse(stdout);
+    expect(out.ok).toBe(true);
+    expect(out.rejected).toEqual([]);
+    expect(out.receipt.reason).toBe('stopped');
+
+    expect(await first.stop('SIGINT')).toBe(0);
+    expect(await second.stop('SIGINT')).toBe(0);
+
+    const again = copy(a);
+    await again.start(ready, 20_000);
+    expect(again.output).toMatch(/demo data\s+reused/);
+    expect(await again.stop('SIGINT')).toBe(0);
+  }, 90_000);
+});
