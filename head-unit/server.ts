@@ -2,7 +2,6 @@
  * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, in dev mode only, the
  * demo vehicles' provisioning files so the dev picker can be any of them. Node only; `npm start` calls it.
  */
-import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,13 +41,33 @@ const TYPES: Record<string, string> = {
 
 let building: Promise<void> | undefined;
 
-/** Runs `vite build` once per process when the app has not been built yet. */
+/** Newest modification time (ms) of the app's sources: head-unit/ (not dist) and shared/. */
+async function newestSource(): Promise<number> {
+  let newest = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(ts|html|css)$/.test(entry.name)) newest = Math.max(newest, (await stat(path)).mtimeMs);
+    }
+  };
+  await walk(HERE);
+  await walk(join(HERE, '..', 'shared'));
+  const config = await stat(join(HERE, '..', 'vite.config.ts')).catch(() => undefined);
+  return Math.max(newest, config?.mtimeMs ?? 0);
+}
+
+/** Runs `vite build` (once per process at a time) when the app is not built or its sources are newer. */
 export async function ensureBuilt(distDir = DEFAULT_DIST): Promise<void> {
-  if (existsSync(join(distDir, 'index.html'))) return;
+  const built = await stat(join(distDir, 'index.html')).catch(() => undefined);
+  if (built && (distDir !== DEFAULT_DIST || built.mtimeMs >= (await newestSource()))) return;
   building ??= (async () => {
     const { build } = await import('vite');
     await build({ configFile: join(HERE, '..', 'vite.config.ts'), logLevel: 'warn' });
-  })();
+  })().finally(() => {
+    building = undefined;
+  });
   await building;
 }
 

@@ -26,6 +26,11 @@ export function costOf(wh: number, pricePerKWh: string): string {
   return ((wh / 1000) * price).toFixed(2);
 }
 
+/** Chart points of verified readings, timed when the vehicle received them (ms). */
+export function energyPoints(verified: readonly VerifiedReading[]): { t: number; wh: number }[] {
+  return verified.map((v) => ({ t: v.at, wh: v.reading.wh }));
+}
+
 export class ChargingController implements ReactiveController {
   session?: ChargingSessionPort;
   vid = '';
@@ -137,7 +142,8 @@ export class ChargingController implements ReactiveController {
       cost: this.receipt?.cost ?? this.cost,
       currency: this.receipt?.currency ?? s.offer.currency,
       reason: this.receipt?.reason,
-      points: this.verified.map((v) => ({ t: v.reading.ts * 1000, wh: v.reading.wh })),
+      // the vehicle's receive time: meter ts has whole-second resolution, readings may come faster
+      points: energyPoints(this.verified),
       receipt: this.receiptText,
     };
   }

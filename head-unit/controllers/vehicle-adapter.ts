@@ -163,8 +163,10 @@ export class VehicleClientPort implements VehiclePort {
   }
 
   reconnect(): void {
-    // mqtt.js keeps retrying by itself; a closed client (refused login, or closed) is replaced.
-    if (this.client.connectionState !== 'closed' || this.client.sessions.size > 0) return;
+    // The driver asked for a fresh attempt now: replace the client (it reloads cached credentials). With a
+    // charging session open the client is kept, since it holds that session's keys; mqtt.js is already
+    // retrying every 500 ms then.
+    if (this.client.connectionState === 'connected' || this.client.sessions.size > 0) return;
     for (const off of this.offs) off();
     void this.client.close();
     this.client = this.createClient();

@@ -58,7 +58,7 @@ export const en = {
   'fail.title': 'Charging could not start',
   'fail.notGenuineTitle': 'This charger could not prove it is genuine',
   'fail.notGenuine':
-    'Its answer did not match the credential issued for it. Charging will not start and nothing was sent to it. Choose another charger and report this one.',
+    'Its answer did not match the credential issued for it. Charging will not start, and the vehicle sent it no proof. Choose another charger and report this one.',
   'fail.code': 'Code {code}',
   'action.retry': 'Try again',
   'action.anotherPile': 'Choose another charger',

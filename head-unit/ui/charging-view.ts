@@ -4,7 +4,7 @@
  */
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { ChargingController } from '../controllers/charging-controller.js';
+import { type ChargingController, energyPoints } from '../controllers/charging-controller.js';
 import { LocaleController } from '../controllers/locale-controller.js';
 import './energy-chart.js';
 import './session-receipt.js';
@@ -74,7 +74,7 @@ export class ChargingView extends LitElement {
     if (!c?.session) return html`<p class="muted">${t('charge.none')}</p>`;
     const latest = c.latest;
     const lastRejected = c.rejected[c.rejected.length - 1];
-    const points = c.verified.map((v) => ({ t: v.reading.ts * 1000, wh: v.reading.wh }));
+    const points = energyPoints(c.verified);
     return html`<section class="panel" aria-labelledby="charging-title">
         <h1 id="charging-title">${t('charge.title', { name: c.pileName })}</h1>
         ${

@@ -154,6 +154,8 @@ export class PileDetail extends LitElement {
         </ul>
       </section>
       <div class="side">
+        ${hs?.phase === 'offer' && hs.offer ? html`<offer-card .offer=${hs.offer}></offer-card>` : null}
+        ${hs?.phase === 'failed' && hs.failure ? html`<auth-failure .code=${hs.failure.code} .detail=${hs.failure.message}></auth-failure>` : null}
         ${
           hs && hs.phase !== 'idle'
             ? html`<section class="panel" aria-live="polite">
@@ -162,8 +164,6 @@ export class PileDetail extends LitElement {
             </section>`
             : null
         }
-        ${hs?.phase === 'offer' && hs.offer ? html`<offer-card .offer=${hs.offer}></offer-card>` : null}
-        ${hs?.phase === 'failed' && hs.failure ? html`<auth-failure .code=${hs.failure.code} .detail=${hs.failure.message}></auth-failure>` : null}
       </div>`;
   }
 }
