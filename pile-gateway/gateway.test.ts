@@ -265,6 +265,26 @@ describe('gateway over the real broker', () => {
     }
   });
 
+  it('ends the session at the ticket energy cap', async () => {
+    const { gw } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-6');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[1]!, { maxWh: 20 });
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const outcome = await client.authenticate('GW-P2', 2);
+      if (!outcome.ok) throw new Error(outcome.message);
+      const receipt = await outcome.session.ended;
+      expect(receipt.receipt.reason).toBe('energy-cap');
+      expect(receipt.receipt.wh).toBe(20);
+      expect(outcome.session.meters.every((m) => m.reading.wh <= 20)).toBe(true);
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+
   it('applies and persists a signed control: revocation survives a restart', async () => {
     const dir = tempDir('gw');
     const { gw } = await startTestGateway(dir);

@@ -255,10 +255,13 @@ export class PileRuntime {
         state: reading.state,
       });
       this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at);
+      const powerChanged = active.record.lastW !== reading.w;
       active.record.meterSeq = message.seq;
       active.record.lastWh = wh;
       active.record.lastW = reading.w;
       this.options.publish(topics.vehicleSession(active.record.vid), JSON.stringify(message));
+      // The retained status carries the present power; refresh it when that changes (ramp, cap).
+      if (powerChanged) this.publishStatus();
       this.options.metrics.metersSent.inc();
       if (active.record.maxWh !== null && wh >= active.record.maxWh) this.endSession(active, 'energy-cap');
     } catch (error) {
