@@ -1,0 +1,182 @@
+/**
+ * TLS and WSS listeners of the embedded broker, with a throwaway self-signed certificate made at test time by
+ * the openssl CLI (nothing committed). Clients verify the server against that certificate as their only CA.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry, type Registry } from '../cloud/registry.js';
+import { topics } from '../shared/index.js';
+import { type RunningBroker, startBroker } from './index.js';
+import { collect, connectClient, waitFor } from './test-support.js';
+
+/** A self-signed P-256 certificate for 127.0.0.1/localhost, valid one day, written into `dir`. */
+function makeCertificate(dir: string) {
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'pipe' },
+  );
+  return { certPath, keyPath, ca: readFileSync(certPath) };
+}
+
+describe('broker over TLS and WSS', () => {
+  let dir: string;
+  let registry: Registry;
+  let broker: RunningBroker;
+  let ca: Buffer;
+  let vehiclePassword: string;
+  const open: MqttClient[] = [];
+  const secure = () => ({ ca, rejectUnauthorized: true });
+  const track = (client: MqttClient) => {
+    open.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-broker-tls-'));
+    const cert = makeCertificate(dir);
+    ca = cert.ca;
+    registry = openRegistry(dir);
+    registry.init();
+    vehiclePassword = registry.addVehicle('V1', {
+      mqttUrl: 'mqtts://127.0.0.1:1',
+      wsUrl: 'wss://127.0.0.1:1/mqtt',
+    }).mqtt.password;
+    registry.addGateway('G1');
+    registry.addPile('P1', {
+      gid: 'G1',
+      site: 'S',
+      name: 'n',
+      address: 'a',
+      lat: 1,
+      lon: 2,
+      connectors: [{ id: 1, maxW: 22000 }],
+      pricePerKWh: '0.40',
+      currency: 'EUR',
+    });
+    registry.setMqttPassword('gateway:G1', 'gw-password');
+    broker = await startBroker({
+      mqttPort: 0,
+      wsPort: 0,
+      tls: { certPath: cert.certPath, keyPath: cert.keyPath },
+      authenticate: (u, p) => registry.authenticate(u, p),
+    });
+  });
+
+  afterAll(async () => {
+    for (const client of open) client.end(true);
+    await broker?.close();
+    registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('listens for TLS and WSS on two different free ports', () => {
+    expect(broker.mqttPort).toBeGreaterThan(0);
+    expect(broker.wsPort).toBeGreaterThan(0);
+    expect(broker.wsPort).not.toBe(broker.mqttPort);
+  });
+
+  it('carries a publish from an mqtts:// vehicle to a wss:// gateway and back', async () => {
+    const vehicle = track(
+      await connectClient(`mqtts://127.0.0.1:${broker.mqttPort}`, 'vehicle:V1', vehiclePassword, secure()),
+    );
+    const gateway = track(
+      await connectClient(`wss://127.0.0.1:${broker.wsPort}/mqtt`, 'gateway:G1', 'gw-password', secure()),
+    );
+    // the server really spoke TLS, verified against our certificate
+    expect(vehicle.stream).toBeInstanceOf(tls.TLSSocket);
+    expect((vehicle.stream as tls.TLSSocket).authorized).toBe(true);
+
+    const atGateway = collect(gateway);
+    const atVehicle = collect(vehicle);
+    expect((await gateway.subscribeAsync(topics.pileAuth('P1'), { qos: 1 }))[0]?.qos).toBe(1);
+    expect((await vehicle.subscribeAsync(topics.vehicleAll('V1'), { qos: 1 }))[0]?.qos).toBe(1);
+
+    await vehicle.publishAsync(topics.pileAuth('P1'), 'hello-over-tls', { qos: 1 });
+    const up = await waitFor(() => atGateway.find((m) => m.payload === 'hello-over-tls'), 3000, 'at gateway');
+    expect(up.topic).toBe(topics.pileAuth('P1'));
+
+    await gateway.publishAsync(topics.vehicleAuth('V1'), 'reply-over-wss', { qos: 1 });
+    const down = await waitFor(
+      () => atVehicle.find((m) => m.payload === 'reply-over-wss'),
+      3000,
+      'at vehicle',
+    );
+    expect(down.topic).toBe(topics.vehicleAuth('V1'));
+  });
+
+  it('refuses a wrong password over TLS and over WSS with CONNACK code 4', async () => {
+    const code = (p: Promise<MqttClient>) =>
+      p.then(
+        (c) => {
+          track(c);
+          return 'connected';
+        },
+        (err: { code?: number }) => err.code,
+      );
+    expect(
+      await code(connectClient(`mqtts://127.0.0.1:${broker.mqttPort}`, 'vehicle:V1', 'wrong', secure())),
+    ).toBe(4);
+    expect(
+      await code(connectClient(`wss://127.0.0.1:${broker.wsPort}/mqtt`, 'vehicle:V1', 'wrong', secure())),
+    ).toBe(4);
+  });
+
+  it('gives a plain-TCP MQTT client no CONNACK on the TLS port', async () => {
+    // mqtt.js over plain TCP: the TLS server cannot parse a CONNECT and drops the connection
+    await expect(
+      connectClient(`mqtt://127.0.0.1:${broker.mqttPort}`, 'vehicle:V1', vehiclePassword, {
+        connectTimeout: 2000,
+      }),
+    ).rejects.toThrow();
+
+    // the same at the byte level: a raw CONNECT gets no MQTT answer, only the socket closed
+    const socket = net.connect(broker.mqttPort, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // CONNECT, MQTT 3.1.1, clean session, keep-alive 60, client id "x"
+    socket.write(
+      Buffer.from([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78]),
+    );
+    await closed;
+    const reply = Buffer.concat(received);
+    expect(reply[0]).not.toBe(0x20); // 0x20 would be a CONNACK
+  });
+
+  it('refuses a TLS client that does not trust the certificate (verification is on)', async () => {
+    await expect(
+      connectClient(`mqtts://127.0.0.1:${broker.mqttPort}`, 'vehicle:V1', vehiclePassword, {
+        rejectUnauthorized: true,
+      }),
+    ).rejects.toThrow(/self[- ]signed/i);
+  });
+});
