@@ -25,6 +25,14 @@ const control = createServer((req, res) => {
       await system.restartBroker(Number(url.searchParams.get('downMs') ?? 1500));
       return reply(200, { ok: true });
     }
+    if (req.method === 'POST' && url.pathname === '/cloud/stop') {
+      await system.stopCloud();
+      return reply(200, { ok: true });
+    }
+    if (req.method === 'POST' && url.pathname === '/cloud/start') {
+      await system.startCloud();
+      return reply(200, { ok: true });
+    }
     if (req.method === 'POST' && url.pathname === '/grants/revoke') {
       const revoked = system.revokeGrants(
         url.searchParams.get('vid') ?? '',

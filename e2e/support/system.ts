@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { type RunningBroker, startBroker } from '../../broker/index.js';
-import { exportGateway, openRegistry, seedDemo, startCloudService } from '../../cloud/index.js';
+import {
+  type CloudService,
+  exportGateway,
+  openRegistry,
+  seedDemo,
+  startCloudService,
+} from '../../cloud/index.js';
 import { startHeadUnitServer } from '../../head-unit/server.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
@@ -29,6 +35,9 @@ export interface RunningSystem {
   /** stops the broker, waits `downMs`, starts it again on the same ports */
   restartBroker(downMs: number): Promise<void>;
   revokeGrants(vid: string, pid: string): number;
+  /** the cloud credential service down (the vehicle has lost its cloud) and up again */
+  stopCloud(): Promise<void>;
+  startCloud(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,14 +114,18 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const rogueConfig = makeCounterfeit(dataDir, mqttUrl);
   // Warnings only, on stderr: stdout carries the runner's ready line.
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  const cloud = await startCloudService({
-    dataDir,
-    mqttUrl,
-    reconcileIntervalMs: 1000,
-    pollIntervalMs: 200,
-    logger: logger.child({ component: 'cloud' }),
-  });
-  await cloud.flushed();
+  const startCloud = async () => {
+    const service = await startCloudService({
+      dataDir,
+      mqttUrl,
+      reconcileIntervalMs: 1000,
+      pollIntervalMs: 200,
+      logger: logger.child({ component: 'cloud' }),
+    });
+    await service.flushed();
+    return service;
+  };
+  let cloud: CloudService | undefined = await startCloud();
 
   const demoDir = join(dataDir, 'gateways', DEMO_GATEWAY);
   exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
@@ -137,6 +150,13 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       await new Promise((r) => setTimeout(r, downMs));
       broker = await startBroker({ ...brokerOptions, ...ports });
     },
+    async stopCloud() {
+      await cloud?.close();
+      cloud = undefined;
+    },
+    async startCloud() {
+      cloud ??= await startCloud();
+    },
     revokeGrants(vid, pid) {
       const grants = registry.db
         .prepare(
@@ -151,7 +171,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       await headUnit.close();
       spy.end(true);
       for (const g of gateways.reverse()) await g.close();
-      await cloud.close();
+      await cloud?.close();
       await broker.close();
       registry.close();
     },

@@ -10,7 +10,6 @@ export const en = {
   'conn.reconnecting': 'Reconnecting…',
   'conn.offline': 'Offline',
   'conn.reconnect': 'Reconnect',
-  'conn.cloudOffline': 'Cloud unreachable — cached credentials in use',
   'lang.switch': '中文',
   'lang.label': 'Language',
   'identity.none': 'No vehicle paired. Open Settings to pair this head unit.',

@@ -12,7 +12,6 @@ export const zh: Record<MessageKey, string> = {
   'conn.reconnecting': '正在重新连接…',
   'conn.offline': '离线',
   'conn.reconnect': '重新连接',
-  'conn.cloudOffline': '云端不可达 — 使用已缓存的凭证',
   'lang.switch': 'English',
   'lang.label': '语言',
   'identity.none': '尚未配对车辆。请在设置中配对此车机。',
