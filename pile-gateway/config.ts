@@ -27,6 +27,12 @@ const ConfigSchema = v.object({
     }),
   ),
   meterIntervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(5000)), 5000),
+  /**
+   * SQLite sync level of the session store. 'full' (default) fsyncs every record before the message that depends
+   * on it, so nothing is lost even on power loss; 'normal' survives process crashes (SIGKILL) but may lose the
+   * last records on an OS crash or power loss, for a faster handshake (docs/gateway.md has measurements).
+   */
+  sqliteSync: v.optional(v.picklist(['full', 'normal']), 'full'),
   /** how fast the simulated charger ramps to full power (tests shorten it) */
   rampMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 3000),
   piles: v.pipe(

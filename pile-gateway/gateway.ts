@@ -44,7 +44,7 @@ export async function startGateway(
   const random = options.random ?? secureRandom;
   const logger = (options.logger ?? pino({ name: 'pile-gateway' })).child({ gid: config.gid });
   const metrics = createMetrics(config.gid);
-  const store = new SessionStore(loaded.dataDir);
+  const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
 
   const gatewayStatus = (online: boolean) => JSON.stringify({ v: 1, gid: config.gid, online });
   const client: MqttClient = mqtt.connect(config.mqtt.url, {

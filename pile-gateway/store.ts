@@ -89,12 +89,13 @@ export class SessionStore {
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: { sync?: 'full' | 'normal' } = {}) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.db = new Database(path.join(dataDir, 'sessions.db'));
     this.db.pragma('journal_mode = WAL');
-    // FULL: a record acknowledged to a vehicle must survive power loss, not only a process crash.
-    this.db.pragma('synchronous = FULL');
+    // FULL: a record acknowledged to a vehicle survives power loss, not only a process crash (WAL + NORMAL
+    // survives the crash only). The gateway config chooses; FULL is the default.
+    this.db.pragma(options.sync === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         sid TEXT PRIMARY KEY, pid TEXT NOT NULL, connector INTEGER NOT NULL, vid TEXT NOT NULL,
