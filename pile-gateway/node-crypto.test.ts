@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { installCryptoBackend, nobleBackend } from '../shared/crypto/backend.js';
-import { nodeCryptoBackend } from './node-crypto.js';
+import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'undefined');
 
@@ -40,6 +40,20 @@ describe('node:crypto backend agrees with noble', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('pooledSecureRandom', () => {
+  it('hands out each byte once and never repeats a 16-byte value', () => {
+    const random = pooledSecureRandom(64);
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) seen.add(hex(random(16)));
+    expect(seen.size).toBe(1000);
+    expect(random(100).length).toBe(100);
+    const a = random(16);
+    const copy = hex(a);
+    random(16);
+    expect(hex(a)).toBe(copy); // later draws do not overwrite earlier ones
   });
 });
 
