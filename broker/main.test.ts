@@ -1,0 +1,98 @@
+/** broker/main.ts as a real child process: starts on free ports, accepts a registry login, exits 0 on SIGTERM. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../cloud/registry.js';
+import { topics } from '../shared/index.js';
+import { type LogLine, ROOT, type RunningProcess, startProcess } from './process-support.js';
+import { collect, connectClient, waitFor } from './test-support.js';
+
+describe('broker/main.ts process', () => {
+  let dir: string;
+  let broker: RunningProcess;
+  let password: string;
+  let cloudPassword: string;
+  let listening: LogLine;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-broker-main-'));
+    const registry = openRegistry(dir);
+    registry.init();
+    password = registry.addVehicle('V1', { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' })
+      .mqtt.password;
+    cloudPassword = registry.cloudPassword();
+    registry.close();
+    broker = startProcess('broker/main.ts', ['--data', dir, '--mqtt-port', '0', '--ws-port', '0']);
+    listening = await broker.waitForLog((l) => l.msg === 'broker listening', 10_000, 'broker listening');
+  });
+
+  afterAll(async () => {
+    await broker?.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports the free ports it bound in a structured start-up line', () => {
+    expect(listening).toMatchObject({ level: 30, name: 'evauth-broker', host: '127.0.0.1', tls: false });
+    expect(listening['mqttPort']).toBeGreaterThan(0);
+    expect(listening['wsPort']).toBeGreaterThan(0);
+  });
+
+  it('accepts registry logins over TCP and WebSocket, relays a message, refuses a wrong password', async () => {
+    const cloud = await connectClient(`mqtt://127.0.0.1:${listening['mqttPort']}`, 'cloud', cloudPassword);
+    const vehicle = await connectClient(`ws://127.0.0.1:${listening['wsPort']}/mqtt`, 'vehicle:V1', password);
+    const seen = collect(vehicle);
+    await vehicle.subscribeAsync(topics.vehicleAll('V1'), { qos: 1 });
+    await cloud.publishAsync(topics.vehicleCloud('V1'), 'through-the-process', { qos: 1 });
+    await waitFor(() => seen.find((m) => m.payload === 'through-the-process'), 3000, 'relayed message');
+    await Promise.all([cloud.endAsync(), vehicle.endAsync()]);
+    await expect(
+      connectClient(`mqtt://127.0.0.1:${listening['mqttPort']}`, 'vehicle:V1', 'wrong'),
+    ).rejects.toMatchObject({ code: 4 });
+    await waitFor(
+      () => broker.logs.find((l) => l.msg === 'mqtt login refused' && l['username'] === 'vehicle:V1'),
+      3000,
+      'refusal logged',
+    );
+  });
+
+  it('exits 0 promptly on SIGTERM, even with a client connected', async () => {
+    const client = await connectClient(`mqtt://127.0.0.1:${listening['mqttPort']}`, 'vehicle:V1', password);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const { code, ms } = await broker.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(2000);
+    await closed; // the broker dropped the client on the way out
+    client.end(true);
+    expect(broker.logs.some((l) => l.msg === 'stopping' && l['signal'] === 'SIGTERM')).toBe(true);
+    expect(broker.logs.some((l) => l.msg === 'broker stopped')).toBe(true);
+    expect(broker.otherStdout).toEqual([]);
+  });
+
+  it('refuses to start without a registry: clear message, exit 2, no stack trace', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'evauth-broker-empty-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'broker/main.ts'),
+          '--data',
+          empty,
+          '--mqtt-port',
+          '0',
+          '--ws-port',
+          '0',
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 10_000 },
+      );
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/no registry/);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
