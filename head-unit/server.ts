@@ -2,7 +2,7 @@
  * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, in dev mode only, the
  * demo vehicles' provisioning files so the dev picker can be any of them. Node only; `npm start` calls it.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -58,14 +58,34 @@ async function newestSource(): Promise<number> {
   return Math.max(newest, config?.mtimeMs ?? 0);
 }
 
+/**
+ * Builds into a fresh folder beside `distDir` and swaps it in with two renames, so another process serving (or
+ * building) the app at the same time never sees a half-written folder.
+ */
+async function buildInto(distDir: string): Promise<void> {
+  const { build } = await import('vite');
+  const suffix = `${process.pid}-${Date.now().toString(36)}`;
+  const fresh = `${distDir}.build-${suffix}`;
+  const old = `${distDir}.old-${suffix}`;
+  try {
+    await build({
+      configFile: join(HERE, '..', 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: fresh, emptyOutDir: true },
+    });
+    await rename(distDir, old).catch(() => undefined);
+    await rename(fresh, distDir);
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+  }
+}
+
 /** Runs `vite build` (once per process at a time) when the app is not built or its sources are newer. */
 export async function ensureBuilt(distDir = DEFAULT_DIST): Promise<void> {
   const built = await stat(join(distDir, 'index.html')).catch(() => undefined);
   if (built && (distDir !== DEFAULT_DIST || built.mtimeMs >= (await newestSource()))) return;
-  building ??= (async () => {
-    const { build } = await import('vite');
-    await build({ configFile: join(HERE, '..', 'vite.config.ts'), logLevel: 'warn' });
-  })().finally(() => {
+  building ??= buildInto(DEFAULT_DIST).finally(() => {
     building = undefined;
   });
   await building;

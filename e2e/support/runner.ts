@@ -25,6 +25,10 @@ const control = createServer((req, res) => {
       await system.restartBroker(Number(url.searchParams.get('downMs') ?? 1500));
       return reply(200, { ok: true });
     }
+    if (req.method === 'POST' && url.pathname === '/forge-meter') {
+      await system.forgeMeter(url.searchParams.get('vid') ?? '', url.searchParams.get('sid') ?? '');
+      return reply(200, { ok: true });
+    }
     if (req.method === 'POST' && url.pathname === '/cloud/stop') {
       await system.stopCloud();
       return reply(200, { ok: true });

@@ -35,6 +35,8 @@ export interface RunningSystem {
   /** stops the broker, waits `downMs`, starts it again on the same ports */
   restartBroker(downMs: number): Promise<void>;
   revokeGrants(vid: string, pid: string): number;
+  /** publishes a session.meter with a wrong MAC to the vehicle, as any gateway login could */
+  forgeMeter(vid: string, sid: string): Promise<void>;
   /** the cloud credential service down (the vehicle has lost its cloud) and up again */
   stopCloud(): Promise<void>;
   startCloud(): Promise<void>;
@@ -149,6 +151,23 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       await broker.close();
       await new Promise((r) => setTimeout(r, downMs));
       broker = await startBroker({ ...brokerOptions, ...ports });
+    },
+    async forgeMeter(vid, sid) {
+      const body = JSON.stringify({
+        ts: Math.floor(Date.now() / 1000),
+        wh: 999_999,
+        w: 1,
+        state: 'charging',
+      });
+      const meter = {
+        v: 1,
+        type: 'session.meter',
+        sid,
+        seq: 4_000_000_000,
+        body,
+        mac: b64uEncode(secureRandom(32)),
+      };
+      await spy.publishAsync(topics.vehicleSession(vid), JSON.stringify(meter), { qos: 1 });
     },
     async stopCloud() {
       await cloud?.close();

@@ -75,7 +75,7 @@ export class ChargingView extends LitElement {
     const latest = c.latest;
     const lastRejected = c.rejected[c.rejected.length - 1];
     const points = energyPoints(c.verified);
-    return html`<section class="panel" aria-labelledby="charging-title">
+    return html`<section class="panel" aria-labelledby="charging-title" data-sid=${c.session.sid}>
         <h1 id="charging-title">${t('charge.title', { name: c.pileName })}</h1>
         ${
           latest
