@@ -9,111 +9,28 @@ import { deriveAuthKey, deriveSessionKey, deriveTicketKey } from '../crypto/kdf.
 import { verifyMac } from '../crypto/mac.js';
 import type { ErrorCode } from '../errors.js';
 import { CLOCK_SKEW_SECONDS, type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
-import type { OfferBody, TicketBody } from '../messages/bodies.js';
+import type { OfferBody } from '../messages/bodies.js';
 import { parseJsonObject, validateMessage } from '../messages/decode.js';
-import { type AuthRequest, PileInbound, type SessionStop } from '../messages/wire.js';
+import { type AuthRequest, PileInbound } from '../messages/wire.js';
 import { parseTicket } from '../ticket.js';
 import { topics } from '../topics.js';
 import { ExpiringSet, WindowCounter } from './memory.js';
+import {
+  type AuthorizedSession,
+  type CompletedHandshake,
+  DEFAULT_PILE_LIMITS,
+  type PendingHandshake,
+  type PileAuthenticatorOptions,
+  type PileConnector,
+  type PileLimits,
+  type PileOutput,
+  type PileTariff,
+  sameRequest,
+} from './pile-types.js';
+
 import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
 
-export interface PileConnector {
-  id: number;
-  maxW: number;
-}
-
-export interface PileTariff {
-  /** decimal string, e.g. "0.39" */
-  pricePerKWh: string;
-  currency: string;
-}
-
-export interface PileLimits {
-  /** handshakes awaiting auth.response at once, per pile */
-  maxPending: number;
-  /** auth.request messages per vehicle per minute */
-  requestsPerVehiclePerMinute: number;
-  /** failed proofs (BAD_PROOF) before a vehicle is locked out */
-  failedProofsBeforeLockout: number;
-  lockoutMs: number;
-  /** how long a challenge stays answerable (PROTOCOL §6: 10 s) */
-  pendingTtlMs: number;
-  /** entries the replay memory holds at most */
-  replayCapacity: number;
-  /** vehicles the rate counters track at most */
-  trackedVehicles: number;
-}
-
-export const DEFAULT_PILE_LIMITS: PileLimits = {
-  maxPending: 16,
-  requestsPerVehiclePerMinute: 20,
-  failedProofsBeforeLockout: 3,
-  lockoutMs: 5 * 60_000,
-  pendingTtlMs: 10_000,
-  replayCapacity: 50_000,
-  trackedVehicles: 10_000,
-};
-
-/** What the gateway receives once a vehicle has proven it holds AK. */
-export interface AuthorizedSession {
-  sid: string;
-  vid: string;
-  pid: string;
-  connector: number;
-  /** session key SK */
-  sk: Uint8Array;
-  tid: string;
-  maxWh?: number;
-  offer: OfferBody;
-  authorizedAt: number;
-}
-
-export type PileOutput =
-  | { kind: 'send'; topic: string; payload: string }
-  | { kind: 'challenged'; sid: string; vid: string; connector: number }
-  | { kind: 'authorized'; session: AuthorizedSession }
-  | { kind: 'rejected'; code: ErrorCode; sid?: string; vid?: string; message: string }
-  | { kind: 'aborted'; sid: string; vid: string; reason: string }
-  | { kind: 'expired'; sid: string; vid: string }
-  | { kind: 'stop'; message: SessionStop }
-  | { kind: 'dropped'; reason: string };
-
-interface PendingHandshake {
-  sid: string;
-  sidBytes: Uint8Array;
-  vid: string;
-  connector: number;
-  request: AuthRequest;
-  r1: Uint8Array;
-  r3: Uint8Array;
-  ak: Uint8Array;
-  sk: Uint8Array;
-  ticket: TicketBody;
-  offer: OfferBody;
-  offerPlaintext: Uint8Array;
-  challengePayload: string;
-  expiresAt: number;
-}
-
-interface CompletedHandshake {
-  vid: string;
-  proof: string;
-  resultPayload: string;
-  expiresAt: number;
-}
-
-export interface PileAuthenticatorOptions {
-  pid: string;
-  rootKey: Uint8Array;
-  connectors: readonly PileConnector[];
-  tariff: PileTariff;
-  control: PileControlState;
-  now: Clock;
-  random: RandomSource;
-  limits?: Partial<PileLimits>;
-  /** Whether the charger can take a vehicle on this connector now (plugged-in checks, faults). */
-  connectorAvailable?: (connector: number) => boolean;
-}
+export * from './pile-types.js';
 
 export class PileAuthenticator {
   readonly pid: string;
@@ -462,15 +379,4 @@ export class PileAuthenticator {
     }
     return out;
   }
-}
-
-function sameRequest(a: AuthRequest, b: AuthRequest): boolean {
-  return (
-    a.vid === b.vid &&
-    a.pid === b.pid &&
-    a.connector === b.connector &&
-    a.ticket === b.ticket &&
-    a.r1 === b.r1 &&
-    a.ts === b.ts
-  );
 }
