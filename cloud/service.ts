@@ -105,7 +105,9 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
           {
             outcome: outcome.kind,
             vid: outcome.vid,
-            pid: outcome.pid,
+            // not `pid`: pino's base fields already hold the process id there, and a second `pid` key makes
+            // a JSON line with duplicate keys (one value lost or the line refused, depending on the reader)
+            pile: outcome.pid,
             ...('code' in outcome ? { code: outcome.code } : {}),
           },
           'credential.request',
