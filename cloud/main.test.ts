@@ -1,0 +1,184 @@
+/**
+ * cloud/main.ts as a real child process against a data folder made by `evauth-cloud init` and an in-process
+ * broker: directory and credential publication, structured (pino) logging of denied and dropped requests read
+ * from the child's stdout, and a prompt exit 0 on SIGTERM.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningBroker, startBroker } from '../broker/index.js';
+import { ROOT, type RunningProcess, startProcess } from '../broker/process-support.js';
+import { collect, connectClient, type Received, waitFor } from '../broker/test-support.js';
+import {
+  b64uDecode,
+  buildCredentialRequest,
+  deriveSealKey,
+  deriveVehicleMacKey,
+  openCredential,
+  topics,
+} from '../shared/index.js';
+import { openRegistry, type Registry } from './registry.js';
+
+describe('cloud/main.ts process', () => {
+  let dir: string;
+  let registry: Registry;
+  let broker: RunningBroker;
+  let service: RunningProcess;
+  let vehicle: MqttClient;
+  let seen: Received[];
+  let vehicleKey: Uint8Array;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-cloud-main-'));
+    const init = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'cloud/cli.ts'), '--data', dir, 'init'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, EVAUTH_DATA_DIR: '' },
+      },
+    );
+    expect(init.status, init.stderr).toBe(0);
+    // the rest of the set-up in-process (what the CLI would do, without a process start per command)
+    registry = openRegistry(dir);
+    registry.addPile('P1', {
+      site: 'A',
+      name: 'Depot 1',
+      address: 'street 1',
+      lat: 50,
+      lon: 7,
+      connectors: [{ id: 1, maxW: 22000 }],
+      pricePerKWh: '0.40',
+      currency: 'EUR',
+    });
+    registry.addPile('P2', {
+      site: 'B',
+      name: 'Depot 2',
+      address: 'street 2',
+      lat: 51,
+      lon: 8,
+      connectors: [{ id: 1, maxW: 22000 }],
+      pricePerKWh: '0.45',
+      currency: 'EUR',
+    });
+    const provisioned = registry.addVehicle('V1', {
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      wsUrl: 'ws://127.0.0.1:1/mqtt',
+    });
+    vehicleKey = b64uDecode(provisioned.vehicleKey);
+    registry.grant('V1', { scope: 'pile', target: 'P1' });
+
+    broker = await startBroker({ mqttPort: 0, authenticate: (u, p) => registry.authenticate(u, p) });
+    const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+    vehicle = await connectClient(url, 'vehicle:V1', provisioned.mqtt.password);
+    seen = collect(vehicle);
+    await vehicle.subscribeAsync([topics.vehicleAll('V1'), 'evauth/v1/directory/#'], { qos: 1 });
+    service = startProcess('cloud/main.ts', ['--data', dir, '--mqtt-url', url]);
+    await service.waitForLog((l) => l.msg === 'cloud connected to broker', 10_000, 'service connected');
+  });
+
+  afterAll(async () => {
+    vehicle?.end(true);
+    await service?.stop('SIGKILL');
+    await broker?.close();
+    registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes the directory entry of every pile, retained', async () => {
+    const entry = await waitFor(
+      () => seen.find((m) => m.topic === topics.directoryPile('P1')),
+      5000,
+      'directory P1',
+    );
+    expect(JSON.parse(entry.payload)).toMatchObject({
+      v: 1,
+      pid: 'P1',
+      name: 'Depot 1',
+      site: 'A',
+      tariff: { pricePerKWh: '0.40', currency: 'EUR' },
+    });
+    await waitFor(() => seen.find((m) => m.topic === topics.directoryPile('P2')), 5000, 'directory P2');
+  });
+
+  it("publishes the vehicle's credential for its grant, and none for the pile without one", async () => {
+    const message = await waitFor(
+      () => seen.find((m) => m.topic === topics.credential('V1', 'P1') && m.payload !== ''),
+      5000,
+      'credential',
+    );
+    const opened = openCredential(deriveSealKey(vehicleKey, 'V1'), message.topic, message.payload);
+    expect(opened.ok).toBe(true);
+    if (opened.ok) {
+      expect(opened.value.pid).toBe('P1');
+      expect(opened.value.parsed.body.vid).toBe('V1');
+    }
+    expect(seen.filter((m) => m.topic === topics.credential('V1', 'P2') && m.payload !== '')).toEqual([]);
+  });
+
+  it('logs a denied credential.request as a structured line: level, outcome, code, vid, pile', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const request = buildCredentialRequest(deriveVehicleMacKey(vehicleKey, 'V1'), 'V1', 'P2', now, (n) =>
+      randomBytes(n),
+    );
+    await vehicle.publishAsync(topics.credentialRequests(), JSON.stringify(request), { qos: 1 });
+    const line = await service.waitForLog(
+      (l) => l['outcome'] === 'denied' && l['pile'] === 'P2',
+      5000,
+      'denial log line',
+    );
+    expect(line).toMatchObject({ name: 'evauth-cloud', vid: 'V1', pile: 'P2', code: 'NOT_ENTITLED' });
+    // pino's own fields are intact: `pid` is the process id, not overwritten by a pile id
+    expect(line['pid']).toBe(service.child.pid);
+    expect(line.level).toBeGreaterThanOrEqual(30); // visible at pino's default level
+    expect(typeof line['time']).toBe('number');
+    // the vehicle got the same code on the wire
+    const denial = await waitFor(
+      () => seen.find((m) => m.topic === topics.vehicleCloud('V1')),
+      3000,
+      'credential.denied',
+    );
+    expect(JSON.parse(denial.payload)).toMatchObject({
+      type: 'credential.denied',
+      pid: 'P2',
+      code: line['code'],
+    });
+
+    // a forged MAC is logged with its own code
+    const forged = buildCredentialRequest(deriveVehicleMacKey(randomBytes(32), 'V1'), 'V1', 'P1', now, (n) =>
+      randomBytes(n),
+    );
+    await vehicle.publishAsync(topics.credentialRequests(), JSON.stringify(forged), { qos: 1 });
+    const badMac = await service.waitForLog((l) => l['code'] === 'BAD_MAC', 5000, 'BAD_MAC log line');
+    expect(badMac).toMatchObject({ outcome: 'denied', vid: 'V1', pile: 'P1', pid: service.child.pid });
+    expect(badMac.level).toBeGreaterThanOrEqual(30);
+  });
+
+  it('logs a request it cannot answer (no vehicle id) at warn level with a reason', async () => {
+    await vehicle.publishAsync(topics.credentialRequests(), '{"v":1,"type":"credential.request"}', {
+      qos: 1,
+    });
+    const line = await service.waitForLog(
+      (l) => typeof l['reason'] === 'string' && l.level === 40,
+      5000,
+      'dropped request log line',
+    );
+    expect(line.name).toBe('evauth-cloud');
+    expect(service.otherStdout).toEqual([]);
+  });
+
+  it('exits 0 promptly on SIGTERM', async () => {
+    const { code, ms } = await service.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(2000);
+    expect(service.logs.some((l) => l.msg === 'stopping' && l['signal'] === 'SIGTERM')).toBe(true);
+    expect(service.logs.some((l) => l.msg === 'cloud service stopped')).toBe(true);
+    expect(service.stderr()).toBe('');
+  });
+});
