@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Principal, type RunningBroker, startBroker } from '../../broker/index.js';
+import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import {
+  makePile,
+  makeVehicle,
+  sealedCredentialFor,
+  tempDir,
+  writeGatewayFolder,
+} from '../../pile-gateway/testkit.js';
+import { topics } from '../../shared/index.js';
+import { MemoryCredentialStore, VehicleClient } from './index.js';
+
+const PASSWORD = 'vehicle-test-password';
+const pile = makePile('VC-P1');
+let broker: RunningBroker;
+let gateway: RunningGateway;
+let cloud: mqtt.MqttClient;
+let url: string;
+const clients: VehicleClient[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker({
+    mqttPort: 0,
+    authenticate: (username, password): Principal | undefined => {
+      if (password !== PASSWORD) return undefined;
+      if (username === 'cloud') return { kind: 'cloud' };
+      if (username === 'gateway:gw-vc') return { kind: 'gateway', gid: 'gw-vc', piles: new Set([pile.pid]) };
+      if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
+      return undefined;
+    },
+  });
+  url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+  const configPath = writeGatewayFolder(tempDir('vc'), {
+    gid: 'gw-vc',
+    mqttUrl: url,
+    password: PASSWORD,
+    piles: [pile],
+  });
+  gateway = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
+  await gateway.ready;
+  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await cloud?.endAsync();
+  await gateway?.close();
+  await broker?.close();
+});
+
+function client(
+  provisioning: ReturnType<typeof makeVehicle>,
+  store = new MemoryCredentialStore(),
+  stepTimeoutMs?: number,
+) {
+  const c = new VehicleClient({ provisioning, store, ...(stepTimeoutMs ? { stepTimeoutMs } : {}) });
+  clients.push(c);
+  return c;
+}
+
+async function grant(provisioning: ReturnType<typeof makeVehicle>) {
+  const sealed = sealedCredentialFor(provisioning, pile);
+  await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+  return sealed;
+}
+
+describe('VehicleClient', () => {
+  it('keeps credentials in its store, reloads them, and drops a withdrawn one', async () => {
+    const vehicle = makeVehicle('vc-store', url, PASSWORD);
+    const store = new MemoryCredentialStore();
+    const first = client(vehicle, store);
+    await first.start();
+    const received = first.once('credential');
+    await grant(vehicle);
+    expect((await received).reason).toBe('received');
+    expect((await store.list('vc-store')).map((c) => c.pid)).toEqual(['VC-P1']);
+    await first.close();
+
+    const second = client(vehicle, store);
+    const reasons: string[] = [];
+    second.on('credential', (c) => reasons.push(c.reason));
+    await second.start();
+    expect(reasons[0]).toBe('loaded');
+    expect(second.usableCredential('VC-P1')).toBeDefined();
+    const withdrawn = new Promise<void>((resolve) => {
+      second.on('credential', (c) => {
+        if (c.reason === 'withdrawn') resolve();
+      });
+    });
+    await cloud.publishAsync(topics.credential('vc-store', 'VC-P1'), '', { qos: 1, retain: true });
+    await withdrawn;
+    expect(second.credentials.has('VC-P1')).toBe(false);
+    expect(await store.list('vc-store')).toEqual([]);
+  });
+
+  it('fills the live pile and gateway status maps', async () => {
+    const c = client(makeVehicle('vc-status', url, PASSWORD));
+    await c.start();
+    const deadline = Date.now() + 3000;
+    while ((!c.pileStatus.has('VC-P1') || !c.gatewayStatus.has('gw-vc')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(c.pileStatus.get('VC-P1')?.connectors.map((x) => x.state)).toEqual(['available', 'available']);
+    expect(c.gatewayStatus.get('gw-vc')?.online).toBe(true);
+    expect(c.connectionState).toBe('connected');
+  });
+
+  it('declining the offer aborts with OFFER_DECLINED; a slow confirmation is not timed out', async () => {
+    const vehicle = makeVehicle('vc-offer', url, PASSWORD);
+    const c = client(vehicle, new MemoryCredentialStore(), 300);
+    await c.start();
+    const got = c.once('credential');
+    await grant(vehicle);
+    await got;
+    const declined = await c.authenticate('VC-P1', 1, { confirmOffer: () => false });
+    expect(declined.ok ? 'ok' : declined.code).toBe('OFFER_DECLINED');
+    expect(declined.steps.map((s) => s.step)).toEqual([
+      'credential',
+      'request-sent',
+      'pile-verified',
+      'offer',
+      'failed',
+    ]);
+    const slow = await c.authenticate('VC-P1', 1, {
+      confirmOffer: async (offer) => {
+        expect(offer.connector).toBe(1);
+        await new Promise((r) => setTimeout(r, 800));
+        return true;
+      },
+    });
+    expect(slow.ok).toBe(true);
+    if (slow.ok) await slow.session.stop();
+    const metrics = await gateway.metrics.registry.getSingleMetricAsString('evauth_gateway_handshakes_total');
+    expect(metrics).toMatch(/outcome="aborted",code="OFFER_DECLINED"/);
+  });
+
+  it('refuses a wrong broker password with a typed error', async () => {
+    const vehicle = makeVehicle('vc-login', url, 'wrong');
+    const c = client(vehicle);
+    await expect(c.start()).rejects.toMatchObject({ code: 'MQTT_LOGIN_REFUSED' });
+    expect(c.connectionState).toBe('closed');
+  });
+
+  it('stays browser-safe: no node: imports in the core', () => {
+    for (const file of fs.readdirSync(import.meta.dirname)) {
+      if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+      const text = fs.readFileSync(path.join(import.meta.dirname, file), 'utf8');
+      expect(text, file).not.toMatch(/from ['"](node:|fs|net|path|crypto)['"/]/);
+    }
+  });
+});
