@@ -2,8 +2,8 @@
  * TLS and WSS listeners of the embedded broker, with a throwaway self-signed certificate made at test time by
  * the openssl CLI (nothing committed). Clients verify the server against that certificate as their only CA.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,37 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry, type Registry } from '../cloud/registry.js';
 import { topics } from '../shared/index.js';
 import { type RunningBroker, startBroker } from './index.js';
+import { ROOT, type RunningProcess, startProcess } from './process-support.js';
 import { collect, connectClient, waitFor } from './test-support.js';
-
-/** A self-signed P-256 certificate for 127.0.0.1/localhost, valid one day, written into `dir`. */
-function makeCertificate(dir: string) {
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'pipe' },
-  );
-  return { certPath, keyPath, ca: readFileSync(certPath) };
-}
+import { makeCertificate } from './tls-support.js';
 
 describe('broker over TLS and WSS', () => {
   let dir: string;
@@ -178,5 +150,77 @@ describe('broker over TLS and WSS', () => {
         rejectUnauthorized: true,
       }),
     ).rejects.toThrow(/self[- ]signed/i);
+  });
+});
+
+describe('broker/main.ts with --tls-cert and --tls-key', () => {
+  let dir: string;
+  let broker: RunningProcess;
+  let password: string;
+  let ca: Buffer;
+  let cert: ReturnType<typeof makeCertificate>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'evauth-broker-main-tls-'));
+    cert = makeCertificate(dir);
+    ca = cert.ca;
+    const registry = openRegistry(dir);
+    registry.init();
+    password = registry.addVehicle('V1', { mqttUrl: 'mqtts://127.0.0.1:1', wsUrl: 'wss://127.0.0.1:1/mqtt' })
+      .mqtt.password;
+    registry.close();
+  });
+
+  afterAll(async () => {
+    await broker?.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves mqtts:// and wss:// with the given certificate and exits 0 on SIGTERM', async () => {
+    broker = startProcess('broker/main.ts', [
+      ...['--data', dir, '--mqtt-port', '0', '--ws-port', '0'],
+      ...['--tls-cert', cert.certPath, '--tls-key', cert.keyPath],
+    ]);
+    const listening = await broker.waitForLog(
+      (l) => l.msg === 'broker listening',
+      10_000,
+      'broker listening',
+    );
+    expect(listening['tls']).toBe(true);
+    const options = { ca, rejectUnauthorized: true };
+    const viaTls = await connectClient(
+      `mqtts://127.0.0.1:${listening['mqttPort']}`,
+      'vehicle:V1',
+      password,
+      options,
+    );
+    const viaWss = await connectClient(
+      `wss://127.0.0.1:${listening['wsPort']}/mqtt`,
+      'vehicle:V1',
+      password,
+      {
+        ...options,
+        clientId: 'V1-wss',
+      },
+    );
+    expect(viaTls.connected && viaWss.connected).toBe(true);
+    await Promise.all([viaTls.endAsync(), viaWss.endAsync()]);
+    const { code, ms } = await broker.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('refuses --tls-cert without --tls-key: clear message, exit 2', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        ...['--import', 'tsx', join(ROOT, 'broker/main.ts'), '--data', dir],
+        ...['--mqtt-port', '0', '--ws-port', '0', '--tls-cert', cert.certPath],
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--tls-cert and --tls-key go together/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
