@@ -147,7 +147,7 @@ describe('gateway over the real broker', () => {
     }
   });
 
-  it('ignores retained auth messages and answers malformed requests', async () => {
+  it('answers malformed requests that name a vehicle and drops the rest', async () => {
     const { gw } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-2');
     const raw = await mqtt.connectAsync(url, { username: 'vehicle:car-2', password: PASSWORD });

@@ -2,10 +2,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '../../shared/index.js';
+import { secureRandom, topics, VehicleHandshake } from '../../shared/index.js';
 import { TSX } from './processes.js';
 import { RawVehicle } from './raw-vehicle.js';
-import { TestSystem } from './system.js';
+import { credentialFor, TestSystem } from './system.js';
 
 const run = promisify(execFile);
 let system: TestSystem;
@@ -59,5 +59,37 @@ describe('on Mosquitto', () => {
     await expect(RawVehicle.connect({ ...wrong }, system.mqttUrl)).rejects.toThrow(
       /Not authorized|Bad user/i,
     );
+  });
+
+  it('a retained auth.request (Mosquitto cannot refuse one) is ignored when it comes back on resubscribe', async () => {
+    const a = system.provisioned.get('MQ-A')!;
+    const client = await system.vehicle(a);
+    const credential = await credentialFor(client, 'IT-P1');
+    const raw = await RawVehicle.connect(a, system.mqttUrl);
+    try {
+      const hs = new VehicleHandshake({
+        vid: 'MQ-A',
+        credential,
+        connector: 2,
+        now: Date.now,
+        random: secureRandom,
+      });
+      const request = hs.start();
+      const sid = JSON.parse(request.payload).sid;
+      await raw.client.publishAsync(request.topic, request.payload, { qos: 1, retain: true });
+      // Delivered live (retain flag cleared by the broker), it is an ordinary request and answered.
+      expect((await raw.next((m) => m.sid === sid)).type).toBe('auth.challenge');
+      // A restarted gateway gets the stored copy flagged retained on subscribe: ignored, never answered.
+      await system.gateway.stop();
+      await system.startGateway();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(raw.pending().filter((m) => m.sid === sid)).toEqual([]);
+      expect(await system.gatewayMetrics()).toMatch(
+        /evauth_gateway_messages_dropped_total\{reason="retained",gid="gw-it"\} 1/,
+      );
+      await raw.client.publishAsync(request.topic, '', { qos: 1, retain: true });
+    } finally {
+      await raw.close();
+    }
   });
 });
