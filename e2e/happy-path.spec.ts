@@ -66,3 +66,23 @@ test('happy path: pile list → authenticate → confirm offer → verified char
   await page.getByRole('button', { name: 'History' }).click();
   await expect(page.locator('session-history li').first()).toContainText('Harbour Hub P1');
 });
+
+test('declining the offer starts nothing and says so', async ({ page }) => {
+  await openAs(page, 'EV-BEN');
+  await openPile(page, 'Harbour Hub P3');
+  await connector(page, 2).getByRole('button', { name: 'Charge here' }).click();
+  await page
+    .getByRole('dialog', { name: 'Offer from the charger' })
+    .getByRole('button', { name: 'Decline' })
+    .click();
+  const failure = page.locator('auth-failure [role="alert"]');
+  await expect(failure).toHaveAttribute('data-code', 'OFFER_DECLINED');
+  await expect(failure).toContainText('You declined the offer.');
+  await expect(page.locator('auth-stepper li[data-step="authorized"]')).toHaveAttribute(
+    'data-status',
+    'failed',
+  );
+  await failure.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(page.locator('auth-failure')).toHaveCount(0);
+  await expect(connector(page, 2).locator('[data-state]')).toHaveAttribute('data-state', 'available');
+});
