@@ -1,0 +1,347 @@
+/** The benchmark report: targets checked against the measurements, as JSON, a markdown page and an SVG chart. */
+import type { BenchRow } from '../protocol.js';
+import type { BrokerRun } from '../scenarios/handshake.js';
+import type { HeadUnitResult } from '../scenarios/head-unit.js';
+import type { IsoComparison } from '../scenarios/iso15118.js';
+import type { IssuanceResult } from '../scenarios/issuance.js';
+import type { ScaleResult } from '../scenarios/scale.js';
+import { latencyChart, type Series } from './chart.js';
+import type { MachineInfo } from './machine.js';
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** undefined when the scenario did not run or failed */
+  met?: boolean;
+  note?: string;
+}
+
+export interface BenchReport {
+  quick: boolean;
+  machineAtStart: MachineInfo;
+  loadavgAtEnd: [number, number, number];
+  durationS: number;
+  protocol?: BenchRow[];
+  handshake?: BrokerRun[];
+  scale?: ScaleResult;
+  issuance?: IssuanceResult;
+  iso15118?: IsoComparison;
+  headUnit?: HeadUnitResult;
+  targets: TargetCheck[];
+}
+
+const fmt = (x: number | undefined, unit = '') =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : `${Number.isInteger(x) ? x : x.toFixed(2)}${unit}`;
+
+function check(
+  target: string,
+  measured: number | undefined,
+  ok: (x: number) => boolean,
+  unit: string,
+  note?: string,
+): TargetCheck {
+  const c: TargetCheck = { target, measured: fmt(measured, unit) };
+  if (measured !== undefined && Number.isFinite(measured)) c.met = ok(measured);
+  if (note) c.note = note;
+  return c;
+}
+
+export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const run of r.handshake ?? []) {
+    const b = run.broker;
+    out.push(
+      check(
+        `>= 2,000 handshakes/s per gateway (${b})`,
+        run.peakAchievedPerS,
+        (x) => x >= 2000,
+        '/s',
+        run.stoppedBecause,
+      ),
+      check(`p99 <= 20 ms at 1,000 handshakes/s (${b})`, run.p99At1000Ms, (x) => x <= 20, ' ms'),
+      check(
+        `p50 <= 3 ms unloaded (${b})`,
+        run.unloadedP50Ms,
+        (x) => x <= 3,
+        ' ms',
+        `at ${run.steps[0]?.offeredPerS ?? '?'}/s`,
+      ),
+    );
+  }
+  if (r.scale) {
+    const s = r.scale;
+    out.push(
+      check(
+        `${s.piles.toLocaleString('en')} piles in one gateway in <= 400 MB RSS`,
+        s.gatewayPeakRssMB || undefined,
+        (x) => x <= 400,
+        ' MB',
+        s.subscribeProblem ?? s.error,
+      ),
+    );
+  }
+  if (r.issuance)
+    out.push(
+      check(
+        '>= 5,000 credentials issued per second',
+        r.issuance.issuedPerS,
+        (x) => x >= 5000,
+        '/s',
+        r.issuance.error,
+      ),
+    );
+  if (r.headUnit) {
+    const h = r.headUnit;
+    out.push(
+      check('head unit initial JS <= 120 KB gzip', h.initialGzipKB, (x) => x <= 120, ' KB', h.sizeError),
+      check(
+        'head unit tap to authorised <= 300 ms',
+        h.tapToAuthorisedMs?.p50,
+        (x) => x <= 300,
+        ' ms (median)',
+        h.tapError,
+      ),
+    );
+  }
+  return out;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function markdown(r: BenchReport): string {
+  const m = r.machineAtStart;
+  const lines: string[] = [
+    '# evauth benchmark results',
+    '',
+    `Run ${m.at}${r.quick ? ' (quick mode: smaller counts)' : ''}, ${r.durationS} s. Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.totalMemMB} MB.`,
+    `Load average at start ${m.loadavg.join(' / ')}, at end ${r.loadavgAtEnd.join(' / ')} (1/5/15 min). Everything — broker, gateway, load generator — shares this machine; a load average above the core count means the numbers are pessimistic.`,
+    '',
+    '## Targets',
+    '',
+    table(
+      ['target', 'measured', 'met', 'note'],
+      r.targets.map((t) => [
+        t.target,
+        t.measured,
+        t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**',
+        t.note ?? '',
+      ]),
+    ),
+  ];
+  if (r.handshake?.length) {
+    lines.push(
+      '',
+      '## 1. Handshake latency and throughput',
+      '',
+      'Open-loop load from vehicle worker processes; latency from the scheduled send of auth.request to the verified auth.result (each vehicle then stops the session and waits for the signed receipt). ![latency against offered load](latency.svg)',
+    );
+    for (const run of r.handshake) {
+      lines.push(
+        '',
+        `### ${run.broker}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
+        '',
+        `Gateway start-up ${run.gatewayStartupMs} ms. Highest rate with p99 <= 20 ms and nothing lost: **${run.maxRateP99Within20Ms || 'none'}/s**; peak verified rate ${run.peakAchievedPerS}/s; stopped: ${run.stoppedBecause}.${run.error ? ` Error: ${run.error}` : ''}`,
+        '',
+        table(
+          [
+            'offered /s',
+            'achieved /s',
+            'p50 ms',
+            'p95 ms',
+            'p99 ms',
+            'lost',
+            'errors',
+            'gateway CPU %',
+            'gateway RSS MB',
+            'broker CPU %',
+            'broker RSS MB',
+            'load 1m',
+          ],
+          run.steps.map((s) => [
+            s.offeredPerS,
+            s.achievedPerS,
+            fmt(s.p50Ms),
+            fmt(s.p95Ms),
+            fmt(s.p99Ms),
+            s.lost,
+            Object.entries(s.errors)
+              .map(([k, v]) => `${k}:${v}`)
+              .join(' ') || '0',
+            s.gatewayCpuPercent,
+            s.gatewayRssMB,
+            s.brokerCpuPercent,
+            s.brokerRssMB,
+            s.loadavg1,
+          ]),
+        ),
+      );
+    }
+  }
+  if (r.scale) {
+    const s = r.scale;
+    lines.push(
+      '',
+      `## 2. ${s.piles.toLocaleString('en')} piles in one gateway`,
+      '',
+      table(
+        [
+          'piles',
+          'connectors',
+          'start-up ms',
+          'idle RSS MB',
+          'peak RSS MB',
+          'peak handshakes/s',
+          'broker RSS MB',
+        ],
+        [
+          [
+            s.piles,
+            s.connectors,
+            s.gatewayStartupMs,
+            s.gatewayIdleRssMB,
+            s.gatewayPeakRssMB,
+            s.peakAchievedPerS,
+            s.brokerRssMB,
+          ],
+        ],
+      ),
+    );
+    if (s.subscribeProblem) lines.push('', `**Subscriptions failed:** ${s.subscribeProblem}`);
+    if (s.steps.length)
+      lines.push(
+        '',
+        table(
+          ['offered /s', 'achieved /s', 'p50 ms', 'p99 ms', 'lost', 'gateway CPU %'],
+          s.steps.map((x) => [
+            x.offeredPerS,
+            x.achievedPerS,
+            fmt(x.p50Ms),
+            fmt(x.p99Ms),
+            x.lost,
+            x.gatewayCpuPercent,
+          ]),
+        ),
+      );
+    if (s.error) lines.push('', `Error: ${s.error}`);
+  }
+  if (r.issuance) {
+    const i = r.issuance;
+    lines.push(
+      '',
+      '## 3. Credential issuance',
+      '',
+      table(
+        [
+          'credentials',
+          'vehicles × piles',
+          'issued and published in ms',
+          'per second',
+          'broker RSS before MB',
+          'broker RSS holding them MB',
+          'per credential bytes',
+        ],
+        [
+          [
+            i.credentials,
+            `${i.vehicles} × ${i.piles}`,
+            i.issueMs,
+            i.issuedPerS,
+            i.brokerRssBeforeMB,
+            i.brokerRssAfterMB,
+            i.bytesPerCredential,
+          ],
+        ],
+      ),
+    );
+    if (i.error) lines.push('', `Error: ${i.error}`);
+  }
+  if (r.iso15118) {
+    lines.push(
+      '',
+      "## 4. Against Plug & Charge's way (ISO 15118, ECDSA P-256)",
+      '',
+      'Crypto and message work per authentication, one core, same run.',
+      '',
+      table(
+        ['scheme', 'side', 'library', 'median µs', 'p99 µs', 'per second (one core)'],
+        r.iso15118.rows.map((x) => [x.scheme, x.side, x.library, x.medianUs, x.p99Us, x.perSecondOneCore]),
+      ),
+      '',
+      table(
+        ['side', 'library', 'ISO 15118 cost ÷ evauth cost'],
+        r.iso15118.ratios.map((x) => [x.side, x.library, `${x.isoOverEvauth}×`]),
+      ),
+      '',
+      r.iso15118.note,
+    );
+  }
+  if (r.headUnit) {
+    const h = r.headUnit;
+    lines.push(
+      '',
+      '## 5. Head unit',
+      '',
+      table(
+        ['initial JS gzip KB', 'lazy JS gzip KB', 'tap → authorised p50 ms', 'p95 ms', 'samples'],
+        [
+          [
+            fmt(h.initialGzipKB),
+            fmt(h.lazyGzipKB),
+            fmt(h.tapToAuthorisedMs?.p50),
+            fmt(h.tapToAuthorisedMs?.p95),
+            h.tapToAuthorisedMs?.count ?? 0,
+          ],
+        ],
+      ),
+    );
+    if (h.sizeError) lines.push('', `Size: ${h.sizeError}`);
+    if (h.tapError) lines.push('', `Tap to authorised: ${h.tapError}`);
+  }
+  if (r.protocol?.length) {
+    lines.push(
+      '',
+      '## Protocol core (one process, no MQTT)',
+      '',
+      table(
+        ['operation', 'median µs', 'p99 µs', 'ops/s', 'target µs'],
+        r.protocol.map((x) => [x.name, x.medianUs, x.p99Us, x.opsPerSec, x.targetUs ?? '']),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const COLOURS: Record<string, string> = { aedes: '#1f6fb4', mosquitto: '#2a9d3f' };
+
+export function chart(r: BenchReport): string {
+  const series: Series[] = [];
+  for (const run of r.handshake ?? []) {
+    const colour = COLOURS[run.broker] ?? '#555';
+    series.push(
+      {
+        label: `${run.broker} p50`,
+        colour,
+        points: run.steps.map((s) => ({ x: s.offeredPerS, y: s.p50Ms })),
+      },
+      {
+        label: `${run.broker} p99`,
+        colour,
+        dashed: true,
+        points: run.steps.map((s) => ({ x: s.offeredPerS, y: s.p99Ms })),
+      },
+    );
+  }
+  return latencyChart({
+    title: 'evauth handshake latency against offered load (one gateway process)',
+    xLabel: 'offered handshakes per second',
+    yLabel: 'latency, ms (log scale)',
+    series,
+    target: { y: 20, label: 'p99 target 20 ms' },
+  });
+}

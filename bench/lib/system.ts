@@ -1,0 +1,132 @@
+/**
+ * A benchmark system on loopback: a registry with one gateway, N piles and M vehicles (made with the cloud's
+ * own registry API), the real broker (aedes `broker/main.ts`, or Debian's Mosquitto with the cloud's
+ * `export-mosquitto` config) and the real gateway process `pile-gateway/main.ts`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { exportGateway, exportMosquitto, openRegistry, type Registry } from '../../cloud/index.js';
+import type { WorkerPile, WorkerVehicle } from '../loadgen/messages.js';
+import { freePort, Service, type ServiceOptions, waitForPort } from './processes.js';
+
+export type BrokerKind = 'aedes' | 'mosquitto';
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const BENCH_GID = 'gw-bench';
+
+export interface Fleet {
+  dataDir: string;
+  registry: Registry;
+  piles: WorkerPile[];
+  vehicles: WorkerVehicle[];
+}
+
+/** Registers `piles` piles (2 connectors each) on one gateway and `vehicles` vehicles, in one transaction. */
+export function createFleet(options: { piles: number; vehicles: number; baseDir?: string }): Fleet {
+  const dataDir = fs.mkdtempSync(path.join(options.baseDir ?? os.tmpdir(), 'evauth-bench-'));
+  const registry = openRegistry(dataDir);
+  registry.init();
+  registry.addGateway(BENCH_GID);
+  const piles: WorkerPile[] = [];
+  const vehicles: WorkerVehicle[] = [];
+  registry.db.transaction(() => {
+    for (let i = 0; i < options.piles; i++) {
+      const pid = `BP${String(i).padStart(5, '0')}`;
+      const entry = registry.addPile(pid, {
+        gid: BENCH_GID,
+        site: `Site ${Math.floor(i / 20)}`,
+        name: `Bench pile ${i}`,
+        address: 'Benchstraße 1',
+        lat: 51 + i * 1e-4,
+        lon: 6.7,
+        connectors: [
+          { id: 1, maxW: 150_000 },
+          { id: 2, maxW: 150_000 },
+        ],
+        pricePerKWh: '0.39',
+        currency: 'EUR',
+      });
+      piles.push({ pid, rootKey: entry.rootKey, keyOffset: entry.keyOffset, connectors: [1, 2] });
+    }
+    for (let i = 0; i < options.vehicles; i++) {
+      const vid = `BV${String(i).padStart(5, '0')}`;
+      const p = registry.addVehicle(vid, { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' });
+      vehicles.push({ vid, username: p.mqtt.username, password: p.mqtt.password });
+    }
+  })();
+  return { dataDir, registry, piles, vehicles };
+}
+
+export function removeFleet(fleet: Fleet): void {
+  fleet.registry.close();
+  fs.rmSync(fleet.dataDir, { recursive: true, force: true });
+}
+
+export interface RunningBroker {
+  kind: BrokerKind;
+  service: Service;
+  mqttPort: number;
+  url: string;
+}
+
+export async function startBrokerProcess(
+  fleet: Fleet,
+  kind: BrokerKind,
+  port?: number,
+): Promise<RunningBroker> {
+  const mqttPort = port ?? (await freePort());
+  const wsPort = await freePort();
+  let service: Service;
+  if (kind === 'aedes') {
+    service = Service.node('aedes broker', 'broker/main.ts', [
+      '--data',
+      fleet.dataDir,
+      '--mqtt-port',
+      String(mqttPort),
+      '--ws-port',
+      String(wsPort),
+    ]);
+  } else {
+    const dir = path.join(fleet.dataDir, 'mosquitto');
+    // Exported from the registry at each start, as an operator would after adding vehicles; we run as root,
+    // so Mosquitto must not drop to its own user (it could not read the 0600 files).
+    exportMosquitto(fleet.registry, dir, {
+      mqttPort,
+      wsPort,
+      ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
+    });
+    service = new Service('mosquitto', MOSQUITTO, ['-c', path.join(dir, 'mosquitto.conf')]);
+  }
+  await service.start(() => true);
+  await waitForPort(mqttPort);
+  return { kind, service, mqttPort, url: `mqtt://127.0.0.1:${mqttPort}` };
+}
+
+export interface GatewayProcess {
+  service: Service;
+  configPath: string;
+  /** spawn → "serving piles" (config, keystore, SQLite, MQTT connect, subscriptions, statuses) */
+  startupMs: number;
+}
+
+/** Exports the gateway's config for `mqttUrl` and starts it; its data folder can be put elsewhere (tmpfs). */
+export async function startGatewayProcess(
+  fleet: Fleet,
+  mqttUrl: string,
+  options: ServiceOptions & { dataDir?: string; readyTimeoutMs?: number } = {},
+): Promise<GatewayProcess> {
+  const outDir = path.join(fleet.dataDir, 'gateways', BENCH_GID);
+  const configPath = path.join(outDir, 'config.json');
+  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  if (options.dataDir) {
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { dataDir: string };
+    config.dataDir = options.dataDir;
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+  }
+  const service = Service.node('gateway', 'pile-gateway/main.ts', [configPath], options);
+  const startupMs = await service.start(
+    (out) => out.includes('"msg":"serving piles"'),
+    options.readyTimeoutMs ?? 120_000,
+  );
+  return { service, configPath, startupMs: Math.round(startupMs) };
+}
