@@ -182,3 +182,45 @@ describe('cloud/main.ts process', () => {
     expect(service.stderr()).toBe('');
   });
 });
+
+describe('cloud/main.ts process without a usable set-up', () => {
+  const dirs: string[] = [];
+  let service: RunningProcess | undefined;
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('refuses a data folder that was never initialised: clear message, non-zero exit, no stack trace', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'evauth-cloud-main-empty-'));
+    dirs.push(empty);
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'cloud/main.ts'), '--data', empty, '--mqtt-url', 'mqtt://127.0.0.1:1'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.status).not.toBeNull();
+    expect(run.stderr).toMatch(/no registry.*evauth-cloud init/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('keeps running while the broker is unreachable and still exits 0 promptly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evauth-cloud-main-nobroker-'));
+    dirs.push(dir);
+    const registry = openRegistry(dir);
+    registry.init();
+    registry.close();
+    // a port that was free a moment ago: nothing listens there
+    const closed = await startBroker({ mqttPort: 0, authenticate: () => undefined });
+    const port = closed.mqttPort;
+    await closed.close();
+    service = startProcess('cloud/main.ts', ['--data', dir, '--mqtt-url', `mqtt://127.0.0.1:${port}`]);
+    const failure = await service.waitForLog((l) => l.msg === 'mqtt error', 10_000, 'connection failure');
+    expect(failure.level).toBe(40);
+    expect(service.child.exitCode).toBeNull();
+    const { code, ms } = await service.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(2000);
+  });
+});
