@@ -324,6 +324,28 @@ describe('gateway over the real broker', () => {
 });
 
 describe('gateway shutdown', () => {
+  it('marks its piles offline and itself online:false when it stops', async () => {
+    const { gw } = await startTestGateway();
+    const { client } = await startVehicle('car-7');
+    try {
+      const deadline = Date.now() + 3000;
+      while (client.gatewayStatus.get('gw-t')?.online !== true && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const offline = new Promise<void>((resolve) => {
+        client.on('gateway-status', ({ status }) => {
+          if (status?.online === false) resolve();
+        });
+      });
+      await gw.close();
+      await offline;
+      const states = piles.flatMap((p) => client.pileStatus.get(p.pid)?.connectors.map((c) => c.state) ?? []);
+      expect(states).toEqual(['offline', 'offline', 'offline', 'offline']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('stops cleanly even when the broker is gone', async () => {
     const own = await startBroker({
       mqttPort: 0,

@@ -139,6 +139,43 @@ describe('VehicleClient', () => {
     expect(metrics).toMatch(/outcome="aborted",code="OFFER_DECLINED"/);
   });
 
+  it('keeps forged readings apart: only MAC-verified meters reach the driver', async () => {
+    const vehicle = makeVehicle('vc-forge', url, PASSWORD);
+    const c = client(vehicle);
+    await c.start();
+    const got = c.once('credential');
+    await grant(vehicle);
+    await got;
+    const outcome = await c.authenticate('VC-P1', 2);
+    if (!outcome.ok) throw new Error(outcome.message);
+    const session = outcome.session;
+    while (session.meters.length < 2) await session.once('meter');
+    // Someone with the right to publish there (here: the gateway's own login) sends a reading with a bad MAC.
+    const rogue = await mqtt.connectAsync(url, { username: 'gateway:gw-vc', password: PASSWORD });
+    const rejected = session.once('meter-rejected');
+    const body = JSON.stringify({ ts: Math.floor(Date.now() / 1000), wh: 999_999, w: 1, state: 'charging' });
+    await rogue.publishAsync(
+      topics.vehicleSession('vc-forge'),
+      JSON.stringify({
+        v: 1,
+        type: 'session.meter',
+        sid: session.sid,
+        seq: 10_000,
+        body,
+        mac: 'A'.repeat(43),
+      }),
+      { qos: 1 },
+    );
+    await rogue.endAsync();
+    expect((await rejected).code).toBe('BAD_MAC');
+    const before = session.meters.length;
+    while (session.meters.length < before + 2) await session.once('meter');
+    expect(session.meters.every((m) => m.reading.wh < 999_999)).toBe(true);
+    const receipt = await session.stop();
+    expect(receipt.receipt.wh).toBeLessThan(999_999);
+    expect(session.rejected).toHaveLength(1);
+  });
+
   it('refuses a wrong broker password with a typed error', async () => {
     const vehicle = makeVehicle('vc-login', url, 'wrong');
     const c = client(vehicle);
