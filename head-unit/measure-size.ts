@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { buildApp } from './server.js';
 
 export const INITIAL_JS_BUDGET_BYTES = 120 * 1024;
 
@@ -33,10 +34,7 @@ export function initialScripts(indexHtml: string): string[] {
 }
 
 export async function measureHeadUnitSize(options: { build?: boolean } = {}): Promise<HeadUnitSize> {
-  if (options.build !== false) {
-    const { build } = await import('vite');
-    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
-  }
+  if (options.build !== false) await buildApp();
   const dist = join(HERE, 'dist');
   const initial = new Set(initialScripts(readFileSync(join(dist, 'index.html'), 'utf8')));
   const files = readdirSync(join(dist, 'assets'))

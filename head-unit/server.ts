@@ -81,6 +81,11 @@ async function buildInto(distDir: string): Promise<void> {
   }
 }
 
+/** A fresh `vite build` of the app into head-unit/dist, swapped in atomically. */
+export function buildApp(): Promise<void> {
+  return buildInto(DEFAULT_DIST);
+}
+
 /** Runs `vite build` (once per process at a time) when the app is not built or its sources are newer. */
 export async function ensureBuilt(distDir = DEFAULT_DIST): Promise<void> {
   const built = await stat(join(distDir, 'index.html')).catch(() => undefined);
