@@ -149,7 +149,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new UsageError(`timed out after ${ms} ms ${what}`)), ms);
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
       }),
     ]);
   } finally {
