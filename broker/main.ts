@@ -17,16 +17,26 @@ function port(value: string): number {
   return n;
 }
 
+/** A port from the environment, checked before commander runs: a bad value is a user error, not a crash. */
+function envPort(name: string, fallback: string): number {
+  try {
+    return port(process.env[name] ?? fallback);
+  } catch {
+    console.error(`error: ${name} must be a port number 0-65535`);
+    process.exit(2);
+  }
+}
+
 const program = new Command('evauth-broker')
   .description('MQTT broker for evauth (aedes, TCP + WebSocket) with registry logins and PROTOCOL §9 rights')
   .option('--data <dir>', 'data folder with cloud.db', process.env.EVAUTH_DATA_DIR ?? '.evauth')
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
-  .option('--mqtt-port <port>', 'MQTT TCP port', port, port(process.env.EVAUTH_MQTT_PORT ?? '1883'))
+  .option('--mqtt-port <port>', 'MQTT TCP port', port, envPort('EVAUTH_MQTT_PORT', '1883'))
   .option(
     '--ws-port <port>',
     'MQTT over WebSocket port (path /mqtt)',
     port,
-    port(process.env.EVAUTH_WS_PORT ?? '8083'),
+    envPort('EVAUTH_WS_PORT', '8083'),
   )
   .option('--tls-cert <path>', 'certificate (PEM) for TLS and WSS')
   .option('--tls-key <path>', 'private key (PEM) for TLS and WSS')
