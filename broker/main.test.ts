@@ -95,4 +95,19 @@ describe('broker/main.ts process', () => {
       rmSync(empty, { recursive: true, force: true });
     }
   });
+  it('refuses a bad port in the environment: clear message, exit 2, no stack trace', () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'broker/main.ts'), '--data', dir],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { ...process.env, EVAUTH_MQTT_PORT: 'not-a-port' },
+      },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/EVAUTH_MQTT_PORT must be a port number/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
 });
