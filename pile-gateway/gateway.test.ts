@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +260,65 @@ describe('gateway over the real broker', () => {
       await fetch(`${base}/clear`, { method: 'POST' });
       const health = await (await fetch(`http://127.0.0.1:${gw.httpPort}/healthz`)).json();
       expect(health.ok).toBe(true);
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+
+  it('answers a MACed INTERNAL and keeps the connector free when it cannot record the session', async () => {
+    const { gw, dir } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-8');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[0]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      // Another process holds the write lock (say, a careless backup): the record cannot be written.
+      const lock = new Database(path.join(dir, 'data', 'sessions.db'));
+      lock.exec('BEGIN EXCLUSIVE');
+      let outcome: Awaited<ReturnType<typeof client.authenticate>>;
+      try {
+        outcome = await client.authenticate('GW-P1', 1);
+      } finally {
+        lock.exec('ROLLBACK');
+        lock.close();
+      }
+      expect(outcome.ok ? 'ok' : outcome.code).toBe('INTERNAL');
+      expect(outcome.ok ? false : outcome.authenticated).toBe(true);
+      const next = await client.authenticate('GW-P1', 1);
+      expect(next.ok).toBe(true);
+      if (next.ok) await next.session.stop();
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+
+  it('sends no receipt it could not record; the vehicle’s repeated stop closes the session later', async () => {
+    const { gw, dir } = await startTestGateway();
+    const { client, provisioning } = await startVehicle('car-9');
+    try {
+      const sealed = sealedCredentialFor(provisioning, piles[1]!);
+      const got = client.once('credential');
+      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+      await got;
+      const outcome = await client.authenticate('GW-P2', 1);
+      if (!outcome.ok) throw new Error(outcome.message);
+      await outcome.session.once('meter');
+      const lock = new Database(path.join(dir, 'data', 'sessions.db'));
+      lock.exec('BEGIN EXCLUSIVE');
+      const stopping = outcome.session.stop({ retryMs: 1500 });
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(outcome.session.receipt).toBeUndefined();
+      lock.exec('ROLLBACK');
+      lock.close();
+      const receipt = await stopping;
+      expect(receipt.receipt.reason).toBe('stopped');
+      const store = new SessionStore(path.join(dir, 'data'));
+      const record = store.get(outcome.session.sid);
+      store.closeDatabase();
+      expect(record?.receipt).toBe(JSON.stringify(receipt.message));
     } finally {
       await client.close();
       await gw.close();

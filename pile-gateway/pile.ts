@@ -19,7 +19,7 @@ import {
 } from '../shared/index.js';
 import type { ChargerController } from './charger.js';
 import type { PileConfig, PileKey } from './config.js';
-import { sessionCost } from './cost.js';
+import { internalError, isResultFor, signedReceipt } from './messages.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
@@ -126,15 +126,7 @@ export class PileRuntime {
         stopSeq: record.stopSeq,
       });
       const endedAt = this.options.now();
-      const end = signer.signReceipt({
-        reason: 'gateway-restart',
-        wh: record.lastWh,
-        cost: sessionCost(record.lastWh, record.pricePerKWh),
-        currency: record.currency,
-        startedAt: unixSeconds(record.startedAt),
-        endedAt: unixSeconds(endedAt),
-      });
-      const payload = JSON.stringify(end);
+      const payload = signedReceipt(signer, record, 'gateway-restart', record.lastWh, endedAt);
       this.options.store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload);
       this.options.metrics.sessionsEnded.inc({ reason: 'gateway-restart' });
       this.log.warn(
@@ -152,8 +144,16 @@ export class PileRuntime {
       return;
     }
     const receivedAt = this.options.now();
-    const outputs = this.authenticator.handle(payload);
-    for (const out of outputs) this.apply(out, receivedAt, payload);
+    let withheld: string | undefined;
+    for (const out of this.authenticator.handle(payload)) {
+      if (out.kind === 'authorized' && !this.startSession(out.session)) {
+        // Not durable, so not authorised: the auth.result that follows must not go out.
+        withheld = out.session.sid;
+        continue;
+      }
+      if (out.kind === 'send' && withheld && isResultFor(out.payload, withheld)) continue;
+      if (out.kind !== 'authorized') this.apply(out, receivedAt, payload);
+    }
   }
 
   /** Forgets expired challenges (MACed TIMEOUT to the vehicle). */
@@ -171,7 +171,7 @@ export class PileRuntime {
         this.requestedAt.set(out.sid, receivedAt);
         break;
       case 'authorized':
-        this.startSession(out.session);
+        // handled in handleAuth, which must know whether the record was stored before auth.result goes out
         break;
       case 'rejected':
         m.handshakes.inc({ outcome: 'rejected', code: out.code });
@@ -197,9 +197,10 @@ export class PileRuntime {
     }
   }
 
-  private startSession(auth: AuthorizedSession): void {
+  /** Opens the durable record and energises the connector; false (and a MACed INTERNAL) if it cannot. */
+  private startSession(auth: AuthorizedSession): boolean {
     const charger = this.chargers.get(auth.connector);
-    if (!charger) return;
+    if (!charger) return false;
     const record: SessionRecord = {
       sid: auth.sid,
       pid: this.pid,
@@ -223,7 +224,16 @@ export class PileRuntime {
       receipt: null,
     };
     // Durable before auth.result goes out (the caller publishes it right after this returns).
-    this.options.store.open(record);
+    try {
+      this.options.store.open(record);
+    } catch (error) {
+      this.authenticator.release(auth.connector);
+      this.requestedAt.delete(auth.sid);
+      this.options.metrics.handshakes.inc({ outcome: 'rejected', code: 'INTERNAL' });
+      this.log.error({ err: error, sid: auth.sid, vid: auth.vid }, 'cannot store the session record');
+      this.options.publish(topics.vehicleAuth(auth.vid), internalError(auth.sid, auth.sk));
+      return false;
+    }
     const signer = new PileSession({ sid: auth.sid, sk: auth.sk, meterSeq: 0, stopSeq: 0 });
     charger.energize({ maxW: auth.offer.maxW, ...(auth.maxWh !== undefined ? { maxWh: auth.maxWh } : {}) });
     const active = { record, signer, charger } as ActiveSession;
@@ -241,6 +251,7 @@ export class PileRuntime {
       if (this.sessions.has(auth.sid)) this.meter(active);
       this.publishStatus();
     });
+    return true;
   }
 
   private meter(active: ActiveSession): void {
@@ -302,22 +313,25 @@ export class PileRuntime {
 
   /** Closes a session: final reading, signed receipt stored, then session.end sent and the connector freed. */
   endSession(active: ActiveSession, reason: EndReason): void {
-    if (!this.sessions.delete(active.record.sid)) return;
-    clearInterval(active.timer);
+    if (!this.sessions.has(active.record.sid)) return;
     const reading = active.charger.read();
-    active.charger.deenergize();
     const wh = Math.max(reading.wh, active.record.lastWh);
     const endedAt = this.options.now();
-    const end = active.signer.signReceipt({
-      reason,
-      wh,
-      cost: sessionCost(wh, active.record.pricePerKWh),
-      currency: active.record.currency,
-      startedAt: unixSeconds(active.record.startedAt),
-      endedAt: unixSeconds(endedAt),
-    });
-    const payload = JSON.stringify(end);
-    this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload);
+    const payload = signedReceipt(active.signer, active.record, reason, wh, endedAt);
+    try {
+      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload);
+    } catch (error) {
+      // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a
+      // restart's recovery) closes it later.
+      this.log.error(
+        { err: error, sid: active.record.sid, reason },
+        'cannot store the receipt; session stays open',
+      );
+      return;
+    }
+    this.sessions.delete(active.record.sid);
+    clearInterval(active.timer);
+    active.charger.deenergize();
     this.authenticator.release(active.record.connector);
     this.options.metrics.activeSessions.dec();
     this.options.metrics.sessionsEnded.inc({ reason });

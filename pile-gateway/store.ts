@@ -91,7 +91,9 @@ export class SessionStore {
 
   constructor(dataDir: string, options: { sync?: 'full' | 'normal' } = {}) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(dataDir, 'sessions.db'));
+    // Only this process writes here; a short busy wait keeps an outside reader (backup, sqlite3 shell) from
+    // stalling the event loop for long. A write that still fails refuses the handshake with INTERNAL.
+    this.db = new Database(path.join(dataDir, 'sessions.db'), { timeout: 1000 });
     this.db.pragma('journal_mode = WAL');
     // FULL: a record acknowledged to a vehicle survives power loss, not only a process crash (WAL + NORMAL
     // survives the crash only). The gateway config chooses; FULL is the default.

@@ -1,0 +1,42 @@
+/** Messages the gateway builds itself around the shared state machines: receipts and the INTERNAL error. */
+import { b64uDecode, b64uEncode, deriveErrorMac, type PileSession, unixSeconds } from '../shared/index.js';
+import { sessionCost } from './cost.js';
+import type { SessionRecord } from './store.js';
+
+/** The signed session.end payload for a record closing with `wh` at `endedAtMs`. */
+export function signedReceipt(
+  signer: PileSession,
+  record: Pick<SessionRecord, 'pricePerKWh' | 'currency' | 'startedAt'>,
+  reason: string,
+  wh: number,
+  endedAtMs: number,
+): string {
+  return JSON.stringify(
+    signer.signReceipt({
+      reason,
+      wh,
+      cost: sessionCost(wh, record.pricePerKWh),
+      currency: record.currency,
+      startedAt: unixSeconds(record.startedAt),
+      endedAt: unixSeconds(endedAtMs),
+    }),
+  );
+}
+
+/** auth.error INTERNAL, MACed with SK (it exists by then), so the vehicle knows the genuine pile said it. */
+export function internalError(sid: string, sk: Uint8Array): string {
+  return JSON.stringify({
+    v: 1,
+    type: 'auth.error',
+    sid,
+    code: 'INTERNAL',
+    message: 'the pile cannot record the session now',
+    mac: b64uEncode(deriveErrorMac(sk, b64uDecode(sid), 'INTERNAL')),
+  });
+}
+
+/** Whether a payload is the auth.result of session `sid` (the authenticator's own JSON, so a parse is safe). */
+export function isResultFor(payload: string, sid: string): boolean {
+  const m = JSON.parse(payload) as { type?: string; sid?: string };
+  return m.type === 'auth.result' && m.sid === sid;
+}
