@@ -1,6 +1,7 @@
 /**
  * Every error code of PROTOCOL §6 produced by a real scenario through the broker and a gateway process,
- * plus malformed payloads; the pile keeps serving afterwards. (INTERNAL has no honest trigger from outside.)
+ * plus malformed payloads; the pile keeps serving afterwards. INTERNAL needs the gateway's own database to fail;
+ * pile-gateway/gateway.test.ts produces it by locking the session store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VehicleClient } from '../../head-unit/vehicle/index.js';

@@ -75,6 +75,12 @@ describe('npm start', () => {
     const again = copy(a);
     await again.start(ready, 20_000);
     expect(again.output).toMatch(/demo data\s+reused/);
+    // The broker got another free port this time; the provisioning files follow it.
+    const brokerAgain = /MQTT broker\s+(mqtt:\/\/\S+)/.exec(again.output)?.[1];
+    const annaAgain = JSON.parse(
+      fs.readFileSync(path.join(a, 'provisioning', 'vehicles', vehicles[0]!), 'utf8'),
+    );
+    expect(annaAgain.mqtt.url).toBe(brokerAgain);
     expect(await again.stop('SIGINT')).toBe(0);
   }, 90_000);
 });
