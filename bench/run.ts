@@ -51,8 +51,14 @@ const program = new Command('npm run bench --')
     '--gateway-data <dir>',
     'keep the gateway session database here (e.g. on tmpfs) to see what storage costs',
   )
+  .option(
+    '--sqlite-sync <mode>',
+    'gateway sqliteSync for the handshake scenario: full (its default) or normal',
+    list(['full', 'normal'] as const),
+  )
   .action(
     async (opts: {
+      sqliteSync?: ('full' | 'normal')[];
       quick: boolean;
       only?: Scenario[];
       brokers?: BrokerKind[];
@@ -94,6 +100,7 @@ const program = new Command('npm run bench --')
           log,
           ...(opts.profile ? { gatewayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
           ...(opts.gatewayData ? { gatewayDataDir: opts.gatewayData } : {}),
+          ...(opts.sqliteSync?.[0] ? { sqliteSync: opts.sqliteSync[0] } : {}),
         });
       }
       if (run.has('scale')) {

@@ -113,14 +113,22 @@ export interface GatewayProcess {
 export async function startGatewayProcess(
   fleet: Fleet,
   mqttUrl: string,
-  options: ServiceOptions & { dataDir?: string; readyTimeoutMs?: number } = {},
+  options: ServiceOptions & {
+    dataDir?: string;
+    sqliteSync?: 'full' | 'normal';
+    readyTimeoutMs?: number;
+  } = {},
 ): Promise<GatewayProcess> {
   const outDir = path.join(fleet.dataDir, 'gateways', BENCH_GID);
   const configPath = path.join(outDir, 'config.json');
   exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
-  if (options.dataDir) {
-    const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { dataDir: string };
-    config.dataDir = options.dataDir;
+  if (options.dataDir || options.sqliteSync) {
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as {
+      dataDir: string;
+      sqliteSync?: string;
+    };
+    if (options.dataDir) config.dataDir = options.dataDir;
+    if (options.sqliteSync) config.sqliteSync = options.sqliteSync;
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   }
   const service = Service.node('gateway', 'pile-gateway/main.ts', [configPath], options);

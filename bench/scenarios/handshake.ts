@@ -70,6 +70,8 @@ export interface HandshakeOptions {
   gatewayNodeArgs?: string[];
   /** put the gateway's session database here (e.g. on tmpfs) instead of its export folder */
   gatewayDataDir?: string;
+  /** the gateway's sqliteSync setting (its default is "full": an fsync per session record) */
+  sqliteSync?: 'full' | 'normal';
   log?: (line: string) => void;
 }
 
@@ -140,6 +142,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     gateway = await startGatewayProcess(fleet, broker.url, {
       ...(options.gatewayNodeArgs ? { nodeArgs: options.gatewayNodeArgs } : {}),
       ...(options.gatewayDataDir ? { dataDir: options.gatewayDataDir } : {}),
+      ...(options.sqliteSync ? { sqliteSync: options.sqliteSync } : {}),
     });
     run.gatewayStartupMs = gateway.startupMs;
     const started = await LoadDriver.start({
