@@ -406,6 +406,24 @@ describe('gateway shutdown', () => {
     }
   });
 
+  it('fails to start with a clear message when its HTTP port is taken', async () => {
+    const blocker = (await import('node:net')).createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const configPath = writeGatewayFolder(tempDir('gw'), {
+      gid: 'gw-t',
+      mqttUrl: url,
+      password: PASSWORD,
+      piles,
+      httpPort: port,
+    });
+    try {
+      await expect(startGateway(configPath, { logger: silent })).rejects.toThrow(/cannot serve HTTP on port/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
   it('stops cleanly even when the broker is gone', async () => {
     const own = await startBroker({
       mqttPort: 0,

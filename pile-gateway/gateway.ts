@@ -159,17 +159,27 @@ export async function startGateway(
     for (const pile of piles.values()) pile.tick();
   }, 1000);
 
-  const http = await startHttp(config.http?.host ?? '127.0.0.1', config.http?.port ?? 0, {
-    registry: metrics.registry,
-    health: () => ({
-      ok: connected,
-      gid: config.gid,
-      mqtt: connected ? 'connected' : 'disconnected',
-      piles: piles.size,
-      activeSessions: [...piles.values()].reduce((n, p) => n + p.activeSessionCount, 0),
-    }),
-    charger: (pid, connector) => piles.get(pid)?.chargers.get(connector),
-  });
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  try {
+    http = await startHttp(config.http?.host ?? '127.0.0.1', config.http?.port ?? 0, {
+      registry: metrics.registry,
+      health: () => ({
+        ok: connected,
+        gid: config.gid,
+        mqtt: connected ? 'connected' : 'disconnected',
+        piles: piles.size,
+        activeSessions: [...piles.values()].reduce((n, p) => n + p.activeSessionCount, 0),
+      }),
+      charger: (pid, connector) => piles.get(pid)?.chargers.get(connector),
+    });
+  } catch (error) {
+    // e.g. the HTTP port is taken: leave nothing running behind.
+    closed = true;
+    clearInterval(tick);
+    client.end(true);
+    store.closeDatabase();
+    throw new Error(`cannot serve HTTP on port ${config.http?.port ?? 0}: ${(error as Error).message}`);
+  }
   logger.info({ httpPort: http.port, piles: piles.size }, 'gateway started');
 
   return {
