@@ -40,6 +40,7 @@ interface ChargeOptions {
   json?: boolean;
   stepTimeout: number;
   connectTimeout: number;
+  retries: number;
 }
 
 async function charge(options: ChargeOptions): Promise<number> {
@@ -62,6 +63,7 @@ async function charge(options: ChargeOptions): Promise<number> {
     if (!client.usableCredential(options.pile)) await waitForCredential(client, options.pile, 500);
     say(`connected as ${provisioning.vid}; authenticating at ${options.pile} connector ${options.connector}`);
     const outcome = await client.authenticate(options.pile, options.connector, {
+      retries: options.retries,
       onStep: (s: AuthStep) => say(`  ${s.step.padEnd(14)} +${s.elapsedMs} ms${describeStep(s)}`),
     });
     if (!outcome.ok) {
@@ -173,6 +175,7 @@ const program = new Command()
   .option('--credentials <file>', 'keep credentials in this file (default: memory only)')
   .option('--mqtt-url <url>', 'broker URL (default: the provisioning file mqtt.url)')
   .option('--step-timeout <ms>', 'give up on a handshake step after this long', positiveInt, 5000)
+  .option('--retries <n>', 'new handshakes (new sid) after a step timed out', positiveInt, 1)
   .option('--connect-timeout <ms>', 'give up connecting after this long', positiveInt, 10000)
   .option('--json', 'print one JSON object instead of text')
   .action(async (options: ChargeOptions) => {

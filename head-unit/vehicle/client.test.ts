@@ -176,6 +176,22 @@ describe('VehicleClient', () => {
     expect(session.rejected).toHaveLength(1);
   });
 
+  it('retries a timed-out handshake with a new sid when asked to', async () => {
+    const vehicle = makeVehicle('vc-retry', url, PASSWORD);
+    const c = client(vehicle, new MemoryCredentialStore(), 200);
+    await c.start();
+    const ghost = makePile('VC-GHOST'); // nobody serves this pile
+    const sealed = sealedCredentialFor(vehicle, ghost);
+    const got = c.once('credential');
+    await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+    await got;
+    const outcome = await c.authenticate('VC-GHOST', 1, { retries: 1 });
+    expect(outcome.ok ? 'ok' : outcome.code).toBe('TIMEOUT');
+    const requests = outcome.steps.filter((s) => s.step === 'request-sent');
+    expect(requests).toHaveLength(2);
+    expect(requests[0]?.sid).not.toBe(requests[1]?.sid);
+  });
+
   it('refuses a wrong broker password with a typed error', async () => {
     const vehicle = makeVehicle('vc-login', url, 'wrong');
     const c = client(vehicle);

@@ -21,6 +21,7 @@ import {
   parseJsonObject,
   parseTopic,
   type RandomSource,
+  type SessionKeys,
   secureRandom,
   topics,
   unixSeconds,
@@ -340,13 +341,13 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
     connector: number,
     options: AuthenticateOptions = {},
   ): Promise<AuthOutcome> {
-    const outcome = await runHandshake(this, pid, connector, options, {
-      subscribeAuth: (listener) => {
+    const hooks = {
+      subscribeAuth: (listener: (payload: Uint8Array) => void) => {
         this.authListeners.add(listener);
         return () => this.authListeners.delete(listener);
       },
-      step: (step) => this.emit('auth-step', step),
-      startSession: (keys) => {
+      step: (step: AuthStep) => this.emit('auth-step', step),
+      startSession: (keys: SessionKeys) => {
         const session = new ChargingSession(keys, {
           publish: (topic, payload) => this.publish(topic, payload),
           now: this.now,
@@ -355,7 +356,18 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
         this.emit('session', session);
         return session;
       },
-    });
+    };
+    // PROTOCOL §6: after a step timed out the vehicle may try again, with a new sid and a new r1.
+    let outcome = await runHandshake(this, pid, connector, options, hooks);
+    for (
+      let retry = 0;
+      retry < (options.retries ?? 0) && !outcome.ok && outcome.code === 'TIMEOUT';
+      retry++
+    ) {
+      const earlier = outcome.steps;
+      outcome = await runHandshake(this, pid, connector, options, hooks);
+      outcome.steps.unshift(...earlier);
+    }
     return outcome;
   }
 }

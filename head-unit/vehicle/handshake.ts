@@ -52,6 +52,8 @@ export interface AuthenticateOptions {
   onStep?: (step: AuthStep) => void;
   /** how long to wait for a missing credential from the cloud */
   credentialTimeoutMs?: number;
+  /** new attempts (new sid, new r1) after a step timed out; default 0 */
+  retries?: number;
 }
 
 /** What the handshake needs from the client (kept narrow so it can be tested alone). */

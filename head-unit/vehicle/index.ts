@@ -15,6 +15,7 @@
  * const outcome = await client.authenticate(pid, connector, {
  *   confirmOffer: async (offer) => window.confirm(`${offer.pricePerKWh} ${offer.currency}/kWh?`),
  *   onStep: (s) => …,                                 // also emitted as 'auth-step'
+ *   retries: 1,                                       // optional: new sid + r1 after a step timed out
  * });
  * // each step { step: 'credential'|'request-sent'|'pile-verified'|'offer'|'response-sent'|'authorized'|'failed',
  * //             at, elapsedMs, sid, detail }
