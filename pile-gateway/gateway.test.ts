@@ -14,6 +14,7 @@ import {
   controlFor,
   makePile,
   makeVehicle,
+  removeTempDirs,
   sealedCredentialFor,
   type TestPile,
   tempDir,
@@ -48,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud?.endAsync();
   await broker?.close();
+  removeTempDirs();
 });
 
 async function startTestGateway(dir = tempDir('gw')): Promise<{ gw: RunningGateway; dir: string }> {

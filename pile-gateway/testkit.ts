@@ -36,8 +36,17 @@ export function makePile(pid: string, connectors = 2, maxW = 150_000): TestPile 
   };
 }
 
+const created: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `evauth-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir() made in this process (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes config.json and keystore.json (0600) for a gateway; returns the config path. */

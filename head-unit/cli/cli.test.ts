@@ -10,6 +10,7 @@ import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import {
   makePile,
   makeVehicle,
+  removeTempDirs,
   sealedCredentialFor,
   tempDir,
   writeGatewayFolder,
@@ -54,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await broker?.close();
+  removeTempDirs();
 });
 
 describe('evauth-vehicle', () => {

@@ -8,6 +8,7 @@ import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import {
   makePile,
   makeVehicle,
+  removeTempDirs,
   sealedCredentialFor,
   tempDir,
   writeGatewayFolder,
@@ -51,6 +52,7 @@ afterAll(async () => {
   await cloud?.endAsync();
   await gateway?.close();
   await broker?.close();
+  removeTempDirs();
 });
 
 function client(
