@@ -119,3 +119,23 @@ function migrate(db: Db): void {
     }).immediate();
   }
 }
+
+const preparedStatements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * `db.prepare(sql)`, once per connection: on the issuing path preparing a statement costs more than running it,
+ * and a pass runs the same few statements for every (vehicle, pile) pair.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = preparedStatements.get(db);
+  if (!cache) {
+    cache = new Map();
+    preparedStatements.set(db, cache);
+  }
+  let prepared = cache.get(sql);
+  if (!prepared) {
+    prepared = db.prepare(sql);
+    cache.set(sql, prepared);
+  }
+  return prepared;
+}

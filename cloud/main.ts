@@ -4,7 +4,13 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { nodeCryptoBackend } from '../pile-gateway/node-crypto.js';
+import { installCryptoBackend } from '../shared/crypto/backend.js';
 import { startCloudService } from './service.js';
+
+// This process is the cloud and nothing else: HMAC and HKDF through OpenSSL (same bytes as the default, faster).
+// startCloudService leaves the backend alone, since a process embedding it owns that choice.
+installCryptoBackend(nodeCryptoBackend);
 
 const program = new Command('evauth-cloud-service')
   .description(

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { type Principal, parseUsername, usernames } from '../broker/rights.js';
 import { b64uEncode, isValidId, type PileKeystoreEntry, type VehicleProvisioning } from '../shared/index.js';
-import { type Db, openDatabase } from './db.js';
+import { type Db, openDatabase, statement } from './db.js';
 import {
   generatePassword,
   loadOrCreateMasterKey,
@@ -104,15 +104,13 @@ export class Registry {
   }
 
   audit(actor: string, action: string, subject: string | null, detail?: unknown, nowMs = Date.now()): void {
-    this.db
-      .prepare('INSERT INTO audit(ts, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-      .run(
-        Math.floor(nowMs / 1000),
-        actor,
-        action,
-        subject,
-        detail === undefined ? null : JSON.stringify(detail),
-      );
+    statement(this.db, 'INSERT INTO audit(ts, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)').run(
+      Math.floor(nowMs / 1000),
+      actor,
+      action,
+      subject,
+      detail === undefined ? null : JSON.stringify(detail),
+    );
   }
 
   get initialised(): boolean {
@@ -213,7 +211,7 @@ export class Registry {
   }
 
   vehicleKey(vid: string): Uint8Array {
-    const row = this.db.prepare('SELECT vehicle_key_sealed FROM vehicles WHERE vid = ?').get(vid) as
+    const row = statement(this.db, 'SELECT vehicle_key_sealed FROM vehicles WHERE vid = ?').get(vid) as
       | { vehicle_key_sealed: Buffer }
       | undefined;
     if (!row) throw new RegistryError('NOT_FOUND', `unknown vehicle ${vid}`);

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { pooledSecureRandom } from '../pile-gateway/node-crypto.js';
 import { type RandomSource, topics } from '../shared/index.js';
-import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcile } from './issuer.js';
+import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
 import { openRegistry, RegistryError } from './registry.js';
 import { handleCredentialRequest, type Outbound, RequestLimiter } from './requests.js';
 
@@ -25,7 +26,10 @@ export interface CloudServiceOptions {
   /** full pass for renewals and expiries; default 5 s */
   reconcileIntervalMs?: number;
   reconnectPeriodMs?: number;
+  /** default: the OS CSPRNG, drawn in 4 KiB pools (a pass draws 56 random bytes per credential) */
   random?: RandomSource;
+  /** credentials committed and then published together during a pass; default DEFAULT_ISSUE_BATCH */
+  issueBatch?: number;
 }
 
 export interface CloudService {
@@ -44,7 +48,8 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   }
   const issuer: IssuerOptions = {
     ticketLifeSeconds: options.ticketLifeSeconds ?? DEFAULT_TICKET_LIFE_SECONDS,
-    random: options.random ?? ((n) => randomBytes(n)),
+    random: options.random ?? pooledSecureRandom(),
+    ...(options.issueBatch ? { issueBatch: options.issueBatch } : {}),
   };
   const limiter = new RequestLimiter();
   let publishedRev = 0;
@@ -63,9 +68,12 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
 
   const publish = (m: Outbound) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain });
 
-  /** Publishes retained rows changed since the last flush; everything after a (re)connect. */
+  /**
+   * Publishes retained rows changed since the last flush; everything after a (re)connect. Only committed rows
+   * may reach the broker: a credential the database does not know must never be retained there.
+   */
   const flush = () => {
-    if (!client.connected) return inFlight;
+    if (!client.connected || registry.db.inTransaction) return inFlight;
     const rows = registry.db
       .prepare('SELECT rev, topic, payload FROM retained WHERE rev > ? ORDER BY rev')
       .all(publishedRev) as { rev: number; topic: string; payload: string }[];
@@ -77,14 +85,49 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     return inFlight;
   };
 
-  const pass = (why: string) => {
+  let closed = false;
+  let passing: Promise<void> | undefined;
+  let passWanted: string | undefined;
+
+  /**
+   * One reconcile pass, a committed step at a time: each step's rows are published as soon as it commits, and
+   * the event loop runs between steps (the socket drains, requests are answered, the CLI gets the database).
+   */
+  const runPass = async (why: string) => {
+    let changed = 0;
+    const steps = reconcileSteps(registry, now(), issuer);
     try {
-      const changed = reconcile(registry, now(), issuer);
+      for (;;) {
+        const step = steps.next();
+        if (step.done) break;
+        changed += step.value;
+        if (step.value > 0) void flush();
+        await new Promise((resolve) => setImmediate(resolve));
+        if (closed) return;
+      }
       if (changed > 0) log?.info({ changed, why }, 'registry reconciled');
     } catch (err) {
       log?.error({ err }, 'reconcile failed');
+    } finally {
+      steps.return();
     }
-    return flush();
+  };
+
+  /** Passes never overlap: asked for during one, another runs right after it (many asks, one more pass). */
+  const pass = (why: string): Promise<unknown> => {
+    passWanted = why;
+    passing ??= (async () => {
+      try {
+        while (passWanted !== undefined && !closed) {
+          const next = passWanted;
+          passWanted = undefined;
+          await runPass(next);
+        }
+      } finally {
+        passing = undefined;
+      }
+    })();
+    return passing.then(flush);
   };
 
   client.on('connect', () => {
@@ -128,17 +171,20 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     }
   }, options.pollIntervalMs ?? 500);
   const periodic = setInterval(() => void pass('periodic'), options.reconcileIntervalMs ?? 5000);
-  pass('start');
+  void pass('start');
 
   let closing: Promise<void> | undefined;
   return {
     flushed: async () => {
+      await passing;
       await flush();
     },
     close: () => {
       closing ??= (async () => {
+        closed = true;
         clearInterval(poll);
         clearInterval(periodic);
+        await passing;
         await client.endAsync();
         registry.close();
         log?.info('cloud service stopped');
