@@ -53,7 +53,7 @@ const program = new Command('npm run bench --')
   )
   .option(
     '--sqlite-sync <mode>',
-    'gateway sqliteSync for the handshake scenario: full (its default) or normal',
+    'gateway sqliteSync for the handshake scenario: normal (its default) or full',
     list(['full', 'normal'] as const),
   )
   .action(

@@ -6,13 +6,23 @@
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
-import { type PileLimits, parseTopic, type RandomSource, secureRandom, topics } from '../shared/index.js';
+import {
+  installCryptoBackend,
+  type PileLimits,
+  parseTopic,
+  type RandomSource,
+  topics,
+} from '../shared/index.js';
 import { type ChargerController, SimulatedCharger } from './charger.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { startHttp } from './http.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
 import { PileRuntime } from './pile.js';
 import { SessionStore } from './store.js';
+
+/** Topics per SUBSCRIBE packet: ~40 bytes each keeps a batch far below a 64 KiB packet limit. */
+const SUBSCRIBE_BATCH = 500;
 
 export interface StartGatewayOptions {
   now?: () => number;
@@ -41,7 +51,9 @@ export async function startGateway(
   const loaded: LoadedGatewayConfig = loadGatewayConfig(configPath);
   const { config } = loaded;
   const now = options.now ?? Date.now;
-  const random = options.random ?? secureRandom;
+  // The gateway is a Node process on the hot path: HMAC and HKDF through OpenSSL, randomness drawn in pools.
+  installCryptoBackend(nodeCryptoBackend);
+  const random = options.random ?? pooledSecureRandom();
   const logger = (options.logger ?? pino({ name: 'pile-gateway' })).child({ gid: config.gid });
   const metrics = createMetrics(config.gid);
   const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
@@ -121,21 +133,40 @@ export async function startGateway(
   const ready = new Promise<void>((resolve) => {
     resolveReady = resolve;
   });
-  const subscriptions: Record<string, { qos: 1 }> = {};
-  for (const pid of piles.keys()) {
-    subscriptions[topics.pileAuth(pid)] = { qos: 1 };
-    subscriptions[topics.pileControl(pid)] = { qos: 1 };
-  }
+  // Broker rights allow a gateway its own piles' topics one by one, not a wildcard. Thousands of piles do not
+  // fit one SUBSCRIBE under the broker's packet limit, so subscribe in batches.
+  const subscriptionTopics = [...piles.keys()].flatMap((pid) => [
+    topics.pileAuth(pid),
+    topics.pileControl(pid),
+  ]);
+  const subscribeAll = async (): Promise<string[]> => {
+    const refused: string[] = [];
+    for (let at = 0; at < subscriptionTopics.length; at += SUBSCRIBE_BATCH) {
+      const batch = subscriptionTopics.slice(at, at + SUBSCRIBE_BATCH);
+      try {
+        const granted = await client.subscribeAsync(
+          Object.fromEntries(batch.map((t) => [t, { qos: 1 as const }])),
+        );
+        for (const g of granted) if (g.qos === 128) refused.push(g.topic);
+      } catch (error) {
+        logger.error({ err: (error as Error).message, batch: at / SUBSCRIBE_BATCH }, 'subscribe failed');
+        refused.push(...batch);
+      }
+    }
+    return refused;
+  };
 
   client.on('connect', () => {
     // Nagle plus delayed ACK stalls every QoS-1 round trip by tens of ms.
     (client.stream as net.Socket).setNoDelay?.(true);
     connected = true;
     logger.info({ url: config.mqtt.url }, 'connected to broker');
-    client.subscribe(subscriptions, (error, granted) => {
-      if (error) logger.error({ err: error }, 'subscribe failed');
-      const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-      if (refused.length > 0) logger.error({ refused }, 'broker refused subscriptions');
+    void subscribeAll().then((refused) => {
+      if (refused.length > 0)
+        logger.error(
+          { refused: refused.slice(0, 20), count: refused.length },
+          'broker refused subscriptions',
+        );
       if (!recovered) {
         recovered = true;
         for (const pile of piles.values()) pile.recoverOpenSessions();

@@ -72,7 +72,8 @@ export class PileRuntime {
     this.options = options;
     this.pid = options.pile.pid;
     this.chargers = options.chargers;
-    this.log = options.logger.child({ pid: this.pid });
+    // `pid` is pino's process id: log the pile as `pile`.
+    this.log = options.logger.child({ pile: this.pid });
     this.controlKey = deriveControlKey(options.key.rootKey, this.pid);
     const saved = options.store.loadControl(this.pid);
     this.control = saved

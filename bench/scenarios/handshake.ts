@@ -70,7 +70,7 @@ export interface HandshakeOptions {
   gatewayNodeArgs?: string[];
   /** put the gateway's session database here (e.g. on tmpfs) instead of its export folder */
   gatewayDataDir?: string;
-  /** the gateway's sqliteSync setting (its default is "full": an fsync per session record) */
+  /** the gateway's sqliteSync setting (its default is "normal"; "full" fsyncs each session record) */
   sqliteSync?: 'full' | 'normal';
   log?: (line: string) => void;
 }

@@ -1,0 +1,75 @@
+/** One gateway serving more piles than fit one SUBSCRIBE packet: every pile is still reachable. */
+import mqtt from 'mqtt';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
+import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
+import { startGateway } from './gateway.js';
+import {
+  makePile,
+  makeVehicle,
+  removeTempDirs,
+  sealedCredentialFor,
+  tempDir,
+  writeGatewayFolder,
+} from './testkit.js';
+
+const PASSWORD = 'test-password';
+// 1,500 piles = 3,000 topics, ~110 KB in one SUBSCRIBE: over the broker's packet limit unless batched.
+const piles = Array.from({ length: 1500 }, (_, i) => makePile(`MANY-${String(i).padStart(4, '0')}`, 1));
+const pileIds = new Set(piles.map((p) => p.pid));
+
+let broker: RunningBroker;
+let url: string;
+
+function principalOf(username: string): Principal | undefined {
+  if (username === 'cloud') return { kind: 'cloud' };
+  if (username.startsWith('gateway:')) return { kind: 'gateway', gid: username.slice(8), piles: pileIds };
+  if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
+  return undefined;
+}
+
+beforeAll(async () => {
+  broker = await startBroker({
+    mqttPort: 0,
+    authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
+  });
+  url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  removeTempDirs();
+});
+
+describe('a gateway with 1,500 piles', () => {
+  it('subscribes to every pile in batches and authenticates a vehicle at the first and the last pile', async () => {
+    const configPath = writeGatewayFolder(tempDir('many'), {
+      gid: 'gw-many',
+      mqttUrl: url,
+      password: PASSWORD,
+      piles,
+    });
+    const gw = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
+    const cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+    const provisioning = makeVehicle('car-many', url, PASSWORD);
+    const client = new VehicleClient({ provisioning, store: new MemoryCredentialStore() });
+    try {
+      await gw.ready;
+      await client.start();
+      for (const pile of [piles[0]!, piles[piles.length - 1]!]) {
+        const sealed = sealedCredentialFor(provisioning, pile);
+        const got = client.once('credential');
+        await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+        await got;
+        const outcome = await client.authenticate(pile.pid, 1);
+        expect(outcome.ok).toBe(true);
+        if (outcome.ok) await outcome.session.stop();
+      }
+    } finally {
+      await client.close();
+      await cloud.endAsync();
+      await gw.close();
+    }
+  });
+});
