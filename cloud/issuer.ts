@@ -97,12 +97,16 @@ export function setRetained(registry: Registry, topic: string, payload: string, 
     | { payload: string }
     | undefined;
   if (row?.payload === payload) return false;
+  writeRetained(registry, topic, payload, now);
+  return true;
+}
+
+function writeRetained(registry: Registry, topic: string, payload: string, now: number): void {
   statement(registry.db, 'INSERT OR REPLACE INTO retained(topic, payload, updated_at) VALUES (?, ?, ?)').run(
     topic,
     payload,
     now,
   );
-  return true;
 }
 
 /**
@@ -166,7 +170,8 @@ export function issueCredential(
     `INSERT INTO tickets(tid, vid, pid, grant_id, off, iat, nbf, exp, ticket, sealed)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(row.tid, vid, pile.pid, grant.id, row.off, now, now, exp, ticket.b64u, sealed.payload);
-  setRetained(registry, sealed.topic, sealed.payload, now);
+  // a fresh nonce makes every sealed credential new: no need to compare with the stored one
+  writeRetained(registry, sealed.topic, sealed.payload, now);
   registry.audit(
     'service',
     'ticket.issue',
