@@ -122,12 +122,13 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
           const next = passWanted;
           passWanted = undefined;
           await runPass(next);
+          void flush();
         }
       } finally {
         passing = undefined;
       }
     })();
-    return passing.then(flush);
+    return passing.then(() => inFlight);
   };
 
   client.on('connect', () => {
@@ -135,7 +136,10 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
     publishedRev = 0;
     client.subscribe(topics.credentialRequests(), { qos: 1 });
-    void pass('connect');
+    // A pass under way publishes everything from rev 0 as it goes and when it ends; a second pass right after
+    // it would only re-read every pair (and take CPU from the broker delivering the first one).
+    if (passing) void passing.then(flush);
+    else void pass('connect');
   });
   client.on('error', (err) => log?.warn({ err: err.message }, 'mqtt error'));
   client.on('message', (topic, payload) => {
