@@ -43,6 +43,46 @@ describe('node:crypto backend agrees with noble', () => {
   });
 });
 
+describe('base64url', () => {
+  const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+  const outcome = (f: () => Uint8Array) => {
+    try {
+      return hex(f());
+    } catch {
+      return 'refused';
+    }
+  };
+  it('encodes like noble and decodes, refusing exactly what the strict decoder refuses', () => {
+    fc.assert(
+      fc.property(bytes(0, 120), (b) => {
+        const text = nobleBackend.b64uEncode(b);
+        expect(nodeCryptoBackend.b64uEncode(b)).toBe(text);
+        expect(hex(nodeCryptoBackend.b64uDecode(text))).toBe(hex(b));
+      }),
+      { numRuns: 500 },
+    );
+    const texts = fc.oneof(
+      fc.string({
+        unit: fc.constantFrom(
+          ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ .'.split(''),
+        ),
+      }),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(texts, (text) => {
+        expect(outcome(() => nodeCryptoBackend.b64uDecode(text))).toBe(
+          outcome(() => nobleBackend.b64uDecode(text)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+    for (const bad of ['QQ=', 'QR', 'Q', 'QUJD=', 'a b', 'QUJ+']) {
+      expect(outcome(() => nodeCryptoBackend.b64uDecode(bad))).toBe('refused');
+    }
+  });
+});
+
 describe('pooledSecureRandom', () => {
   it('hands out each byte once and never repeats a 16-byte value', () => {
     const random = pooledSecureRandom(64);

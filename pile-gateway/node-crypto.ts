@@ -10,6 +10,7 @@ import type { RandomSource } from '../shared/ids.js';
 
 const ZERO_SALT = new Uint8Array(32);
 const BLOCK_ONE = new Uint8Array([1]);
+const B64U_ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 export const nodeCryptoBackend: CryptoBackend = {
   name: 'node:crypto',
@@ -24,6 +25,15 @@ export const nodeCryptoBackend: CryptoBackend = {
   },
   xchachaSeal: nobleBackend.xchachaSeal,
   xchachaOpen: nobleBackend.xchachaOpen,
+  b64uEncode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url'),
+  b64uDecode(text) {
+    // Node's decoder is lenient (skips bad characters, ignores a non-canonical tail); refuse what the strict
+    // RFC 4648 decoder refuses: characters outside the alphabet, and any text that does not re-encode to itself.
+    if (!B64U_ALPHABET.test(text)) throw new SyntaxError('base64url: character outside the alphabet');
+    const bytes = Buffer.from(text, 'base64url');
+    if (bytes.toString('base64url') !== text) throw new SyntaxError('base64url: not canonical');
+    return bytes;
+  },
 };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The primitives every derivation goes through. The default is @noble (runs in the browser). A Node process may
+ * The primitives every derivation goes through, and base64url (the other cost on every message). The default is @noble (runs in the browser). A Node process may
  * install a faster backend once at start-up (the pile gateway uses OpenSSL through node:crypto); the vector
  * tests run against every backend, so all give the same bytes.
  */
@@ -7,6 +7,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { base64urlnopad } from '@scure/base';
 
 export interface CryptoBackend {
   readonly name: string;
@@ -23,6 +24,10 @@ export interface CryptoBackend {
     ciphertext: Uint8Array,
     aad: Uint8Array,
   ): Uint8Array | undefined;
+  /** base64url without padding (RFC 4648 §5) */
+  b64uEncode(bytes: Uint8Array): string;
+  /** strict: throws on padding, characters outside the alphabet, or a non-canonical final character */
+  b64uDecode(text: string): Uint8Array;
 }
 
 export const nobleBackend: CryptoBackend = {
@@ -38,6 +43,8 @@ export const nobleBackend: CryptoBackend = {
       return undefined;
     }
   },
+  b64uEncode: (bytes) => base64urlnopad.encode(bytes),
+  b64uDecode: (text) => base64urlnopad.decode(text),
 };
 
 let active: CryptoBackend = nobleBackend;

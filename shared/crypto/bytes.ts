@@ -1,25 +1,25 @@
 /** Byte encodings of PROTOCOL §1: base64url without padding, UTF-8, u32be, hex. */
 
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { base64urlnopad } from '@scure/base';
+import { cryptoBackend } from './backend.js';
 
 export { bytesToHex, concatBytes, hexToBytes, utf8ToBytes };
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function b64uEncode(bytes: Uint8Array): string {
-  return base64urlnopad.encode(bytes);
+  return cryptoBackend().b64uEncode(bytes);
 }
 
 /** Strict base64url decode: throws on padding, non-alphabet characters or non-canonical tails. */
 export function b64uDecode(text: string): Uint8Array {
-  return base64urlnopad.decode(text);
+  return cryptoBackend().b64uDecode(text);
 }
 
 /** Like b64uDecode but returns undefined instead of throwing; for message boundaries. */
 export function tryB64uDecode(text: string, expectedLength?: number): Uint8Array | undefined {
   try {
-    const bytes = base64urlnopad.decode(text);
+    const bytes = cryptoBackend().b64uDecode(text);
     if (expectedLength !== undefined && bytes.length !== expectedLength) return undefined;
     return bytes;
   } catch {

@@ -32,6 +32,9 @@ import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, s
 
 export * from './pile-types.js';
 
+/** Shared empty result of expire(); never mutated. */
+const NOTHING_EXPIRED: PileOutput[] = [];
+
 export class PileAuthenticator {
   readonly pid: string;
   readonly limits: PileLimits;
@@ -50,6 +53,8 @@ export class PileAuthenticator {
   private readonly requestCounter: WindowCounter;
   private readonly failedProofs: WindowCounter;
   private readonly lockedUntil = new Map<string, number>();
+  /** earliest time a pending or completed handshake can expire */
+  private nextExpiryAt = Number.POSITIVE_INFINITY;
 
   constructor(options: PileAuthenticatorOptions) {
     this.pid = options.pid;
@@ -285,6 +290,7 @@ export class PileAuthenticator {
       challengePayload,
       expiresAt: nowMs + this.limits.pendingTtlMs,
     });
+    this.noteExpiry(nowMs + this.limits.pendingTtlMs);
     return [
       { kind: 'send', topic: topics.vehicleAuth(request.vid), payload: challengePayload },
       { kind: 'challenged', sid: request.sid, vid: request.vid, connector: connector.id },
@@ -334,6 +340,7 @@ export class PileAuthenticator {
       resultPayload,
       expiresAt: nowMs + this.limits.pendingTtlMs,
     });
+    this.noteExpiry(nowMs + this.limits.pendingTtlMs);
     this.occupied.add(p.connector);
     const session: AuthorizedSession = {
       sid,
@@ -365,18 +372,33 @@ export class PileAuthenticator {
   }
 
   private expire(nowMs: number): PileOutput[] {
+    // Nothing can be due before the earliest expiry we know of: skip the scan (a hot-path cost otherwise,
+    // since Map iteration also walks the slots of deleted entries).
+    if (nowMs < this.nextExpiryAt) return NOTHING_EXPIRED;
     // Both maps are in insertion order with one TTL, so expiry order: stop at the first live entry.
     const out: PileOutput[] = [];
+    let next = Number.POSITIVE_INFINITY;
     for (const p of this.pending.values()) {
-      if (p.expiresAt > nowMs) break;
+      if (p.expiresAt > nowMs) {
+        next = p.expiresAt;
+        break;
+      }
       this.pending.delete(p.sid);
       out.push(this.errorMessage(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
       out.push({ kind: 'expired', sid: p.sid, vid: p.vid });
     }
     for (const [sid, c] of this.completed) {
-      if (c.expiresAt > nowMs) break;
+      if (c.expiresAt > nowMs) {
+        next = Math.min(next, c.expiresAt);
+        break;
+      }
       this.completed.delete(sid);
     }
+    this.nextExpiryAt = next;
     return out;
+  }
+
+  private noteExpiry(expiresAt: number): void {
+    if (expiresAt < this.nextExpiryAt) this.nextExpiryAt = expiresAt;
   }
 }

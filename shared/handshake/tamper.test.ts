@@ -66,7 +66,8 @@ const HANDSHAKE_OUTCOMES: Record<string, Record<string, string[]>> = {
     v: ['UNSUPPORTED_VERSION', 'MALFORMED'],
     type: ['DROPPED'],
     sid: ['MALFORMED', 'TIMEOUT'],
-    vid: ['WRONG_VEHICLE', 'MALFORMED'],
+    // A vid that is no longer a valid id names no vehicle to answer: dropped.
+    vid: ['WRONG_VEHICLE', 'MALFORMED', 'DROPPED'],
     pid: ['WRONG_PILE', 'MALFORMED'],
     connector: ['UNKNOWN_CONNECTOR', 'MALFORMED', 'OFFER_INVALID'],
     ticket: [
