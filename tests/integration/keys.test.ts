@@ -78,7 +78,7 @@ describe('keys end to end', () => {
     system.registry.revokeTicket(credential.tid);
     await withdrawn;
     expect(client.credentials.has('IT-P2')).toBe(false);
-    await system.gatewayLogged(/"pid":"IT-P2"[^\n]*"revoked":1[^\n]*applied pile.control/);
+    await system.gatewayLogged(/"pile":"IT-P2"[^\n]*"revoked":1[^\n]*applied pile.control/);
     // The vehicle (or a copy of its old ticket) tries anyway: the pile refuses it.
     client.credentials.set('IT-P2', credential);
     const outcome = await client.authenticate('IT-P2', 1);
@@ -92,7 +92,7 @@ describe('keys end to end', () => {
     expect(old.parsed.body.off).toBe(0);
     system.registry.rotate('IT-P1');
     await until(() => client.usableCredential('IT-P1')?.parsed.body.off === 1, 'a credential under offset 1');
-    await system.gatewayLogged(/"pid":"IT-P1"[^\n]*"accept":\[1,0\][^\n]*applied pile.control/);
+    await system.gatewayLogged(/"pile":"IT-P1"[^\n]*"accept":\[1,0\][^\n]*applied pile.control/);
     const fresh = await client.authenticate('IT-P1', 1);
     expect(fresh.ok).toBe(true);
     if (fresh.ok) await fresh.session.stop();
@@ -104,7 +104,7 @@ describe('keys end to end', () => {
     if (grace.ok) await grace.session.stop();
     // Once every ticket under offset 0 has expired (in the cloud's time), the cloud stops accepting it.
     shiftMs = 8 * DAY_MS;
-    await system.gatewayLogged(/"pid":"IT-P1"[^\n]*"accept":\[1\][^\n]*applied pile.control/);
+    await system.gatewayLogged(/"pile":"IT-P1"[^\n]*"accept":\[1\][^\n]*applied pile.control/);
     client.credentials.set('IT-P1', old);
     const after = await client.authenticate('IT-P1', 1);
     expect(after.ok ? 'ok' : after.code).toBe('UNKNOWN_KEY_OFFSET');
