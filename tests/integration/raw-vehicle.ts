@@ -3,16 +3,13 @@ import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   b64uEncode,
-  deriveAuthKey,
-  deriveTicketKey,
-  issueTicket,
-  parseTicket,
   secureRandom,
   type TicketTerms,
   topics,
   type VehicleCredential,
   type VehicleProvisioning,
 } from '../../shared/index.js';
+import { issueTestCredential } from '../../shared/testing.js';
 
 export type Message = Record<string, unknown> & { type?: string; code?: string; sid?: string; mac?: string };
 
@@ -88,21 +85,11 @@ export function craftedCredential(
   rootKeyB64u: string,
   terms: Omit<TicketTerms, 'iat'> & { iat?: number },
 ): VehicleCredential {
-  const ticket = issueTicket({ iat: terms.nbf, ...terms }, secureRandom);
-  const ak = deriveAuthKey(
-    deriveTicketKey(Buffer.from(rootKeyB64u, 'base64url'), terms.off, terms.pid),
-    ticket.bytes,
+  return issueTestCredential(
+    Buffer.from(rootKeyB64u, 'base64url'),
+    { iat: terms.nbf, ...terms },
+    secureRandom,
   );
-  const parsed = parseTicket(ticket.b64u);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return {
-    pid: terms.pid,
-    tid: ticket.body.tid,
-    exp: terms.exp,
-    ticket: ticket.b64u,
-    ak,
-    parsed: parsed.value,
-  };
 }
 
 export function randomB64u(bytes: number): string {
