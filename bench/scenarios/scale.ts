@@ -69,7 +69,7 @@ export async function scaleScenario(options: {
     ).driver;
     await driver.step(50, 1000, 3000);
     const seconds = options.quick ? 2 : 6;
-    for (const rate of options.rates ?? (options.quick ? [1000, 2000] : [1000, 2000, 3000])) {
+    for (const rate of options.rates ?? (options.quick ? [2000] : [1000, 2000, 3000])) {
       const gs = new ProcessSampler(gateway.service.pid).start();
       const bs = new ProcessSampler(broker.service.pid).start();
       const r = await driver.step(rate, seconds * 1000, 16_000);
