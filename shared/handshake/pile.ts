@@ -7,7 +7,6 @@ import type { PileControlState } from '../control.js';
 import { b64uEncode, tryB64uDecode, utf8ToBytes } from '../crypto/bytes.js';
 import { deriveAuthKey, deriveSessionKey, deriveTicketKey } from '../crypto/kdf.js';
 import { verifyMac } from '../crypto/mac.js';
-import type { ErrorCode } from '../errors.js';
 import { CLOCK_SKEW_SECONDS, type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import type { OfferBody } from '../messages/bodies.js';
 import { parseJsonObject, validateMessage } from '../messages/decode.js';
@@ -15,6 +14,7 @@ import { type AuthRequest, PileInbound } from '../messages/wire.js';
 import { parseTicket } from '../ticket.js';
 import { topics } from '../topics.js';
 import { ExpiringSet, WindowCounter } from './memory.js';
+import { authError, refuseUnaddressable, rejectRequest } from './pile-replies.js';
 import {
   type AuthorizedSession,
   type CompletedHandshake,
@@ -27,8 +27,7 @@ import {
   type PileTariff,
   sameRequest,
 } from './pile-types.js';
-
-import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
+import { derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
 
 export * from './pile-types.js';
 
@@ -120,9 +119,9 @@ export class PileAuthenticator {
 
   private dispatch(payload: Uint8Array | string): PileOutput[] {
     const json = parseJsonObject(payload);
-    if (!json.ok) return this.refuseUnaddressable(undefined, json.message);
+    if (!json.ok) return refuseUnaddressable(undefined, json.message);
     const message = validateMessage(PileInbound, json.value);
-    if (!message.ok) return this.refuseUnaddressable(json.value, message.message, message.code);
+    if (!message.ok) return refuseUnaddressable(json.value, message.message, message.code);
     const m = message.value;
     const nowMs = this.now();
     const expired = this.expire(nowMs);
@@ -144,46 +143,6 @@ export class PileAuthenticator {
     return expired.length === 0 ? out : [...expired, ...out];
   }
 
-  /**
-   * A message that failed the shape check. If it still names a vehicle and a session (an auth.request with a
-   * usable vid), answer MALFORMED / UNSUPPORTED_VERSION; otherwise drop it and count it (PROTOCOL §6).
-   */
-  private refuseUnaddressable(
-    value: Record<string, unknown> | undefined,
-    reason: string,
-    code: 'MALFORMED' | 'UNSUPPORTED_VERSION' = 'MALFORMED',
-  ): PileOutput[] {
-    const vid = value?.vid;
-    const sid = value?.sid;
-    if (value?.type === 'auth.request' && typeof vid === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(vid)) {
-      const sidText = typeof sid === 'string' && sid.length <= 64 ? sid : '';
-      return [
-        this.errorMessage(vid, sidText, code, reason),
-        { kind: 'rejected', code, vid, message: reason },
-      ];
-    }
-    return [{ kind: 'dropped', reason }];
-  }
-
-  private errorMessage(
-    vid: string,
-    sid: string,
-    code: ErrorCode,
-    message: string,
-    keys?: { sk: Uint8Array; sidBytes: Uint8Array },
-  ): PileOutput {
-    const error: Record<string, unknown> = { v: 1, type: 'auth.error', sid, code, message };
-    if (keys) error.mac = b64uEncode(deriveErrorMac(keys.sk, keys.sidBytes, code));
-    return { kind: 'send', topic: topics.vehicleAuth(vid), payload: JSON.stringify(error) };
-  }
-
-  private reject(request: AuthRequest, code: ErrorCode, message: string): PileOutput[] {
-    return [
-      this.errorMessage(request.vid, request.sid, code, message),
-      { kind: 'rejected', code, sid: request.sid, vid: request.vid, message },
-    ];
-  }
-
   private onRequest(request: AuthRequest, nowMs: number): PileOutput[] {
     const nowS = unixSeconds(nowMs);
 
@@ -193,60 +152,60 @@ export class PileAuthenticator {
       if (sameRequest(existing.request, request)) {
         return [{ kind: 'send', topic: topics.vehicleAuth(request.vid), payload: existing.challengePayload }];
       }
-      return this.reject(request, 'REPLAY', 'session id is already in use');
+      return rejectRequest(request, 'REPLAY', 'session id is already in use');
     }
 
     // 2. the ticket
     const parsed = parseTicket(request.ticket);
-    if (!parsed.ok) return this.reject(request, 'MALFORMED', parsed.message);
+    if (!parsed.ok) return rejectRequest(request, 'MALFORMED', parsed.message);
     const ticket = parsed.value.body;
     const sidBytes = tryB64uDecode(request.sid, RANDOM_BYTES);
     const r1 = tryB64uDecode(request.r1, RANDOM_BYTES);
     if (!sidBytes || !r1)
-      return this.reject(request, 'MALFORMED', 'sid and r1 must be 16 bytes of base64url');
+      return rejectRequest(request, 'MALFORMED', 'sid and r1 must be 16 bytes of base64url');
     if (request.pid !== this.pid || ticket.pid !== this.pid) {
-      return this.reject(request, 'WRONG_PILE', `ticket is for pile ${ticket.pid}, this is ${this.pid}`);
+      return rejectRequest(request, 'WRONG_PILE', `ticket is for pile ${ticket.pid}, this is ${this.pid}`);
     }
     if (ticket.vid !== request.vid)
-      return this.reject(request, 'WRONG_VEHICLE', 'ticket belongs to another vehicle');
+      return rejectRequest(request, 'WRONG_VEHICLE', 'ticket belongs to another vehicle');
     // 3. validity with 300 s skew
     if (nowS < ticket.nbf - CLOCK_SKEW_SECONDS)
-      return this.reject(request, 'TICKET_NOT_YET_VALID', 'ticket not yet valid');
+      return rejectRequest(request, 'TICKET_NOT_YET_VALID', 'ticket not yet valid');
     if (nowS > ticket.exp + CLOCK_SKEW_SECONDS)
-      return this.reject(request, 'TICKET_EXPIRED', 'ticket expired');
+      return rejectRequest(request, 'TICKET_EXPIRED', 'ticket expired');
     // 4. key offset
     if (!this.control.acceptsOffset(ticket.off)) {
-      return this.reject(request, 'UNKNOWN_KEY_OFFSET', `key offset ${ticket.off} is not accepted`);
+      return rejectRequest(request, 'UNKNOWN_KEY_OFFSET', `key offset ${ticket.off} is not accepted`);
     }
     // 5. revocation
-    if (this.control.isRevoked(ticket.tid, nowS)) return this.reject(request, 'REVOKED', 'ticket revoked');
+    if (this.control.isRevoked(ticket.tid, nowS)) return rejectRequest(request, 'REVOKED', 'ticket revoked');
     // 6. replay
     const pairKey = `t${ticket.tid}${request.r1}`;
     if (this.replay.has(`s${request.sid}`, nowMs) || this.replay.has(pairKey, nowMs)) {
-      return this.reject(request, 'REPLAY', 'request seen before');
+      return rejectRequest(request, 'REPLAY', 'request seen before');
     }
     // 7. connector
     const connector = this.connectors.get(request.connector);
-    if (!connector) return this.reject(request, 'UNKNOWN_CONNECTOR', `no connector ${request.connector}`);
+    if (!connector) return rejectRequest(request, 'UNKNOWN_CONNECTOR', `no connector ${request.connector}`);
     if (
       this.occupied.has(connector.id) ||
       !this.connectorAvailable(connector.id) ||
       this.pendingOnConnectorByOther(connector.id, request.vid)
     ) {
-      return this.reject(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
+      return rejectRequest(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
     }
     // 8. limits
     const lockedUntil = this.lockedUntil.get(request.vid);
     if (lockedUntil !== undefined) {
       if (lockedUntil > nowMs)
-        return this.reject(request, 'RATE_LIMITED', 'too many failed proofs; try later');
+        return rejectRequest(request, 'RATE_LIMITED', 'too many failed proofs; try later');
       this.lockedUntil.delete(request.vid);
     }
     if (this.requestCounter.hit(request.vid, nowMs) > this.limits.requestsPerVehiclePerMinute) {
-      return this.reject(request, 'RATE_LIMITED', 'too many requests from this vehicle');
+      return rejectRequest(request, 'RATE_LIMITED', 'too many requests from this vehicle');
     }
     if (this.pending.size >= this.limits.maxPending) {
-      return this.reject(request, 'RATE_LIMITED', 'pile is busy with other handshakes');
+      return rejectRequest(request, 'RATE_LIMITED', 'pile is busy with other handshakes');
     }
 
     const r3 = this.random(RANDOM_BYTES);
@@ -323,7 +282,7 @@ export class PileAuthenticator {
       }
       const message = 'vehicle proof does not verify';
       return [
-        this.errorMessage(p.vid, sid, 'BAD_PROOF', message, p),
+        authError(p.vid, sid, 'BAD_PROOF', message, p),
         { kind: 'rejected', code: 'BAD_PROOF', sid, vid: p.vid, message },
       ];
     }
@@ -384,7 +343,7 @@ export class PileAuthenticator {
         break;
       }
       this.pending.delete(p.sid);
-      out.push(this.errorMessage(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
+      out.push(authError(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
       out.push({ kind: 'expired', sid: p.sid, vid: p.vid });
     }
     for (const [sid, c] of this.completed) {
