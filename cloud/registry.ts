@@ -1,103 +1,53 @@
 /** The cloud registry: vehicles, piles, gateways, grants and MQTT logins in cloud.db, with an audit row per change. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as v from 'valibot';
-import { type Principal, parseUsername, usernames } from '../broker/rights.js';
-import { b64uEncode, isValidId, type PileKeystoreEntry, type VehicleProvisioning } from '../shared/index.js';
+import { type Principal, usernames } from '../broker/rights.js';
+import { b64uEncode, type PileKeystoreEntry, type VehicleProvisioning } from '../shared/index.js';
 import { type Db, openDatabase, statement } from './db.js';
+import { addGrant, revokeGrant, revokeTicket, revokeVehicle } from './grants.js';
+import { MqttLogins } from './logins.js';
+import {
+  type GrantSpec,
+  type PileRow,
+  type PileSpec,
+  RegistryError,
+  requireId,
+  validatePileSpec,
+} from './registry-records.js';
 import {
   generatePassword,
   loadOrCreateMasterKey,
-  mosquittoHash,
   openSecret,
-  scryptHash,
   sealSecret,
-  verifyScrypt,
   writePrivateFile,
 } from './secrets.js';
+
+export {
+  type ConnectorSpec,
+  type GrantScope,
+  type GrantSpec,
+  type PileRow,
+  type PileSpec,
+  RegistryError,
+  type RegistryErrorCode,
+  requireId,
+} from './registry-records.js';
 
 export const CLOUD_SECRET_FILE = 'cloud.secret';
 export const DB_FILE = 'cloud.db';
 
-export type RegistryErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'NOT_INITIALISED';
-
-export class RegistryError extends Error {
-  override readonly name = 'RegistryError';
-  constructor(
-    readonly code: RegistryErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface ConnectorSpec {
-  id: number;
-  maxW: number;
-  kind?: string;
-}
-
-export interface PileSpec {
-  gid?: string;
-  site: string;
-  name: string;
-  address: string;
-  lat: number;
-  lon: number;
-  connectors: ConnectorSpec[];
-  pricePerKWh: string;
-  currency: string;
-}
-
-export interface PileRow {
-  pid: string;
-  gid: string | null;
-  site: string;
-  name: string;
-  address: string;
-  lat: number;
-  lon: number;
-  connectors: string;
-  price_per_kwh: string;
-  currency: string;
-  root_key_sealed: Buffer;
-  key_offset: number;
-  control_seq: number;
-  control_state: string | null;
-  created_at: number;
-}
-
-export type GrantScope = 'pile' | 'site' | 'all';
-
-export interface GrantSpec {
-  scope: GrantScope;
-  /** pid for scope pile, site name for scope site */
-  target?: string;
-  nbf?: number;
-  exp?: number;
-  maxWh?: number;
-}
-
-export function requireId(value: string, what: string): string {
-  if (!isValidId(value)) {
-    throw new RegistryError(
-      'INVALID',
-      `${what} ${JSON.stringify(value)} is not a valid id (^[A-Za-z0-9._-]{1,64}$)`,
-    );
-  }
-  return value;
-}
-
 export class Registry {
-  /** sha256(username, password, stored hash) of logins that verified: a reconnect skips the ~50 ms scrypt */
-  private readonly verifiedLogins = new Set<string>();
+  /** MQTT logins and their password check (cached per registry, see MqttLogins) */
+  private readonly logins: MqttLogins;
 
   constructor(
     readonly db: Db,
     readonly dataDir: string,
     private readonly masterKey: Uint8Array,
-  ) {}
+  ) {
+    this.logins = new MqttLogins(db);
+  }
 
   close(): void {
     this.db.close();
@@ -140,44 +90,16 @@ export class Registry {
   }
 
   setMqttPassword(username: string, password: string, nowMs = Date.now()): void {
-    this.db
-      .prepare(
-        `INSERT INTO mqtt_users(username, scrypt_hash, mosquitto_hash, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(username) DO UPDATE SET scrypt_hash = excluded.scrypt_hash,
-           mosquitto_hash = excluded.mosquitto_hash, created_at = excluded.created_at`,
-      )
-      .run(username, scryptHash(password), mosquittoHash(password), Math.floor(nowMs / 1000));
+    this.logins.setPassword(username, password, nowMs);
   }
 
   verifyMqttPassword(username: string, password: string): boolean {
-    const row = this.db.prepare('SELECT scrypt_hash FROM mqtt_users WHERE username = ?').get(username) as
-      | { scrypt_hash: string }
-      | undefined;
-    if (!row) return false;
-    const key = createHash('sha256')
-      .update(`${username}\u0000${password}\u0000${row.scrypt_hash}`)
-      .digest('hex');
-    if (this.verifiedLogins.has(key)) return true;
-    if (!verifyScrypt(row.scrypt_hash, password)) return false;
-    this.verifiedLogins.add(key);
-    return true;
+    return this.logins.verifyPassword(username, password);
   }
 
   /** The MQTT login check (docs/architecture.md): the principal, with a gateway's piles resolved now. */
   authenticate(username: string, password: string): Principal | undefined {
-    const parsed = parseUsername(username);
-    if (!parsed || !this.verifyMqttPassword(username, password)) return undefined;
-    if (parsed.kind === 'vehicle') {
-      const row = this.db.prepare('SELECT revoked_at FROM vehicles WHERE vid = ?').get(parsed.vid) as
-        | { revoked_at: number | null }
-        | undefined;
-      return row && row.revoked_at === null ? parsed : undefined;
-    }
-    if (parsed.kind === 'gateway') {
-      if (!this.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(parsed.gid)) return undefined;
-      return { kind: 'gateway', gid: parsed.gid, piles: new Set(this.gatewayPiles(parsed.gid)) };
-    }
-    return parsed;
+    return this.logins.authenticate(username, password, (gid) => this.gatewayPiles(gid));
   }
 
   gatewayPiles(gid: string): string[] {
@@ -323,79 +245,21 @@ export class Registry {
   }
 
   grant(vid: string, spec: GrantSpec, nowMs = Date.now()): number {
-    this.requireVehicle(vid);
-    let target: string | null = null;
-    if (spec.scope === 'pile') target = this.requirePile(spec.target ?? '').pid;
-    else if (spec.scope === 'site') {
-      target = spec.target ?? '';
-      if (!this.db.prepare('SELECT 1 FROM piles WHERE site = ?').get(target)) {
-        throw new RegistryError('NOT_FOUND', `no pile at site ${JSON.stringify(target)}`);
-      }
-    }
-    const now = Math.floor(nowMs / 1000);
-    const nbf = spec.nbf ?? now;
-    if (spec.exp !== undefined && spec.exp <= nbf)
-      throw new RegistryError('INVALID', 'grant ends before it starts');
-    if (spec.maxWh !== undefined && !(Number.isInteger(spec.maxWh) && spec.maxWh >= 1)) {
-      throw new RegistryError('INVALID', 'maxWh must be a positive integer');
-    }
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          'INSERT INTO grants(vid, scope, target, nbf, exp, max_wh, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(vid, spec.scope, target, nbf, spec.exp ?? null, spec.maxWh ?? null, now);
-      const id = Number(info.lastInsertRowid);
-      this.audit('cli', 'grant', vid, { id, scope: spec.scope, target, nbf, exp: spec.exp ?? null }, nowMs);
-      return id;
-    })();
+    return addGrant(this, vid, spec, nowMs);
   }
 
   revokeTicket(tid: string, nowMs = Date.now()): void {
-    const row = this.db.prepare('SELECT revoked_at FROM tickets WHERE tid = ?').get(tid) as
-      | { revoked_at: number | null }
-      | undefined;
-    if (!row) throw new RegistryError('NOT_FOUND', `unknown ticket ${tid}`);
-    if (row.revoked_at !== null) throw new RegistryError('EXISTS', `ticket ${tid} is already revoked`);
-    const now = Math.floor(nowMs / 1000);
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE tickets SET revoked_at = ? WHERE tid = ?').run(now, tid);
-      this.db.prepare("INSERT INTO revocations(kind, target, ts) VALUES ('ticket', ?, ?)").run(tid, now);
-      this.audit('cli', 'revoke.ticket', tid, undefined, nowMs);
-    })();
+    revokeTicket(this, tid, nowMs);
   }
 
   /** Ends a vehicle: its MQTT login, its grants and every ticket it holds. */
   revokeVehicle(vid: string, nowMs = Date.now()): void {
-    this.requireVehicle(vid);
-    const now = Math.floor(nowMs / 1000);
-    this.db.transaction(() => {
-      this.db
-        .prepare('UPDATE vehicles SET revoked_at = ? WHERE vid = ? AND revoked_at IS NULL')
-        .run(now, vid);
-      this.db.prepare('UPDATE grants SET revoked_at = ? WHERE vid = ? AND revoked_at IS NULL').run(now, vid);
-      this.db.prepare('UPDATE tickets SET revoked_at = ? WHERE vid = ? AND revoked_at IS NULL').run(now, vid);
-      this.db.prepare('DELETE FROM mqtt_users WHERE username = ?').run(usernames.vehicle(vid));
-      this.db.prepare("INSERT INTO revocations(kind, target, ts) VALUES ('vehicle', ?, ?)").run(vid, now);
-      this.audit('cli', 'revoke.vehicle', vid, undefined, nowMs);
-    })();
+    revokeVehicle(this, vid, nowMs);
   }
 
   /** Ends a grant; the service then revokes the tickets that no other grant covers. */
   revokeGrant(id: number, nowMs = Date.now()): void {
-    const row = this.db.prepare('SELECT revoked_at FROM grants WHERE id = ?').get(id) as
-      | { revoked_at: number | null }
-      | undefined;
-    if (!row) throw new RegistryError('NOT_FOUND', `unknown grant ${id}`);
-    if (row.revoked_at !== null) throw new RegistryError('EXISTS', `grant ${id} is already revoked`);
-    const now = Math.floor(nowMs / 1000);
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE grants SET revoked_at = ? WHERE id = ?').run(now, id);
-      this.db
-        .prepare("INSERT INTO revocations(kind, target, ts) VALUES ('grant', ?, ?)")
-        .run(String(id), now);
-      this.audit('cli', 'revoke.grant', String(id), undefined, nowMs);
-    })();
+    revokeGrant(this, id, nowMs);
   }
 
   /** Raises the pile's root key offset; the service keeps the old one accepted while its tickets live. */
@@ -409,36 +273,6 @@ export class Registry {
     })();
     return { previous: pile.key_offset, current };
   }
-}
-
-const ConnectorsSchema = v.pipe(
-  v.array(
-    v.object({
-      id: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)),
-      maxW: v.pipe(v.number(), v.integer(), v.minValue(1)),
-      kind: v.optional(v.string()),
-    }),
-  ),
-  v.minLength(1),
-  v.maxLength(64),
-);
-
-function validatePileSpec(spec: PileSpec): void {
-  const problems: string[] = [];
-  if (!v.is(ConnectorsSchema, spec.connectors))
-    problems.push('connectors must be 1-64 of {id 1-255, maxW > 0}');
-  else if (new Set(spec.connectors.map((c) => c.id)).size !== spec.connectors.length)
-    problems.push('connector ids repeat');
-  if (!/^\d{1,12}(\.\d{1,6})?$/.test(spec.pricePerKWh))
-    problems.push(`price ${JSON.stringify(spec.pricePerKWh)} is not a decimal`);
-  if (!/^[A-Z]{3}$/.test(spec.currency))
-    problems.push(`currency ${JSON.stringify(spec.currency)} is not ISO 4217`);
-  if (!(Number.isFinite(spec.lat) && Math.abs(spec.lat) <= 90)) problems.push('lat must be within -90..90');
-  if (!(Number.isFinite(spec.lon) && Math.abs(spec.lon) <= 180))
-    problems.push('lon must be within -180..180');
-  if (!spec.site || spec.site.length > 200) problems.push('site must be 1-200 characters');
-  if (spec.name.length > 200 || spec.address.length > 400) problems.push('name or address too long');
-  if (problems.length) throw new RegistryError('INVALID', problems.join('; '));
 }
 
 /** Opens (creating or migrating) <dataDir>/cloud.db and the master key. */
