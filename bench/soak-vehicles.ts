@@ -14,8 +14,8 @@ import {
   VehicleHandshake,
   VehicleSession,
 } from '../shared/index.js';
-import { issueTestCredential } from '../shared/testing.js';
 import type { Fleet } from './lib/system.js';
+import { issueBenchCredential } from './loadgen/credentials.js';
 import type { WorkerPile } from './loadgen/messages.js';
 
 installCryptoBackend(nodeCryptoBackend);
@@ -138,19 +138,7 @@ export class SoakFleet {
   private credential(car: Car, slot: Slot): VehicleCredential {
     let c = car.credentials.get(slot.pile.pid);
     if (!c) {
-      const nowS = Math.floor(Date.now() / 1000);
-      c = issueTestCredential(
-        slot.rootKey,
-        {
-          vid: car.vid,
-          pid: slot.pile.pid,
-          off: slot.pile.keyOffset,
-          iat: nowS,
-          nbf: nowS,
-          exp: nowS + 86_400,
-        },
-        secureRandom,
-      );
+      c = issueBenchCredential(car.vid, slot.pile, slot.rootKey);
       car.credentials.set(slot.pile.pid, c);
     }
     return c;

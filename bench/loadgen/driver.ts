@@ -2,13 +2,14 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type {
-  FromWorker,
-  StepResult,
-  ToWorker,
-  WorkerConfig,
-  WorkerPile,
-  WorkerVehicle,
+import {
+  emptyStepResult,
+  type FromWorker,
+  type StepResult,
+  type ToWorker,
+  type WorkerConfig,
+  type WorkerPile,
+  type WorkerVehicle,
 } from './messages.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
@@ -112,17 +113,7 @@ export class LoadDriver {
 }
 
 export function mergeResults(results: StepResult[]): StepResult {
-  const merged: StepResult = {
-    offered: 0,
-    started: 0,
-    authorised: 0,
-    errors: {},
-    lost: 0,
-    receiptsMissing: 0,
-    skipped: 0,
-    latenciesMs: [],
-    schedulerLagMaxMs: 0,
-  };
+  const merged = emptyStepResult();
   for (const r of results) {
     merged.offered += r.offered;
     merged.started += r.started;

@@ -56,6 +56,20 @@ export interface StepResult {
   schedulerLagMaxMs: number;
 }
 
+export function emptyStepResult(): StepResult {
+  return {
+    offered: 0,
+    started: 0,
+    authorised: 0,
+    errors: {},
+    lost: 0,
+    receiptsMissing: 0,
+    skipped: 0,
+    latenciesMs: [],
+    schedulerLagMaxMs: 0,
+  };
+}
+
 export type FromWorker =
   | { type: 'ready'; connectMs: number }
   | { type: 'stepDone'; result: StepResult }

@@ -19,8 +19,16 @@ import {
   VehicleHandshake,
   VehicleSession,
 } from '../../shared/index.js';
-import { issueTestCredential } from '../../shared/testing.js';
-import type { FromWorker, StepRequest, StepResult, ToWorker, WorkerConfig, WorkerPile } from './messages.js';
+import { issueBenchCredential } from './credentials.js';
+import {
+  emptyStepResult,
+  type FromWorker,
+  type StepRequest,
+  type StepResult,
+  type ToWorker,
+  type WorkerConfig,
+  type WorkerPile,
+} from './messages.js';
 
 // Node vehicles run on OpenSSL, so the generator stays light next to the gateway it measures.
 installCryptoBackend(nodeCryptoBackend);
@@ -61,18 +69,7 @@ function credentialFor(vehicle: Vehicle, slot: Slot): VehicleCredential {
   let credential = vehicle.credentials.get(slot.pile.pid);
   const nowS = Math.floor(Date.now() / 1000);
   if (!credential || credential.exp < nowS + 60) {
-    credential = issueTestCredential(
-      slot.rootKey,
-      {
-        vid: vehicle.vid,
-        pid: slot.pile.pid,
-        off: slot.pile.keyOffset,
-        iat: nowS,
-        nbf: nowS,
-        exp: nowS + 86_400,
-      },
-      secureRandom,
-    );
+    credential = issueBenchCredential(vehicle.vid, slot.pile, slot.rootKey);
     vehicle.credentials.set(slot.pile.pid, credential);
   }
   return credential;
@@ -220,17 +217,7 @@ function startOne(step: StepResult, scheduledAt: number): void {
 }
 
 async function runStep(request: StepRequest): Promise<StepResult> {
-  const step: StepResult = {
-    offered: 0,
-    started: 0,
-    authorised: 0,
-    errors: {},
-    lost: 0,
-    receiptsMissing: 0,
-    skipped: 0,
-    latenciesMs: [],
-    schedulerLagMaxMs: 0,
-  };
+  const step = emptyStepResult();
   const intervalMs = 1000 / request.rate;
   const total = Math.floor((request.rate * request.durationMs) / 1000);
   const t0 = performance.now();
