@@ -14,22 +14,14 @@ import { b64uDecode, deriveSealKey, openCredential, topics } from '../shared/ind
 import { reconcile } from './issuer.js';
 import { DB_FILE, openRegistry, type Registry } from './registry.js';
 import { type CloudService, startCloudService } from './service.js';
+import { testPileSpec } from './test-support.js';
 
 const PILES = 300;
 const VEHICLES = ['V1', 'V2'];
 const TOTAL = PILES * VEHICLES.length;
 const BATCH = 20;
 
-const spec = {
-  site: 'A',
-  name: 'pile',
-  address: 'street 1',
-  lat: 50,
-  lon: 7,
-  connectors: [{ id: 1, maxW: 22000 }],
-  pricePerKWh: '0.40',
-  currency: 'EUR',
-};
+const spec = testPileSpec();
 
 describe('issuing pass in committed batches', () => {
   let dir: string;

@@ -23,20 +23,12 @@ import { RENEW_AT_FRACTION, reconcile } from './issuer.js';
 import { openRegistry, type Registry } from './registry.js';
 import { handleCredentialRequest, RequestLimiter } from './requests.js';
 import { type CloudService, startCloudService } from './service.js';
+import { testPileSpec } from './test-support.js';
 
 const LIFE = 100; // seconds; 20% of it is 20 s
 const T0 = Math.floor(Date.now() / 1000); // a whole second, so the offsets below are exact
 
-const pileSpec = {
-  site: 'A',
-  name: 'pile',
-  address: 'street 1',
-  lat: 50,
-  lon: 7,
-  connectors: [{ id: 1, maxW: 22000 }],
-  pricePerKWh: '0.40',
-  currency: 'EUR',
-};
+const pileSpec = testPileSpec();
 
 function setUpRegistry(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -18,21 +18,17 @@ import {
 } from '../shared/index.js';
 import { openRegistry, type Registry } from './registry.js';
 import { type CloudService, startCloudService } from './service.js';
+import { testPileSpec } from './test-support.js';
 
-const spec = (site: string, gid?: string) => ({
-  ...(gid ? { gid } : {}),
-  site,
-  name: 'pile',
-  address: 'street 1',
-  lat: 50,
-  lon: 7,
-  connectors: [
-    { id: 1, maxW: 22000 },
-    { id: 2, maxW: 22000 },
-  ],
-  pricePerKWh: '0.40',
-  currency: 'EUR',
-});
+const spec = (site: string, gid?: string) =>
+  testPileSpec({
+    ...(gid ? { gid } : {}),
+    site,
+    connectors: [
+      { id: 1, maxW: 22000 },
+      { id: 2, maxW: 22000 },
+    ],
+  });
 
 describe('credential service on a real broker', () => {
   let dir: string;
