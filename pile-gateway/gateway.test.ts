@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
-import { type PileStatus, topics, verifyReceipt } from '../shared/index.js';
+import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../shared/index.js';
 import { GatewayConfigError, loadGatewayConfig } from './config.js';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { SessionStore } from './store.js';
@@ -59,6 +59,20 @@ async function startTestGateway(dir = tempDir('gw')): Promise<{ gw: RunningGatew
   return { gw, dir };
 }
 
+/** The cloud's part: publish a sealed credential for this pile and wait until the vehicle holds it. */
+async function deliverCredential(
+  client: VehicleClient,
+  provisioning: VehicleProvisioning,
+  pile: TestPile,
+  options: Parameters<typeof sealedCredentialFor>[2] = {},
+): Promise<ReturnType<typeof sealedCredentialFor>> {
+  const sealed = sealedCredentialFor(provisioning, pile, options);
+  const got = client.once('credential');
+  await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+  await got;
+  return sealed;
+}
+
 async function startVehicle(vid: string) {
   const provisioning = makeVehicle(vid, url, PASSWORD);
   const client = new VehicleClient({ provisioning, store: new MemoryCredentialStore() });
@@ -106,10 +120,7 @@ describe('gateway over the real broker', () => {
     const { gw, dir } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-1');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[0]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[0]!);
       const steps: string[] = [];
       const outcome = await client.authenticate('GW-P1', 1, { onStep: (s) => steps.push(s.step) });
       expect(outcome.ok).toBe(true);
@@ -174,10 +185,7 @@ describe('gateway over the real broker', () => {
       );
       expect(dropped).toMatch(/reason="malformed"/);
       // the pile still serves
-      const sealed = sealedCredentialFor(provisioning, piles[1]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[1]!);
       const outcome = await client.authenticate('GW-P2', 2);
       expect(outcome.ok).toBe(true);
       if (outcome.ok) await outcome.session.stop();
@@ -193,10 +201,7 @@ describe('gateway over the real broker', () => {
     const { gw, dir: d } = await startTestGateway(dir);
     const { client, provisioning } = await startVehicle('car-3');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[0]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[0]!);
       const outcome = await client.authenticate('GW-P1', 2);
       if (!outcome.ok) throw new Error(outcome.message);
       while (outcome.session.meters.length < 2) await outcome.session.once('meter');
@@ -237,10 +242,7 @@ describe('gateway over the real broker', () => {
     const { gw } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-4');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[1]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[1]!);
       const outcome = await client.authenticate('GW-P2', 1);
       if (!outcome.ok) throw new Error(outcome.message);
       const base = `http://127.0.0.1:${gw.httpPort}/piles/GW-P2/connectors/1`;
@@ -272,10 +274,7 @@ describe('gateway over the real broker', () => {
     const { gw, dir } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-8');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[0]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[0]!);
       // Another process holds the write lock (say, a careless backup): the record cannot be written.
       const lock = new Database(path.join(dir, 'data', 'sessions.db'));
       lock.exec('BEGIN EXCLUSIVE');
@@ -301,10 +300,7 @@ describe('gateway over the real broker', () => {
     const { gw, dir } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-9');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[1]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[1]!);
       const outcome = await client.authenticate('GW-P2', 1);
       if (!outcome.ok) throw new Error(outcome.message);
       await outcome.session.once('meter');
@@ -331,10 +327,7 @@ describe('gateway over the real broker', () => {
     const { gw } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-6');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[1]!, { maxWh: 20 });
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      await deliverCredential(client, provisioning, piles[1]!, { maxWh: 20 });
       const outcome = await client.authenticate('GW-P2', 2);
       if (!outcome.ok) throw new Error(outcome.message);
       const receipt = await outcome.session.ended;
@@ -352,10 +345,7 @@ describe('gateway over the real broker', () => {
     const { gw } = await startTestGateway(dir);
     const { client, provisioning } = await startVehicle('car-5');
     try {
-      const sealed = sealedCredentialFor(provisioning, piles[0]!);
-      const got = client.once('credential');
-      await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
-      await got;
+      const sealed = await deliverCredential(client, provisioning, piles[0]!);
       const nowS = Math.floor(Date.now() / 1000);
       const control = controlFor(piles[0]!, {
         seq: 1,
