@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
+import type { RunningBroker } from '../broker/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
 import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../shared/index.js';
 import { GatewayConfigError, loadGatewayConfig } from './config.js';
@@ -16,6 +16,7 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
+  startTestBroker,
   type TestPile,
   tempDir,
   writeGatewayFolder,
@@ -29,19 +30,8 @@ let url: string;
 let cloud: mqtt.MqttClient;
 const piles: TestPile[] = [makePile('GW-P1'), makePile('GW-P2')];
 
-function principalOf(username: string): Principal | undefined {
-  if (username === 'cloud') return { kind: 'cloud' };
-  if (username.startsWith('gateway:'))
-    return { kind: 'gateway', gid: username.slice(8), piles: new Set(piles.map((p) => p.pid)) };
-  if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
-  return undefined;
-}
-
 beforeAll(async () => {
-  broker = await startBroker({
-    mqttPort: 0,
-    authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
-  });
+  broker = await startTestBroker({ password: PASSWORD, piles: piles.map((p) => p.pid) });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
   cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
 });
@@ -417,10 +407,7 @@ describe('gateway shutdown', () => {
   });
 
   it('stops cleanly even when the broker is gone', async () => {
-    const own = await startBroker({
-      mqttPort: 0,
-      authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
-    });
+    const own = await startTestBroker({ password: PASSWORD, piles: piles.map((p) => p.pid) });
     const configPath = writeGatewayFolder(tempDir('gw'), {
       gid: 'gw-t',
       mqttUrl: `mqtt://127.0.0.1:${own.mqttPort}`,

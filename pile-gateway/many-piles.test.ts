@@ -2,7 +2,7 @@
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
+import type { RunningBroker } from '../broker/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
 import { startGateway } from './gateway.js';
 import {
@@ -10,6 +10,7 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
+  startTestBroker,
   tempDir,
   writeGatewayFolder,
 } from './testkit.js';
@@ -22,18 +23,8 @@ const pileIds = new Set(piles.map((p) => p.pid));
 let broker: RunningBroker;
 let url: string;
 
-function principalOf(username: string): Principal | undefined {
-  if (username === 'cloud') return { kind: 'cloud' };
-  if (username.startsWith('gateway:')) return { kind: 'gateway', gid: username.slice(8), piles: pileIds };
-  if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
-  return undefined;
-}
-
 beforeAll(async () => {
-  broker = await startBroker({
-    mqttPort: 0,
-    authenticate: (username, password) => (password === PASSWORD ? principalOf(username) : undefined),
-  });
+  broker = await startTestBroker({ password: PASSWORD, piles: pileIds });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
 });
 

@@ -3,13 +3,14 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Principal, type RunningBroker, startBroker } from '../../broker/index.js';
+import type { RunningBroker } from '../../broker/index.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import {
   makePile,
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
+  startTestBroker,
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
@@ -25,16 +26,7 @@ let url: string;
 const clients: VehicleClient[] = [];
 
 beforeAll(async () => {
-  broker = await startBroker({
-    mqttPort: 0,
-    authenticate: (username, password): Principal | undefined => {
-      if (password !== PASSWORD) return undefined;
-      if (username === 'cloud') return { kind: 'cloud' };
-      if (username === 'gateway:gw-vc') return { kind: 'gateway', gid: 'gw-vc', piles: new Set([pile.pid]) };
-      if (username.startsWith('vehicle:')) return { kind: 'vehicle', vid: username.slice(8) };
-      return undefined;
-    },
-  });
+  broker = await startTestBroker({ password: PASSWORD, piles: [pile.pid], gid: 'gw-vc' });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
   const configPath = writeGatewayFolder(tempDir('vc'), {
     gid: 'gw-vc',
