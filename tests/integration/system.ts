@@ -131,8 +131,12 @@ export class TestSystem {
   }
 
   async startBroker(): Promise<void> {
-    await this.broker.start(() => true);
-    await waitForPort(this.mqttPort);
+    if (this.options.broker === 'mosquitto') {
+      await this.broker.start(() => true);
+      await waitForPort(this.mqttPort, 15_000, this.broker);
+    } else {
+      await this.broker.start((out) => out.includes('"msg":"broker listening"'));
+    }
   }
 
   async startCloud(): Promise<void> {
