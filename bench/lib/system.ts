@@ -73,21 +73,26 @@ export async function startBrokerProcess(
   fleet: Fleet,
   kind: BrokerKind,
   port?: number,
+  options: ServiceOptions = {},
 ): Promise<RunningBroker> {
   const mqttPort = port ?? (await freePort());
   const wsPort = await freePort();
   let service: Service;
   if (kind === 'aedes') {
-    service = Service.node('aedes broker', 'broker/main.ts', [
-      '--data',
-      fleet.dataDir,
-      '--mqtt-port',
-      String(mqttPort),
-      '--ws-port',
-      String(wsPort),
-    ]);
+    service = Service.node(
+      'aedes broker',
+      'broker/main.ts',
+      ['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
+      options,
+    );
   } else {
     const dir = path.join(fleet.dataDir, 'mosquitto');
+    // The gateway's login is made by its first export; Mosquitto's logins are fixed at its own export.
+    exportGateway(fleet.dataDir, BENCH_GID, {
+      mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+      outDir: gatewayDir(fleet),
+      httpPort: 0,
+    });
     // Exported from the registry at each start, as an operator would after adding vehicles; we run as root,
     // so Mosquitto must not drop to its own user (it could not read the 0600 files).
     exportMosquitto(fleet.registry, dir, {
@@ -101,6 +106,8 @@ export async function startBrokerProcess(
   await waitForPort(mqttPort);
   return { kind, service, mqttPort, url: `mqtt://127.0.0.1:${mqttPort}` };
 }
+
+const gatewayDir = (fleet: Fleet) => path.join(fleet.dataDir, 'gateways', BENCH_GID);
 
 export interface GatewayProcess {
   service: Service;
@@ -119,7 +126,7 @@ export async function startGatewayProcess(
     readyTimeoutMs?: number;
   } = {},
 ): Promise<GatewayProcess> {
-  const outDir = path.join(fleet.dataDir, 'gateways', BENCH_GID);
+  const outDir = gatewayDir(fleet);
   const configPath = path.join(outDir, 'config.json');
   exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
   if (options.dataDir || options.sqliteSync) {
