@@ -242,13 +242,14 @@ export class PileRuntime {
     this.sessions.set(auth.sid, active);
     const started = this.requestedAt.get(auth.sid);
     this.requestedAt.delete(auth.sid);
-    this.options.metrics.handshakes.inc({ outcome: 'authorized', code: 'OK' });
-    if (started !== undefined)
-      this.options.metrics.handshakeLatency.observe((this.options.now() - started) / 1000);
-    this.options.metrics.activeSessions.inc();
-    this.log.info({ sid: auth.sid, vid: auth.vid, connector: auth.connector }, 'session authorized');
-    // The first reading goes out just after auth.result, so the vehicle sees charging start at once.
+    // auth.result is written when this message's handling ends (mqtt.js uncorks on the next tick); the
+    // bookkeeping, the log line, the first reading and the status come after it, off the handshake's path.
     queueMicrotask(() => {
+      const m = this.options.metrics;
+      m.handshakes.inc({ outcome: 'authorized', code: 'OK' });
+      if (started !== undefined) m.handshakeLatency.observe((this.options.now() - started) / 1000);
+      m.activeSessions.inc();
+      this.log.info({ sid: auth.sid, vid: auth.vid, connector: auth.connector }, 'session authorized');
       if (this.sessions.has(auth.sid)) this.meter(active);
       this.publishStatus();
     });
