@@ -5,13 +5,16 @@
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
+import { type _HMAC, hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import type { Hash } from '@noble/hashes/utils.js';
 import { base64urlnopad } from '@scure/base';
 
 export interface CryptoBackend {
   readonly name: string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** HMAC-SHA256 under one key for many messages (AK, SK, TK), the key's pads worked out once */
+  hmacSha256Keyed(key: Uint8Array): (data: Uint8Array) => Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   /** HKDF-SHA256 (RFC 5869) with 32 bytes of output */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array;
@@ -33,6 +36,17 @@ export interface CryptoBackend {
 export const nobleBackend: CryptoBackend = {
   name: 'noble',
   hmacSha256: (key, data) => hmac(sha256, key, data),
+  hmacSha256Keyed(key) {
+    // The padded key's two compressions happen once; each MAC copies that state into one reused object
+    // (noble's own HKDF expand does the same with _cloneInto): ~2.3 µs a MAC instead of ~5.
+    const keyed: _HMAC<Hash<never>> = hmac.create(sha256, key);
+    let scratch: _HMAC<Hash<never>> | undefined;
+    return (data) => {
+      const state = keyed._cloneInto(scratch);
+      scratch = state;
+      return state.update(data).digest();
+    };
+  },
   sha256: (data) => sha256(data),
   hkdfSha256: (ikm, salt, info) => hkdf(sha256, ikm, salt, info, 32),
   xchachaSeal: (key, nonce, plaintext, aad) => xchacha20poly1305(key, nonce, aad).encrypt(plaintext),

@@ -2,7 +2,7 @@
 import { cryptoBackend } from './backend.js';
 import { u32be, utf8ToBytes } from './bytes.js';
 import { LABEL } from './labels.js';
-import { labelPrefix, mac } from './mac.js';
+import { labelPrefix, type MacKeyInput, mac } from './mac.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -35,7 +35,7 @@ export function deriveTicketKey(rootKey: Uint8Array, keyOffset: number, pid: str
 }
 
 /** AK = MAC(TK, "evauth/v1/auth-key", T) over the ticket's exact bytes. */
-export function deriveAuthKey(ticketKey: Uint8Array, ticketBytes: Uint8Array): Uint8Array {
+export function deriveAuthKey(ticketKey: MacKeyInput, ticketBytes: Uint8Array): Uint8Array {
   return mac(ticketKey, LABEL.authKey, ticketBytes);
 }
 

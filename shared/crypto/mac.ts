@@ -4,7 +4,7 @@
  */
 
 import { equalBytes } from '@noble/ciphers/utils.js';
-import { cryptoBackend } from './backend.js';
+import { type CryptoBackend, cryptoBackend } from './backend.js';
 import { utf8ToBytes } from './bytes.js';
 import type { Label } from './labels.js';
 
@@ -24,10 +24,34 @@ export function labelPrefix(label: string): Uint8Array {
 
 export type MacField = Uint8Array | string;
 
+/** A MAC key as bytes, or as a MacKey when it MACs more than once. */
+export type MacKeyInput = Uint8Array | MacKey;
+
+// The string fields of MACs are few and repeat (pid, vid, error codes, "ok"); encoding each anew costs ~1 µs.
+// Bounded: vids in messages from anyone could otherwise grow it.
+const fieldBytes = new Map<string, Uint8Array>();
+const FIELD_CACHE_LIMIT = 1024;
+
+/** How many encoded string fields are kept (for tests of its bound). */
+export function macFieldCacheSize(): number {
+  return fieldBytes.size;
+}
+
+function fieldToBytes(field: MacField): Uint8Array {
+  if (typeof field !== 'string') return field;
+  let bytes = fieldBytes.get(field);
+  if (!bytes) {
+    bytes = utf8ToBytes(field);
+    if (fieldBytes.size >= FIELD_CACHE_LIMIT) fieldBytes.clear();
+    if (field.length <= 64) fieldBytes.set(field, bytes);
+  }
+  return bytes;
+}
+
 /** The exact bytes MAC() authenticates; exported for tests and for other implementations to compare. */
 export function macInput(label: Label | string, fields: readonly MacField[]): Uint8Array {
   const prefix = labelPrefix(label);
-  const encoded = fields.map((f) => (typeof f === 'string' ? utf8ToBytes(f) : f));
+  const encoded = fields.map(fieldToBytes);
   let length = prefix.length;
   for (const f of encoded) {
     if (f.length > 0xffff) throw new RangeError(`MAC field longer than 65535 bytes (${f.length})`);
@@ -45,8 +69,42 @@ export function macInput(label: Label | string, fields: readonly MacField[]): Ui
   return out;
 }
 
-export function mac(key: Uint8Array, label: Label | string, ...fields: MacField[]): Uint8Array {
-  return cryptoBackend().hmacSha256(key, macInput(label, fields));
+/**
+ * A key that MACs more than once (AK: the pile's proof and the vehicle's; SK: every meter reading; TK: every
+ * ticket at its offset), with its keyed HMAC state worked out once per crypto backend. The bytes are never
+ * changed in place.
+ */
+export class MacKey {
+  private backend?: CryptoBackend;
+  private keyed?: (data: Uint8Array) => Uint8Array;
+
+  constructor(readonly bytes: Uint8Array) {}
+
+  hmac(data: Uint8Array): Uint8Array {
+    const backend = cryptoBackend();
+    if (this.backend !== backend || !this.keyed) {
+      this.keyed = backend.hmacSha256Keyed(this.bytes);
+      this.backend = backend;
+    }
+    return this.keyed(data);
+  }
+}
+
+const macKeys = new WeakMap<Uint8Array, MacKey>();
+
+/** The MacKey of these key bytes, kept for as long as they are (a vehicle's AK across its handshakes). */
+export function macKeyOf(bytes: Uint8Array): MacKey {
+  let key = macKeys.get(bytes);
+  if (!key) {
+    key = new MacKey(bytes);
+    macKeys.set(bytes, key);
+  }
+  return key;
+}
+
+export function mac(key: MacKeyInput, label: Label | string, ...fields: MacField[]): Uint8Array {
+  const input = macInput(label, fields);
+  return key instanceof MacKey ? key.hmac(input) : cryptoBackend().hmacSha256(key, input);
 }
 
 /** Constant-time comparison of a received MAC against the expected one. */

@@ -1,6 +1,7 @@
 /** The vocabulary of the pile's side: connectors, tariff, limits and what the authenticator emits. */
 
 import type { PileControlState } from '../control.js';
+import type { MacKey } from '../crypto/mac.js';
 import type { ErrorCode } from '../errors.js';
 import type { Clock, RandomSource } from '../ids.js';
 import type { OfferBody, TicketBody } from '../messages/bodies.js';
@@ -76,7 +77,7 @@ export interface PendingHandshake {
   request: AuthRequest;
   r1: Uint8Array;
   r3: Uint8Array;
-  ak: Uint8Array;
+  ak: MacKey;
   sk: Uint8Array;
   ticket: TicketBody;
   offer: OfferBody;

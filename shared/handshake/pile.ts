@@ -6,7 +6,7 @@
 import type { PileControlState } from '../control.js';
 import { b64uEncode, tryB64uDecode, utf8ToBytes } from '../crypto/bytes.js';
 import { deriveAuthKey, deriveSessionKey, deriveTicketKey } from '../crypto/kdf.js';
-import { verifyMac } from '../crypto/mac.js';
+import { MacKey, verifyMac } from '../crypto/mac.js';
 import { CLOCK_SKEW_SECONDS, type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import type { OfferBody } from '../messages/bodies.js';
 import { parseJsonObject, validateMessage } from '../messages/decode.js';
@@ -44,7 +44,7 @@ export class PileAuthenticator {
   private readonly now: Clock;
   private readonly random: RandomSource;
   private readonly connectorAvailable: (connector: number) => boolean;
-  private readonly ticketKeys = new Map<number, Uint8Array>();
+  private readonly ticketKeys = new Map<number, MacKey>();
   private readonly pending = new Map<string, PendingHandshake>();
   private readonly completed = new Map<string, CompletedHandshake>();
   private readonly occupied = new Set<number>();
@@ -99,10 +99,10 @@ export class PileAuthenticator {
     this.occupied.add(connector);
   }
 
-  private ticketKey(off: number): Uint8Array {
+  private ticketKey(off: number): MacKey {
     let tk = this.ticketKeys.get(off);
     if (!tk) {
-      tk = deriveTicketKey(this.rootKey, off, this.pid);
+      tk = new MacKey(deriveTicketKey(this.rootKey, off, this.pid));
       this.ticketKeys.set(off, tk);
     }
     return tk;
@@ -209,8 +209,9 @@ export class PileAuthenticator {
     }
 
     const r3 = this.random(RANDOM_BYTES);
-    const ak = deriveAuthKey(this.ticketKey(ticket.off), parsed.value.bytes);
-    const sk = deriveSessionKey(ak, r1, r3, sidBytes);
+    const akBytes = deriveAuthKey(this.ticketKey(ticket.off), parsed.value.bytes);
+    const ak = new MacKey(akBytes); // MACs twice: the pile's proof now, the vehicle's proof on auth.response
+    const sk = deriveSessionKey(akBytes, r1, r3, sidBytes);
     const proof = derivePileProof(ak, sidBytes, r1, r3, this.pid, request.vid);
     const offer: OfferBody = {
       connector: connector.id,

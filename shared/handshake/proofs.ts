@@ -5,12 +5,12 @@ import { cryptoBackend } from '../crypto/backend.js';
 import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
 import { info } from '../crypto/kdf.js';
 import { LABEL } from '../crypto/labels.js';
-import { mac } from '../crypto/mac.js';
+import { type MacKeyInput, mac } from '../crypto/mac.js';
 import type { ErrorCode } from '../errors.js';
 
 /** proof = MAC(AK, "evauth/v1/pile-proof", sid, r1, r3, pid, vid) */
 export function derivePileProof(
-  ak: Uint8Array,
+  ak: MacKeyInput,
   sid: Uint8Array,
   r1: Uint8Array,
   r3: Uint8Array,
@@ -22,7 +22,7 @@ export function derivePileProof(
 
 /** proof = MAC(AK, "evauth/v1/vehicle-proof", sid, r1, r3, vid, pid, SHA-256(offer plaintext)) */
 export function deriveVehicleProof(
-  ak: Uint8Array,
+  ak: MacKeyInput,
   sid: Uint8Array,
   r1: Uint8Array,
   r3: Uint8Array,
@@ -34,12 +34,12 @@ export function deriveVehicleProof(
 }
 
 /** MAC(SK, "evauth/v1/result", sid, "ok") */
-export function deriveResultMac(sk: Uint8Array, sid: Uint8Array): Uint8Array {
+export function deriveResultMac(sk: MacKeyInput, sid: Uint8Array): Uint8Array {
   return mac(sk, LABEL.result, sid, 'ok');
 }
 
 /** MAC(SK, "evauth/v1/error", sid, code) */
-export function deriveErrorMac(sk: Uint8Array, sid: Uint8Array, code: ErrorCode): Uint8Array {
+export function deriveErrorMac(sk: MacKeyInput, sid: Uint8Array, code: ErrorCode): Uint8Array {
   return mac(sk, LABEL.error, sid, code);
 }
 

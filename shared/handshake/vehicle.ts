@@ -7,7 +7,7 @@
 import type { VehicleCredential } from '../credential.js';
 import { b64uEncode, tryB64uDecode, utf8Decode } from '../crypto/bytes.js';
 import { deriveSessionKey } from '../crypto/kdf.js';
-import { verifyMac } from '../crypto/mac.js';
+import { macKeyOf, verifyMac } from '../crypto/mac.js';
 import type { AbortReason, ErrorCode } from '../errors.js';
 import { type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import { OfferBody } from '../messages/bodies.js';
@@ -139,7 +139,7 @@ export class VehicleHandshake {
     if (this.state !== 'requested') return [{ kind: 'ignored', reason: `challenge in state ${this.state}` }];
     const now = this.now();
     const r3 = tryB64uDecode(m.r3, RANDOM_BYTES);
-    const ak = this.credential.ak;
+    const ak = macKeyOf(this.credential.ak); // kept with the credential: it MACs twice in every handshake
     const expected = r3
       ? derivePileProof(ak, this.sidBytes, this.r1, r3, this.credential.pid, this.vid)
       : undefined;
@@ -158,7 +158,7 @@ export class VehicleHandshake {
       );
     }
     this.timings.verified = now;
-    const sk = deriveSessionKey(ak, this.r1, r3, this.sidBytes);
+    const sk = deriveSessionKey(this.credential.ak, this.r1, r3, this.sidBytes);
     const plaintext = openOffer(sk, this.sidBytes, m.offer);
     let offer: OfferBody | undefined;
     if (plaintext) {
@@ -198,7 +198,7 @@ export class VehicleHandshake {
     }
     const now = this.now();
     const proof = deriveVehicleProof(
-      this.credential.ak,
+      macKeyOf(this.credential.ak),
       this.sidBytes,
       this.r1,
       this.r3,

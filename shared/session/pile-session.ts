@@ -1,6 +1,6 @@
 /** The pile's signing side of a charging session (PROTOCOL §8). */
 import { b64uDecode, b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
-import { verifyMac } from '../crypto/mac.js';
+import { MacKey, verifyMac } from '../crypto/mac.js';
 import { fail, ok, type Result } from '../errors.js';
 import type { MeterBody, ReceiptBody } from '../messages/bodies.js';
 import type { SessionEnd, SessionMeter, SessionStop } from '../messages/wire.js';
@@ -18,14 +18,15 @@ export interface PileSessionState {
 export class PileSession {
   readonly sid: string;
   private readonly sidBytes: Uint8Array;
-  private readonly sk: Uint8Array;
+  /** MACs every reading, stop and the receipt */
+  private readonly sk: MacKey;
   meterSeq: number;
   stopSeq: number;
 
   constructor(state: PileSessionState) {
     this.sid = state.sid;
     this.sidBytes = b64uDecode(state.sid);
-    this.sk = state.sk;
+    this.sk = new MacKey(state.sk);
     this.meterSeq = state.meterSeq;
     this.stopSeq = state.stopSeq;
   }

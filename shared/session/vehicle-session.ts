@@ -1,6 +1,6 @@
 /** The vehicle's verifying side of a charging session (PROTOCOL §8). */
 import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
-import { verifyMac } from '../crypto/mac.js';
+import { MacKey, verifyMac } from '../crypto/mac.js';
 import { fail, ok, type Result } from '../errors.js';
 import type { SessionKeys } from '../handshake/vehicle.js';
 import { MeterBody, ReceiptBody } from '../messages/bodies.js';
@@ -35,9 +35,12 @@ export class VehicleSession {
   lastWh = 0;
   private stopSeq = 0;
   ended?: ReceiptBody;
+  /** SK, which MACs every reading, stop and the receipt */
+  private readonly sk: MacKey;
 
   constructor(keys: SessionKeys) {
     this.keys = keys;
+    this.sk = new MacKey(keys.sk);
   }
 
   get sid(): string {
@@ -66,7 +69,7 @@ export class VehicleSession {
   /** Accepts a reading only with a valid MAC, a seq above the last and energy not below the last. */
   acceptMeter(m: SessionMeter): Result<VerifiedMeter, MeterRejection> {
     if (m.sid !== this.keys.sid) return fail('WRONG_SESSION', 'meter for another session');
-    const expected = deriveMeterMac(this.keys.sk, this.keys.sidBytes, m.seq, m.body);
+    const expected = deriveMeterMac(this.sk, this.keys.sidBytes, m.seq, m.body);
     if (!verifyMac(expected, tryB64uDecode(m.mac, 32))) return fail('BAD_MAC', 'meter MAC does not verify');
     const body = decodeBody(MeterBody, m.body);
     if (!body.ok) return fail('MALFORMED', body.message);
@@ -81,7 +84,7 @@ export class VehicleSession {
   /** The session.stop to publish on piles/{pid}/auth. */
   stop(): { topic: string; payload: string } {
     this.stopSeq += 1;
-    const mac = deriveStopMac(this.keys.sk, this.keys.sidBytes, this.stopSeq);
+    const mac = deriveStopMac(this.sk, this.keys.sidBytes, this.stopSeq);
     return {
       topic: topics.pileAuth(this.keys.pid),
       payload: JSON.stringify({
@@ -97,7 +100,7 @@ export class VehicleSession {
   /** Accepts the signed receipt; its energy may not be below the last verified reading. */
   acceptEnd(m: SessionEnd): Result<ReceiptBody, MeterRejection> {
     if (m.sid !== this.keys.sid) return fail('WRONG_SESSION', 'receipt for another session');
-    const expected = deriveReceiptMac(this.keys.sk, this.keys.sidBytes, m.body);
+    const expected = deriveReceiptMac(this.sk, this.keys.sidBytes, m.body);
     if (!verifyMac(expected, tryB64uDecode(m.mac, 32))) return fail('BAD_MAC', 'receipt MAC does not verify');
     const body = decodeBody(ReceiptBody, m.body);
     if (!body.ok) return fail('MALFORMED', body.message);
