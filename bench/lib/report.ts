@@ -71,7 +71,7 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
         run.unloadedP50Ms,
         (x) => x <= 3,
         ' ms',
-        `at ${run.steps[0]?.offeredPerS ?? '?'}/s`,
+        `one handshake at a time; arriving every 50 ms at idle processes (${run.steps[0]?.offeredPerS ?? '?'}/s): p50 ${run.idleArrivalP50Ms ?? '?'} ms`,
       ),
     );
   }
@@ -158,6 +158,10 @@ export function markdown(r: BenchReport): string {
         `### ${run.broker}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
         '',
         `Gateway start-up ${run.gatewayStartupMs} ms. Highest rate with p99 <= 20 ms and nothing lost: **${run.maxRateP99Within20Ms || 'none'}/s**; peak verified rate ${run.peakAchievedPerS}/s; stopped: ${run.stoppedBecause}.${run.error ? ` Error: ${run.error}` : ''}`,
+        '',
+        run.unloaded
+          ? `Unloaded, one handshake at a time (each starts when the previous receipt is in): ${run.unloaded.handshakes} handshakes, p50 **${fmt(run.unloaded.p50Ms)} ms**, p95 ${fmt(run.unloaded.p95Ms)} ms, p99 ${fmt(run.unloaded.p99Ms)} ms, ${run.unloaded.failed} failed. At the lowest open-loop rate below, each handshake arrives at processes that have gone idle; waking them is part of that p50.`
+          : 'No unloaded run.',
         '',
         table(
           [

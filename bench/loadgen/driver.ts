@@ -94,6 +94,13 @@ export class LoadDriver {
     return mergeResults(results);
   }
 
+  /** `count` handshakes one at a time from the first worker (nothing else in flight anywhere). */
+  async serial(count: number): Promise<StepResult> {
+    const m = await this.workers[0]!.request({ type: 'serial', count });
+    if (m.type !== 'stepDone') throw new Error(`unexpected worker message ${m.type}`);
+    return m.result;
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.workers.map(

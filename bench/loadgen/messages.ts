@@ -33,7 +33,17 @@ export interface StepRequest {
   drainMs: number;
 }
 
-export type ToWorker = { type: 'init'; config: WorkerConfig } | StepRequest | { type: 'exit' };
+/** Handshakes one at a time: each starts when the previous one's receipt (or failure) is in. */
+export interface SerialRequest {
+  type: 'serial';
+  count: number;
+}
+
+export type ToWorker =
+  | { type: 'init'; config: WorkerConfig }
+  | StepRequest
+  | SerialRequest
+  | { type: 'exit' };
 
 export interface StepResult {
   /** handshakes the schedule asked for */

@@ -23,6 +23,7 @@ import { issueBenchCredential } from './credentials.js';
 import {
   emptyStepResult,
   type FromWorker,
+  type SerialRequest,
   type StepRequest,
   type StepResult,
   type ToWorker,
@@ -126,9 +127,21 @@ function sidOf(payload: Buffer): string | undefined {
   }
 }
 
-function finish(sid: string, attempt: Attempt): void {
+/** Resolved when no attempt is in flight (serial steps wait on it). */
+let whenIdle: (() => void) | undefined;
+
+function forget(sid: string): void {
   attempts.delete(sid);
+  if (attempts.size === 0 && whenIdle) {
+    const resolve = whenIdle;
+    whenIdle = undefined;
+    resolve();
+  }
+}
+
+function finish(sid: string, attempt: Attempt): void {
   attempt.slot.busy = false;
+  forget(sid);
 }
 
 function onMessage(vehicle: Vehicle, topic: string, payload: Buffer): void {
@@ -167,7 +180,7 @@ function sweep(): void {
     if (attempt.session) attempt.step.receiptsMissing++;
     else attempt.step.lost++;
     // The pile forgets a pending handshake after 10 s; keep the connector blocked until then.
-    attempts.delete(sid);
+    forget(sid);
     setTimeout(() => {
       attempt.slot.busy = false;
     }, 10_000).unref();
@@ -266,6 +279,24 @@ async function runStep(request: StepRequest): Promise<StepResult> {
   return step;
 }
 
+/**
+ * Unloaded latency: one handshake in the whole system at a time, each started as soon as the previous one's
+ * receipt is in, so nothing queues anywhere and no process has long to go idle.
+ */
+async function runSerial(request: SerialRequest): Promise<StepResult> {
+  const step = emptyStepResult();
+  for (let i = 0; i < request.count; i++) {
+    const idle = new Promise<void>((resolve) => {
+      whenIdle = resolve;
+    });
+    step.offered++;
+    startOne(step, performance.now());
+    if (attempts.size > 0) await idle;
+    whenIdle = undefined;
+  }
+  return step;
+}
+
 const sweeper = setInterval(sweep, 100);
 
 process.on('message', (message: ToWorker) => {
@@ -278,6 +309,8 @@ process.on('message', (message: ToWorker) => {
         send({ type: 'ready', connectMs: Math.round(performance.now() - t0) });
       } else if (message.type === 'step') {
         send({ type: 'stepDone', result: await runStep(message) });
+      } else if (message.type === 'serial') {
+        send({ type: 'stepDone', result: await runSerial(message) });
       } else {
         clearInterval(sweeper);
         await Promise.all(vehicles.map((v) => v.client.endAsync()));

@@ -47,8 +47,12 @@ export interface BrokerRun {
   gatewayStartupMs: number;
   vehiclesConnectMs: number;
   steps: LoadStep[];
-  /** p50 at the lowest offered rate */
+  /** one handshake at a time, each starting when the previous one's receipt is in (`serial`) */
+  unloaded?: { handshakes: number; p50Ms: number; p95Ms: number; p99Ms: number; failed: number };
+  /** p50 with nothing else in flight (the `unloaded` run) */
   unloadedP50Ms: number;
+  /** p50 at the lowest open-loop rate: each handshake arrives at processes that have gone idle */
+  idleArrivalP50Ms?: number;
   /** highest offered rate whose p99 <= 20 ms with nothing lost */
   maxRateP99Within20Ms: number;
   /** highest verified auth.result rate reached in any step */
@@ -157,6 +161,18 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
       `  ${kind}: gateway up in ${gateway.startupMs} ms, ${fleet.vehicles.length} vehicles in ${started.connectMs} ms`,
     );
     await driver.step(20, 1000, 3000); // warm-up: JIT, SQLite, broker routes
+    const serial = await driver.serial(options.quick ? 300 : 1000);
+    const ss = summarize(serial.latenciesMs);
+    run.unloaded = {
+      handshakes: serial.authorised,
+      p50Ms: ss.p50,
+      p95Ms: ss.p95,
+      p99Ms: ss.p99,
+      failed: serial.lost + Object.values(serial.errors).reduce((a, b) => a + b, 0),
+    };
+    log(
+      `  ${kind} unloaded (one at a time): ${serial.authorised} handshakes p50 ${ss.p50} p95 ${ss.p95} p99 ${ss.p99} ms, failed ${run.unloaded.failed}`,
+    );
     for (const rate of rates) {
       const gs = new ProcessSampler(gateway.service.pid).start();
       const bs = new ProcessSampler(broker.service.pid).start();
@@ -181,7 +197,8 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     await broker.service.stop();
   }
   const first = run.steps[0];
-  run.unloadedP50Ms = first ? first.p50Ms : Number.NaN;
+  run.unloadedP50Ms = run.unloaded && run.unloaded.failed === 0 ? run.unloaded.p50Ms : Number.NaN;
+  if (first) run.idleArrivalP50Ms = first.p50Ms;
   for (const s of run.steps) {
     const failed = s.lost + Object.values(s.errors).reduce((a, b) => a + b, 0);
     if (s.p99Ms <= 20 && failed === 0 && s.skipped === 0)
