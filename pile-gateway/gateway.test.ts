@@ -142,6 +142,7 @@ describe('gateway over the real broker', () => {
       store.closeDatabase();
       expect(record.state).toBe('closed');
       expect(record.reason).toBe('stopped');
+      expect(record.stopSeq).toBe(1); // the stop that ended it is on record with its receipt
       const end = JSON.parse(record.receipt!);
       const sidBytes = Buffer.from(session.sid, 'base64url');
       expect(verifyReceipt(record.sk, sidBytes, end.body, end.mac)).toBe(true);

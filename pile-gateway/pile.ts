@@ -294,8 +294,7 @@ export class PileRuntime {
       this.log.warn({ sid: stop.sid, code: verified.code }, verified.message);
       return;
     }
-    this.options.store.recordStop(stop.sid, verified.value);
-    this.endSession(active, 'stopped');
+    this.endSession(active, 'stopped', verified.value);
   }
 
   /** A stop for a session already closed (its receipt may have been lost): send the stored receipt again. */
@@ -314,14 +313,14 @@ export class PileRuntime {
   }
 
   /** Closes a session: final reading, signed receipt stored, then session.end sent and the connector freed. */
-  endSession(active: ActiveSession, reason: EndReason): void {
+  endSession(active: ActiveSession, reason: EndReason, stopSeq?: number): void {
     if (!this.sessions.has(active.record.sid)) return;
     const reading = active.charger.read();
     const wh = Math.max(reading.wh, active.record.lastWh);
     const endedAt = this.options.now();
     const payload = signedReceipt(active.signer, active.record, reason, wh, endedAt);
     try {
-      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload);
+      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq);
     } catch (error) {
       // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a
       // restart's recovery) closes it later.
@@ -335,10 +334,10 @@ export class PileRuntime {
     clearInterval(active.timer);
     active.charger.deenergize();
     this.authenticator.release(active.record.connector);
+    this.options.publish(topics.vehicleSession(active.record.vid), payload);
     this.options.metrics.activeSessions.dec();
     this.options.metrics.sessionsEnded.inc({ reason });
     this.log.info({ sid: active.record.sid, vid: active.record.vid, reason, wh }, 'session ended');
-    this.options.publish(topics.vehicleSession(active.record.vid), payload);
     this.publishStatus();
   }
 

@@ -85,7 +85,6 @@ export class SessionStore {
   private readonly db: Database.Database;
   private readonly insertStmt: Database.Statement;
   private readonly meterStmt: Database.Statement;
-  private readonly stopStmt: Database.Statement;
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
   private checkpointTimer?: ReturnType<typeof setInterval>;
@@ -131,10 +130,9 @@ export class SessionStore {
     this.meterStmt = this.db.prepare(
       'UPDATE sessions SET meter_seq = ?, last_wh = ?, last_w = ?, last_meter_at = ? WHERE sid = ?',
     );
-    this.stopStmt = this.db.prepare('UPDATE sessions SET stop_seq = ? WHERE sid = ?');
     this.closeStmt = this.db.prepare(
-      `UPDATE sessions SET state = 'closed', reason = ?, ended_at = ?, receipt = ?, last_wh = ?
-       WHERE sid = ? AND state = 'open'`,
+      `UPDATE sessions SET state = 'closed', reason = ?, ended_at = ?, receipt = ?, last_wh = ?,
+        stop_seq = COALESCE(?, stop_seq) WHERE sid = ? AND state = 'open'`,
     );
     this.controlStmt = this.db.prepare(
       'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
@@ -167,13 +165,19 @@ export class SessionStore {
     this.meterStmt.run(seq, wh, w, at, sid);
   }
 
-  recordStop(sid: string, seq: number): void {
-    this.stopStmt.run(seq, sid);
-  }
-
-  /** Closes an open session with its signed receipt; false if it was not open. */
-  closeSession(sid: string, reason: string, endedAt: number, wh: number, receipt: string): boolean {
-    return this.closeStmt.run(reason, endedAt, receipt, wh, sid).changes === 1;
+  /**
+   * Closes an open session with its signed receipt, and the seq of the session.stop that ended it (one write:
+   * the stop and its receipt are on record together or not at all); false if it was not open.
+   */
+  closeSession(
+    sid: string,
+    reason: string,
+    endedAt: number,
+    wh: number,
+    receipt: string,
+    stopSeq?: number,
+  ): boolean {
+    return this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, sid).changes === 1;
   }
 
   get(sid: string): SessionRecord | undefined {
