@@ -54,7 +54,11 @@ export async function startGateway(
   // The gateway is a Node process on the hot path: HMAC and HKDF through OpenSSL, randomness drawn in pools.
   installCryptoBackend(nodeCryptoBackend);
   const random = options.random ?? pooledSecureRandom();
-  const logger = (options.logger ?? pino({ name: 'pile-gateway' })).child({ gid: config.gid });
+  // Two lines per session: written asynchronously (batched under load, flushed when the process exits) so the
+  // event loop does not block on stdout for each.
+  const logger = (
+    options.logger ?? pino({ name: 'pile-gateway' }, pino.destination({ sync: false }))
+  ).child({ gid: config.gid });
   const metrics = createMetrics(config.gid);
   const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
 
