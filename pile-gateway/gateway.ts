@@ -56,7 +56,10 @@ export async function startGateway(
   const random = options.random ?? pooledSecureRandom();
   // Two lines per session: written asynchronously (batched under load, flushed when the process exits) so the
   // event loop does not block on stdout for each.
-  const logger = (options.logger ?? pino({ name: 'pile-gateway' }, pino.destination({ sync: false }))).child({
+  const logger = (
+    options.logger ??
+    pino({ name: 'pile-gateway', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ sync: false }))
+  ).child({
     gid: config.gid,
   });
   const metrics = createMetrics(config.gid);

@@ -176,6 +176,7 @@ export function markdown(r: BenchReport): string {
             'gateway RSS MB',
             'broker CPU %',
             'broker RSS MB',
+            'generators CPU %',
             'load 1m',
           ],
           run.steps.map((s) => [
@@ -192,6 +193,7 @@ export function markdown(r: BenchReport): string {
             s.gatewayRssMB,
             s.brokerCpuPercent,
             s.brokerRssMB,
+            s.generatorCpuPercent ?? '',
             s.loadavg1,
           ]),
         ),

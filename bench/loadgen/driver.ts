@@ -94,6 +94,11 @@ export class LoadDriver {
     return mergeResults(results);
   }
 
+  /** the worker processes' pids (their CPU is part of the machine's load) */
+  get pids(): number[] {
+    return this.workers.flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid]));
+  }
+
   /** `count` handshakes one at a time from the first worker (nothing else in flight anywhere). */
   async serial(count: number): Promise<StepResult> {
     const m = await this.workers[0]!.request({ type: 'serial', count });

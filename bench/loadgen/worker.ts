@@ -9,11 +9,10 @@
  */
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { nodeCryptoBackend } from '../../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend, pooledSecureRandom } from '../../pile-gateway/node-crypto.js';
 import { installCryptoBackend } from '../../shared/crypto/backend.js';
 import {
   b64uDecode,
-  secureRandom,
   topics,
   type VehicleCredential,
   VehicleHandshake,
@@ -33,6 +32,8 @@ import {
 
 // Node vehicles run on OpenSSL, so the generator stays light next to the gateway it measures.
 installCryptoBackend(nodeCryptoBackend);
+// Handshake randomness drawn from a pool, as the gateway does: one getrandom call per 16 bytes is a visible cost.
+const random = pooledSecureRandom();
 
 interface Slot {
   pile: WorkerPile;
@@ -211,7 +212,7 @@ function startOne(step: StepResult, scheduledAt: number): void {
     credential: credentialFor(vehicle, slot),
     connector: slot.connector,
     now: Date.now,
-    random: secureRandom,
+    random,
     stepTimeoutMs: config.stepTimeoutMs,
   });
   slot.busy = true;

@@ -36,6 +36,8 @@ export interface LoadStep {
   gatewayRssMB: number;
   brokerCpuPercent: number;
   brokerRssMB: number;
+  /** the load generator processes together (they share the 2 cores with broker and gateway) */
+  generatorCpuPercent: number;
   loadavg1: number;
 }
 
@@ -85,6 +87,7 @@ export function toLoadStep(
   r: StepResult,
   gateway: ReturnType<ProcessSampler['stop']>,
   broker: ReturnType<ProcessSampler['stop']>,
+  generators: ReturnType<ProcessSampler['stop']>[] = [],
 ): LoadStep {
   const s = summarize(r.latenciesMs);
   return {
@@ -106,6 +109,7 @@ export function toLoadStep(
     gatewayRssMB: gateway.rssMaxMB,
     brokerCpuPercent: broker.cpuPercent,
     brokerRssMB: broker.rssMaxMB,
+    generatorCpuPercent: Math.round(generators.reduce((sum, g) => sum + g.cpuPercent, 0) * 100) / 100,
     loadavg1: loadavg()[0],
   };
 }
@@ -176,11 +180,19 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     for (const rate of rates) {
       const gs = new ProcessSampler(gateway.service.pid).start();
       const bs = new ProcessSampler(broker.service.pid).start();
+      const ws = driver.pids.map((pid) => new ProcessSampler(pid).start());
       const result = await driver.step(rate, stepSeconds * 1000, 16_000);
-      const step = toLoadStep(rate, stepSeconds, result, gs.stop(), bs.stop());
+      const step = toLoadStep(
+        rate,
+        stepSeconds,
+        result,
+        gs.stop(),
+        bs.stop(),
+        ws.map((w) => w.stop()),
+      );
       run.steps.push(step);
       log(
-        `  ${kind} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, gateway CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, load ${step.loadavg1}`,
+        `  ${kind} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, gateway CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, generators CPU ${step.generatorCpuPercent}%, load ${step.loadavg1}`,
       );
       const why = saturation(step);
       if (why) {
