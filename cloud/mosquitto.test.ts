@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rightsSuite } from '../broker/rights-suite.js';
 import type { RightsWorld } from '../broker/test-support.js';
+import { topics } from '../shared/index.js';
 import { freePort, waitForPort } from '../tests/integration/processes.js';
 import { reconcile } from './issuer.js';
 import { exportMosquitto } from './mosquitto.js';
@@ -107,10 +110,43 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
 
   rightsSuite(() => world, { refusesRetained: false });
 
+  it('delivers a burst of 3,000 handshake messages to a gateway that stopped reading for a moment', async () => {
+    const { url, gateway, vehicle1 } = world;
+    const gw = await mqtt.connectAsync(url, {
+      username: `gateway:${gateway.gid}`,
+      password: gateway.password,
+      reconnectPeriod: 0,
+    });
+    const car = await mqtt.connectAsync(url, {
+      username: `vehicle:${vehicle1.vid}`,
+      password: vehicle1.password,
+      reconnectPeriod: 0,
+    });
+    try {
+      const topic = topics.pileAuth(gateway.pid);
+      await gw.subscribeAsync(topic, { qos: 1 });
+      let received = 0;
+      gw.on('message', () => received++);
+      // The gateway's event loop is busy: it acknowledges nothing while the vehicles' messages pile up.
+      (gw.stream as net.Socket).pause();
+      await Promise.all(
+        Array.from({ length: 3000 }, (_, i) => car.publishAsync(topic, `{"n":${i}}`, { qos: 1 })),
+      );
+      (gw.stream as net.Socket).resume();
+      const until = Date.now() + 10_000;
+      while (received < 3000 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(received).toBe(3000);
+    } finally {
+      await gw.endAsync(true);
+      await car.endAsync(true);
+    }
+  });
+
   it('writes the Mosquitto settings the issue asks for', () => {
     const conf = readFileSync(join(dir, 'mosquitto', 'mosquitto.conf'), 'utf8');
     expect(conf).toMatch(/^allow_anonymous false$/m);
     expect(conf).toMatch(/^set_tcp_nodelay true$/m);
+    expect(conf).toMatch(/^max_queued_messages 20000$/m);
     expect(conf).toMatch(/^protocol websockets$/m);
     const dynsec = JSON.parse(readFileSync(join(dir, 'mosquitto', 'dynamic-security.json'), 'utf8'));
     expect(dynsec.clients.map((c: { username: string }) => c.username).sort()).toEqual([

@@ -116,6 +116,11 @@ export function exportMosquitto(
     'per_listener_settings false',
     'allow_anonymous false',
     'set_tcp_nodelay true',
+    // One gateway connection carries a whole site's handshakes. Mosquitto's defaults (20 QoS-1 messages in
+    // flight to a client, 1,000 queued, the rest dropped) lose handshakes in a burst of ~2,000/s; these bound
+    // a client's queue at ~20,000 messages (≤ 8 KiB each) instead.
+    'max_inflight_messages 1000',
+    'max_queued_messages 20000',
     `max_packet_size ${options.maxPacketBytes ?? 65536}`,
     'max_keepalive 600',
     'persistence false',
