@@ -4,22 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry, type Registry } from '../cloud/registry.js';
+import { testPileSpec } from '../cloud/test-support.js';
 import { topics } from '../shared/index.js';
 import { mayPublish, maySubscribe, type Principal, startBroker } from './index.js';
 import { rightsSuite } from './rights-suite.js';
 import { collect, connectClient, type RightsWorld, waitFor } from './test-support.js';
-
-const pile = (gid?: string) => ({
-  ...(gid ? { gid } : {}),
-  site: 'S',
-  name: 'n',
-  address: 'a',
-  lat: 1,
-  lon: 2,
-  connectors: [{ id: 1, maxW: 50000 }],
-  pricePerKWh: '0.40',
-  currency: 'EUR',
-});
 
 describe('rights table (PROTOCOL §9)', () => {
   const v1: Principal = { kind: 'vehicle', vid: 'V1' };
@@ -71,8 +60,8 @@ describe('embedded broker with registry logins', () => {
     const a = registry.addVehicle('V1', urls);
     const b = registry.addVehicle('V2', urls);
     registry.addGateway('G1');
-    registry.addPile('P1', pile('G1'));
-    registry.addPile('P2', pile());
+    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
+    registry.addPile('P2', testPileSpec());
     registry.setMqttPassword('gateway:G1', 'gw-password');
     broker = await startBroker({
       mqttPort: 0,

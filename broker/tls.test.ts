@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry, type Registry } from '../cloud/registry.js';
+import { testPileSpec } from '../cloud/test-support.js';
 import { topics } from '../shared/index.js';
 import { type RunningBroker, startBroker } from './index.js';
 import { ROOT, type RunningProcess, startProcess } from './process-support.js';
@@ -41,17 +42,7 @@ describe('broker over TLS and WSS', () => {
       wsUrl: 'wss://127.0.0.1:1/mqtt',
     }).mqtt.password;
     registry.addGateway('G1');
-    registry.addPile('P1', {
-      gid: 'G1',
-      site: 'S',
-      name: 'n',
-      address: 'a',
-      lat: 1,
-      lon: 2,
-      connectors: [{ id: 1, maxW: 22000 }],
-      pricePerKWh: '0.40',
-      currency: 'EUR',
-    });
+    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
     registry.setMqttPassword('gateway:G1', 'gw-password');
     broker = await startBroker({
       mqttPort: 0,

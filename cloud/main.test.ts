@@ -23,6 +23,7 @@ import {
   topics,
 } from '../shared/index.js';
 import { openRegistry, type Registry } from './registry.js';
+import { testPileSpec } from './test-support.js';
 
 describe('cloud/main.ts process', () => {
   let dir: string;
@@ -47,26 +48,11 @@ describe('cloud/main.ts process', () => {
     expect(init.status, init.stderr).toBe(0);
     // the rest of the set-up in-process (what the CLI would do, without a process start per command)
     registry = openRegistry(dir);
-    registry.addPile('P1', {
-      site: 'A',
-      name: 'Depot 1',
-      address: 'street 1',
-      lat: 50,
-      lon: 7,
-      connectors: [{ id: 1, maxW: 22000 }],
-      pricePerKWh: '0.40',
-      currency: 'EUR',
-    });
-    registry.addPile('P2', {
-      site: 'B',
-      name: 'Depot 2',
-      address: 'street 2',
-      lat: 51,
-      lon: 8,
-      connectors: [{ id: 1, maxW: 22000 }],
-      pricePerKWh: '0.45',
-      currency: 'EUR',
-    });
+    registry.addPile('P1', testPileSpec({ name: 'Depot 1' }));
+    registry.addPile(
+      'P2',
+      testPileSpec({ site: 'B', name: 'Depot 2', address: 'street 2', lat: 51, lon: 8, pricePerKWh: '0.45' }),
+    );
     const provisioned = registry.addVehicle('V1', {
       mqttUrl: 'mqtt://127.0.0.1:1',
       wsUrl: 'ws://127.0.0.1:1/mqtt',

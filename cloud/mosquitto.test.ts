@@ -15,6 +15,7 @@ import { exportMosquitto } from './mosquitto.js';
 import { openRegistry } from './registry.js';
 import { mosquittoHash } from './secrets.js';
 import { seedDemo } from './seed.js';
+import { testPileSpec } from './test-support.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 const MOSQUITTO_PASSWD = ['/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto_passwd'].find((p) =>
@@ -55,27 +56,8 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
     const a = registry.addVehicle('V1', urls);
     const b = registry.addVehicle('V2', urls);
     registry.addGateway('G1');
-    registry.addPile('P1', {
-      gid: 'G1',
-      site: 'S',
-      name: 'n',
-      address: 'a',
-      lat: 0,
-      lon: 0,
-      connectors: [{ id: 1, maxW: 1 }],
-      pricePerKWh: '1',
-      currency: 'EUR',
-    });
-    registry.addPile('P2', {
-      site: 'S',
-      name: 'n',
-      address: 'a',
-      lat: 0,
-      lon: 0,
-      connectors: [{ id: 1, maxW: 1 }],
-      pricePerKWh: '1',
-      currency: 'EUR',
-    });
+    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
+    registry.addPile('P2', testPileSpec());
     registry.setMqttPassword('gateway:G1', 'gw-secret');
     // The test runs as root in CI; without `user root` Mosquitto would drop to an account that cannot read the
     // private temp folder.
