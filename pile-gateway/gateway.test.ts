@@ -70,6 +70,16 @@ async function startVehicle(vid: string) {
   return { client, provisioning };
 }
 
+/** Another process holds the session database's write lock (say, a careless backup); returns its release. */
+function holdSessionDbLock(dir: string): () => void {
+  const lock = new Database(path.join(dir, 'data', 'sessions.db'));
+  lock.exec('BEGIN EXCLUSIVE');
+  return () => {
+    lock.exec('ROLLBACK');
+    lock.close();
+  };
+}
+
 describe('gateway config', () => {
   it('names the bad field', () => {
     const dir = tempDir('gwcfg');
@@ -266,15 +276,12 @@ describe('gateway over the real broker', () => {
     const { client, provisioning } = await startVehicle('car-8');
     try {
       await deliverCredential(client, provisioning, piles[0]!);
-      // Another process holds the write lock (say, a careless backup): the record cannot be written.
-      const lock = new Database(path.join(dir, 'data', 'sessions.db'));
-      lock.exec('BEGIN EXCLUSIVE');
+      const release = holdSessionDbLock(dir);
       let outcome: Awaited<ReturnType<typeof client.authenticate>>;
       try {
         outcome = await client.authenticate('GW-P1', 1);
       } finally {
-        lock.exec('ROLLBACK');
-        lock.close();
+        release();
       }
       expect(outcome.ok ? 'ok' : outcome.code).toBe('INTERNAL');
       expect(outcome.ok ? false : outcome.authenticated).toBe(true);
@@ -295,13 +302,11 @@ describe('gateway over the real broker', () => {
       const outcome = await client.authenticate('GW-P2', 1);
       if (!outcome.ok) throw new Error(outcome.message);
       await outcome.session.once('meter');
-      const lock = new Database(path.join(dir, 'data', 'sessions.db'));
-      lock.exec('BEGIN EXCLUSIVE');
+      const release = holdSessionDbLock(dir);
       const stopping = outcome.session.stop({ retryMs: 1500 });
       await new Promise((r) => setTimeout(r, 1200));
       expect(outcome.session.receipt).toBeUndefined();
-      lock.exec('ROLLBACK');
-      lock.close();
+      release();
       const receipt = await stopping;
       expect(receipt.receipt.reason).toBe('stopped');
       const store = new SessionStore(path.join(dir, 'data'));
