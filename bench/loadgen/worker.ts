@@ -271,7 +271,7 @@ async function runStep(request: StepRequest): Promise<StepResult> {
     if (attempt.step !== step) continue;
     if (attempt.session) step.receiptsMissing++;
     else step.lost++;
-    attempts.delete(sid);
+    forget(sid);
     setTimeout(() => {
       attempt.slot.busy = false;
     }, 10_000).unref();

@@ -7,7 +7,7 @@
 import type { VehicleCredential } from '../credential.js';
 import { b64uEncode, tryB64uDecode, utf8Decode } from '../crypto/bytes.js';
 import { deriveSessionKey } from '../crypto/kdf.js';
-import { macKeyOf, verifyMac } from '../crypto/mac.js';
+import { type MacKey, macKeyOf, verifyMac } from '../crypto/mac.js';
 import type { AbortReason, ErrorCode } from '../errors.js';
 import { type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import { OfferBody } from '../messages/bodies.js';
@@ -70,6 +70,8 @@ export class VehicleHandshake {
   private readonly r1: Uint8Array;
   private readonly vid: string;
   private readonly credential: VehicleCredential;
+  /** AK, kept with the credential's bytes: it MACs twice in every handshake */
+  private readonly ak: MacKey;
   private readonly connector: number;
   private readonly now: Clock;
   private readonly stepTimeoutMs: number;
@@ -82,6 +84,7 @@ export class VehicleHandshake {
   constructor(options: VehicleHandshakeOptions) {
     this.vid = options.vid;
     this.credential = options.credential;
+    this.ak = macKeyOf(options.credential.ak);
     this.connector = options.connector;
     this.now = options.now;
     this.stepTimeoutMs = options.stepTimeoutMs ?? 5000;
@@ -139,9 +142,8 @@ export class VehicleHandshake {
     if (this.state !== 'requested') return [{ kind: 'ignored', reason: `challenge in state ${this.state}` }];
     const now = this.now();
     const r3 = tryB64uDecode(m.r3, RANDOM_BYTES);
-    const ak = macKeyOf(this.credential.ak); // kept with the credential: it MACs twice in every handshake
     const expected = r3
-      ? derivePileProof(ak, this.sidBytes, this.r1, r3, this.credential.pid, this.vid)
+      ? derivePileProof(this.ak, this.sidBytes, this.r1, r3, this.credential.pid, this.vid)
       : undefined;
     if (
       !r3 ||
@@ -198,7 +200,7 @@ export class VehicleHandshake {
     }
     const now = this.now();
     const proof = deriveVehicleProof(
-      macKeyOf(this.credential.ak),
+      this.ak,
       this.sidBytes,
       this.r1,
       this.r3,
