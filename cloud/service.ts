@@ -8,7 +8,7 @@ import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { pooledSecureRandom } from '../pile-gateway/node-crypto.js';
-import { type RandomSource, topics } from '../shared/index.js';
+import { mqttClientLog, type RandomSource, topics } from '../shared/index.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
 import { openRegistry, RegistryError } from './registry.js';
 import { handleCredentialRequest, type Outbound, RequestLimiter } from './requests.js';
@@ -64,6 +64,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     protocolVersion: 4,
     reconnectPeriod: options.reconnectPeriodMs ?? 1000,
     connectTimeout: 10_000,
+    log: mqttClientLog(process.env.DEBUG),
   });
 
   const publish = (m: Outbound) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain });

@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import {
   installCryptoBackend,
+  mqttClientLog,
   type PileLimits,
   parseTopic,
   type RandomSource,
@@ -73,6 +74,10 @@ export async function startGateway(
     clean: true,
     reconnectPeriod: 500,
     connectTimeout: 5000,
+    log: mqttClientLog(process.env.DEBUG),
+    // Rescheduling the keep-alive timer on every packet sent is a timer allocation per publish; the gateway
+    // talks constantly, so one PINGREQ per keep-alive period regardless costs nothing.
+    reschedulePings: false,
     will: {
       topic: topics.gatewayStatus(config.gid),
       payload: Buffer.from(gatewayStatus(false)),

@@ -17,6 +17,7 @@ export * from './ids.js';
 export * from './messages/bodies.js';
 export * from './messages/decode.js';
 export * from './messages/wire.js';
+export * from './mqtt-log.js';
 export * from './provisioning.js';
 export * from './random.js';
 export * from './session/macs.js';

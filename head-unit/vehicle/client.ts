@@ -14,6 +14,7 @@ import {
   deriveVehicleMacKey,
   type GatewayStatus,
   GatewayStatus as GatewayStatusSchema,
+  mqttClientLog,
   type OfferBody,
   openCredential,
   type PileStatus,
@@ -133,6 +134,8 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
       clean: true,
       reconnectPeriod: this.options.reconnectPeriodMs ?? 500,
       connectTimeout: 5000,
+      // In the browser there is no process: mqtt.js's debug output stays off there.
+      log: mqttClientLog(typeof process === 'undefined' ? undefined : process.env.DEBUG),
     });
     this.client = client;
     client.on('message', (topic, payload) => this.route(topic, payload));
