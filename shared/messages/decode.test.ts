@@ -1,0 +1,78 @@
+/** The boundary's variant dispatch must accept and refuse exactly what valibot's own variant does. */
+import fc from 'fast-check';
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { validateMessage } from './decode.js';
+import { PileInbound, VehicleAuthInbound, VehicleSessionInbound } from './wire.js';
+
+const b64u = (n: number) => 'A'.repeat(n);
+const templates: Record<string, unknown>[] = [
+  {
+    v: 1,
+    type: 'auth.request',
+    sid: b64u(22),
+    vid: 'V1',
+    pid: 'P1',
+    connector: 1,
+    ticket: b64u(40),
+    r1: b64u(22),
+    ts: 1,
+  },
+  { v: 1, type: 'auth.response', sid: b64u(22), proof: b64u(43) },
+  { v: 1, type: 'auth.abort', sid: b64u(22), reason: 'PILE_NOT_AUTHENTIC' },
+  { v: 1, type: 'session.stop', sid: b64u(22), seq: 1, mac: b64u(43) },
+  { v: 1, type: 'auth.result', sid: b64u(22), ok: true, mac: b64u(43) },
+  { v: 2, type: 'auth.response', sid: b64u(22), proof: b64u(43) },
+  { v: 1, type: 'no.such.type', sid: b64u(22) },
+];
+
+/** Templates with one field replaced by anything, plus arbitrary objects. */
+const messages = fc.oneof(
+  fc.tuple(fc.constantFrom(...templates), fc.nat(), fc.jsonValue()).map(([base, i, value]) => {
+    const keys = Object.keys(base);
+    return { ...base, [keys[i % keys.length]!]: value };
+  }),
+  fc.constantFrom(...templates),
+  fc.object(),
+);
+
+describe('validateMessage on a variant schema', () => {
+  for (const [name, schema] of [
+    ['PileInbound', PileInbound],
+    ['VehicleAuthInbound', VehicleAuthInbound],
+    ['VehicleSessionInbound', VehicleSessionInbound],
+  ] as const) {
+    it(`${name}: same verdict and output as valibot's variant`, () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(messages, (message) => {
+          const ours = validateMessage(schema, message);
+          const theirs = v.safeParse(schema, message);
+          const theirsVersionOk =
+            theirs.success && (theirs.output as { v: unknown }).v === 1 ? theirs.output : undefined;
+          expect(ours.ok).toBe(theirsVersionOk !== undefined);
+          if (ours.ok) {
+            accepted++;
+            expect(ours.value).toEqual(theirsVersionOk);
+          } else if (!theirs.success) {
+            expect(ours.code).toBe('MALFORMED');
+          } else {
+            expect(ours.code).toBe('UNSUPPORTED_VERSION');
+          }
+        }),
+        { numRuns: 2000 },
+      );
+      // The property must have seen valid messages, not only refusals.
+      if (name === 'PileInbound') expect(accepted).toBeGreaterThan(50);
+    });
+  }
+
+  it('an unknown type is refused with valibot’s own message', () => {
+    const out = validateMessage(PileInbound, { v: 1, type: 'auth.nonsense', sid: b64u(22) });
+    expect(out.ok).toBe(false);
+    if (!out.ok) {
+      expect(out.code).toBe('MALFORMED');
+      expect(out.message).toMatch(/type/);
+    }
+  });
+});
