@@ -5,7 +5,7 @@
  */
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import {
   installCryptoBackend,
   mqttClientLog,
@@ -17,6 +17,7 @@ import {
 import { type ChargerController, SimulatedCharger } from './charger.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { startHttp } from './http.js';
+import { createGatewayLog } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
 import { PileRuntime } from './pile.js';
@@ -55,14 +56,10 @@ export async function startGateway(
   // The gateway is a Node process on the hot path: HMAC and HKDF through OpenSSL, randomness drawn in pools.
   installCryptoBackend(nodeCryptoBackend);
   const random = options.random ?? pooledSecureRandom();
-  // Two lines per session: written asynchronously (batched under load, flushed when the process exits) so the
-  // event loop does not block on stdout for each.
-  const logger = (
-    options.logger ??
-    pino({ name: 'pile-gateway', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ sync: false }))
-  ).child({
-    gid: config.gid,
-  });
+  // Two lines per session: gathered into few asynchronous writes (see log.ts).
+  const log = options.logger ? undefined : createGatewayLog(process.env.LOG_LEVEL ?? 'info');
+  const logger = (options.logger ?? log!.logger).child({ gid: config.gid });
+  const flushLog = () => log?.flush();
   const metrics = createMetrics(config.gid);
   const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
 
@@ -173,6 +170,7 @@ export async function startGateway(
     (client.stream as net.Socket).setNoDelay?.(true);
     connected = true;
     logger.info({ url: config.mqtt.url }, 'connected to broker');
+    flushLog();
     void subscribeAll().then((refused) => {
       if (refused.length > 0)
         logger.error(
@@ -189,6 +187,7 @@ export async function startGateway(
         pile.publishStatus();
       }
       logger.info({ piles: piles.size }, 'serving piles');
+      flushLog();
       resolveReady();
     });
   });
@@ -224,6 +223,7 @@ export async function startGateway(
     throw new Error(`cannot serve HTTP on port ${config.http?.port ?? 0}: ${(error as Error).message}`);
   }
   logger.info({ httpPort: http.port, piles: piles.size }, 'gateway started');
+  flushLog();
 
   return {
     gid: config.gid,
@@ -252,6 +252,8 @@ export async function startGateway(
       await http.close();
       store.closeDatabase();
       logger.info('gateway stopped');
+      log?.flush();
+      log?.close();
     },
   };
 }
