@@ -41,7 +41,15 @@ interface Slot {
   rootKey: Uint8Array;
   connector: number;
   busy: boolean;
+  /** the vehicles holding a credential for this pile */
+  drivers: Vehicle[];
 }
+
+/**
+ * Credentials a worker holds at most (~0.5 KB each). Below it every vehicle may charge at every pile; with
+ * more piles (the 10,000-pile scale run) each pile gets a fixed share of the vehicles, as grants would give.
+ */
+const MAX_CREDENTIALS = 30_000;
 
 interface Vehicle {
   vid: string;
@@ -79,10 +87,6 @@ function credentialFor(vehicle: Vehicle, slot: Slot): VehicleCredential {
 }
 
 async function connect(): Promise<void> {
-  for (const pile of config.piles) {
-    const rootKey = b64uDecode(pile.rootKey);
-    for (const connector of pile.connectors) slots.push({ pile, rootKey, connector, busy: false });
-  }
   await Promise.all(
     config.vehicles.map(async (v) => {
       const client = mqtt.connect(config.mqttUrl, {
@@ -116,7 +120,16 @@ async function connect(): Promise<void> {
   );
   // A car holds its credentials before it reaches the pile: issue them all now, outside the measured steps
   // (issued on first use, they cost the generator ~40 µs per new vehicle–pile pair inside the steps).
-  for (const vehicle of vehicles) for (const slot of slots) credentialFor(vehicle, slot);
+  const perPile = Math.max(
+    1,
+    Math.min(vehicles.length, Math.floor(MAX_CREDENTIALS / Math.max(1, config.piles.length))),
+  );
+  config.piles.forEach((pile, i) => {
+    const rootKey = b64uDecode(pile.rootKey);
+    const drivers = Array.from({ length: perPile }, (_, j) => vehicles[(i * perPile + j) % vehicles.length]!);
+    for (const connector of pile.connectors) slots.push({ pile, rootKey, connector, busy: false, drivers });
+    for (const vehicle of drivers) credentialFor(vehicle, slots.at(-1)!);
+  });
 }
 
 function publish(vehicle: Vehicle, topic: string, payload: string): void {
@@ -211,8 +224,8 @@ function startOne(step: StepResult, scheduledAt: number): void {
     step.skipped++;
     return;
   }
-  // A random vehicle per start keeps each (vehicle, pile) pair far below the pile's per-vehicle rate limit.
-  const vehicle = vehicles[Math.floor(Math.random() * vehicles.length)]!;
+  // A random driver per start keeps each (vehicle, pile) pair far below the pile's per-vehicle rate limit.
+  const vehicle = slot.drivers[Math.floor(Math.random() * slot.drivers.length)]!;
   const handshake = new VehicleHandshake({
     vid: vehicle.vid,
     credential: credentialFor(vehicle, slot),

@@ -76,7 +76,7 @@ export async function scaleScenario(options: {
       const step = toLoadStep(rate, seconds, r, gs.stop(), bs.stop());
       result.steps.push(step);
       log(
-        `  ${piles} piles ${rate}/s: achieved ${step.achievedPerS}/s p99 ${step.p99Ms} ms, lost ${step.lost}, gateway RSS ${step.gatewayRssMB} MB`,
+        `  ${piles} piles ${rate}/s: achieved ${step.achievedPerS}/s p99 ${step.p99Ms} ms, lost ${step.lost}, gateway CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}%`,
       );
     }
     result.gatewayPeakRssMB = Math.max(result.gatewayIdleRssMB, ...result.steps.map((s) => s.gatewayRssMB));
