@@ -21,7 +21,7 @@ import { createGatewayLog } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
 import { PileRuntime } from './pile.js';
-import { SessionStore } from './store.js';
+import { type SessionRecord, SessionStore } from './store.js';
 
 /** Topics per SUBSCRIBE packet: ~40 bytes each keeps a batch far below a 64 KiB packet limit. */
 const SUBSCRIBE_BATCH = 500;
@@ -179,7 +179,14 @@ export async function startGateway(
         );
       if (!recovered) {
         recovered = true;
-        for (const pile of piles.values()) pile.recoverOpenSessions();
+        // One query for all piles: per pile it was a scan of every open session for each of them.
+        const open = new Map<string, SessionRecord[]>();
+        for (const record of store.openSessions()) {
+          const records = open.get(record.pid) ?? [];
+          records.push(record);
+          open.set(record.pid, records);
+        }
+        for (const [pid, records] of open) piles.get(pid)?.recoverOpenSessions(records);
       }
       publish(topics.gatewayStatus(config.gid), gatewayStatus(true), { retain: true });
       for (const pile of piles.values()) {

@@ -117,8 +117,8 @@ export class PileRuntime {
    * Closes every session a previous run left open: the receipt carries the last signed meter reading and is
    * signed with the stored SK, so the vehicle can verify it; reason `gateway-restart`.
    */
-  recoverOpenSessions(): void {
-    for (const record of this.options.store.openSessions()) {
+  recoverOpenSessions(open: readonly SessionRecord[]): void {
+    for (const record of open) {
       if (record.pid !== this.pid) continue;
       const signer = new PileSession({
         sid: record.sid,
