@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only a,b] [--brokers aedes,mosquitto] [--profile] [--gateway-data DIR]`:
+ * `npm run bench [-- --quick] [--only a,b] [--brokers aedes,mosquitto] [--profile] [--gateway-data DIR]
+ * [--from-source]`:
  * the protocol micro-benchmarks and the system scenarios on real processes. Writes bench/results/latest.json
  * (and a timestamped copy), bench/results/report.md and bench/results/latency.svg; prints the targets table.
  */
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadavg, machineInfo } from './lib/machine.js';
+import { useBuiltServices } from './lib/processes.js';
 import { type BenchReport, chart, checkTargets, markdown } from './lib/report.js';
 import { type BrokerKind, MOSQUITTO } from './lib/system.js';
 import { protocolBench } from './protocol.js';
@@ -51,6 +53,7 @@ const program = new Command('npm run bench --')
     '--gateway-data <dir>',
     'keep the gateway session database here (e.g. on tmpfs) to see what storage costs',
   )
+  .option('--from-source', 'run the services from TypeScript under tsx instead of built', false)
   .option(
     '--sqlite-sync <mode>',
     'gateway sqliteSync for the handshake scenario: normal (its default) or full',
@@ -64,8 +67,10 @@ const program = new Command('npm run bench --')
       brokers?: BrokerKind[];
       profile: boolean;
       gatewayData?: string;
+      fromSource: boolean;
     }) => {
       const started = performance.now();
+      if (!opts.fromSource) await useBuiltServices();
       const quick = opts.quick;
       const run = new Set<Scenario>(opts.only ?? SCENARIOS);
       const log = (line: string) => console.log(line);

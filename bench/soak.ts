@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadavg } from './lib/machine.js';
-import { ROOT } from './lib/processes.js';
+import { ROOT, useBuiltServices } from './lib/processes.js';
 import { createFleet, removeFleet, startBrokerProcess, startGatewayProcess } from './lib/system.js';
 import { type SoakCounts, SoakFleet } from './soak-vehicles.js';
 
@@ -31,6 +31,7 @@ const program = new Command('npm run soak --')
   .option('--hold <s>', 'seconds each session charges', number(0), 3)
   .action(
     async (o: { minutes: number; brokerEvery: number; gatewayEvery: number; rate: number; hold: number }) => {
+      await useBuiltServices();
       const fleet = createFleet({ piles: 50, vehicles: 20 });
       let broker = await startBrokerProcess(fleet, 'aedes');
       const port = broker.mqttPort;

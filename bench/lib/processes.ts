@@ -1,16 +1,25 @@
 /**
  * Child processes for the benchmarks: the broker, the gateway, the cloud and Mosquitto run as real processes.
- * Node services run as `node --import tsx <file>` (not through the tsx CLI), so the pid we sample and signal is
- * the service itself, not a wrapper.
+ * Node services run as an operator runs them: built (`npm run build:services`) and started with plain `node`
+ * and the services' flags. Before `useBuiltServices()` (or if asked for) they run from source as
+ * `node --import tsx <file>`; either way the pid we sample and signal is the service itself, not a wrapper.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServices, SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // One implementation of port handling for the benchmarks and the integration suite.
 export { freePort, waitForPort } from '../../tests/integration/processes.js';
+
+let builtServices: Map<ServiceEntry, string> | undefined;
+
+/** Builds the services once; from then on `Service.node` runs the built files. */
+export async function useBuiltServices(): Promise<void> {
+  builtServices ??= await buildServices();
+}
 
 export interface ServiceOptions {
   /** extra node flags, e.g. --cpu-prof */
@@ -33,12 +42,19 @@ export class Service {
     private readonly options: ServiceOptions = {},
   ) {}
 
-  /** A Node service file under the repository, run with the tsx loader. */
-  static node(name: string, file: string, args: string[], options: ServiceOptions = {}): Service {
+  /** A Node service of the repository: its built file once built, else its source under the tsx loader. */
+  static node(
+    name: string,
+    file: ServiceEntry | string,
+    args: string[],
+    options: ServiceOptions = {},
+  ): Service {
+    const built = builtServices?.get(file as ServiceEntry);
+    const program = built ? [built] : ['--import', 'tsx', path.join(ROOT, file)];
     return new Service(
       name,
       process.execPath,
-      [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(ROOT, file), ...args],
+      [...SERVICE_NODE_FLAGS, ...(options.nodeArgs ?? []), ...program, ...args],
       options,
     );
   }

@@ -15,6 +15,7 @@ import {
   startCloudService,
 } from '../../cloud/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
+import { SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
 import type { VehicleProvisioning } from '../../shared/index.js';
 import { freePort, Service, waitForPort } from './processes.js';
 
@@ -33,6 +34,8 @@ export interface SystemOptions {
   broker?: 'aedes' | 'mosquitto';
   /** vehicles registered before the broker starts (Mosquitto's exported logins are fixed at export) */
   vehicles?: { vid: string; grant: { scope: 'pile' | 'site' | 'all'; target?: string } }[];
+  /** run broker and gateway as built by `npm run build:services`, with plain node and the services' flags */
+  built?: Map<ServiceEntry, string>;
 }
 
 export class TestSystem {
@@ -87,8 +90,7 @@ export class TestSystem {
     this.broker =
       this.options.broker === 'mosquitto'
         ? await this.mosquitto()
-        : new Service('broker', [
-            'broker/main.ts',
+        : this.nodeService('broker', 'broker/main.ts', [
             '--data',
             this.dataDir,
             '--mqtt-port',
@@ -98,12 +100,19 @@ export class TestSystem {
           ]);
     await this.startBroker();
     await this.startCloud();
-    this.gateway = new Service('gateway', [
-      'pile-gateway/main.ts',
+    this.gateway = this.nodeService('gateway', 'pile-gateway/main.ts', [
       path.join(this.gatewayDir, 'config.json'),
     ]);
     await this.startGateway();
     return this;
+  }
+
+  /** A service from its TypeScript source under tsx, or its built file when the system runs built services. */
+  private nodeService(name: string, entry: ServiceEntry, args: string[]): Service {
+    const built = this.options.built?.get(entry);
+    return built
+      ? new Service(name, [...SERVICE_NODE_FLAGS, built, ...args], {}, process.execPath)
+      : new Service(name, [entry, ...args]);
   }
 
   /** Exports the registry for Mosquitto with the admin CLI and returns the Mosquitto service. */
