@@ -9,6 +9,7 @@ export default defineConfig({
       'pile-gateway/**/*.test.ts',
       'head-unit/**/*.test.ts',
       'tests/**/*.test.ts',
+      'bench/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

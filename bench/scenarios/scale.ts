@@ -3,7 +3,7 @@
 import { loadavg, ProcessSampler, rssMB } from '../lib/machine.js';
 import { createFleet, removeFleet, startBrokerProcess, startGatewayProcess } from '../lib/system.js';
 import { LoadDriver } from '../loadgen/driver.js';
-import { type LoadStep, toLoadStep } from './handshake.js';
+import { type LoadStep, saturation, toLoadStep } from './handshake.js';
 
 export interface ScaleResult {
   piles: number;
@@ -11,7 +11,14 @@ export interface ScaleResult {
   registryBuildMs: number;
   gatewayStartupMs: number;
   gatewayIdleRssMB: number;
+  /** highest RSS idle or in any step, saturated ones included */
   gatewayPeakRssMB: number;
+  /** highest RSS idle or in a step the system kept up with (not saturated as the handshake scenario defines it) */
+  gatewayServingRssMB: number;
+  /** the rates of the steps it kept up with */
+  servingRatesPerS: number[];
+  /** the first saturated step, if any: why, and the RSS there (the backlog's, on top of the piles') */
+  saturatedAt?: { offeredPerS: number; why: string; gatewayRssMB: number };
   brokerRssMB: number;
   steps: LoadStep[];
   peakAchievedPerS: number;
@@ -19,6 +26,29 @@ export interface ScaleResult {
   error?: string;
   /** set when the gateway's subscriptions did not take (then no handshake can succeed) */
   subscribeProblem?: string;
+}
+
+/** RSS over the steps: overall, and over idle and the steps the system kept up with (not saturated). */
+export function rssOfSteps(
+  idleRssMB: number,
+  steps: LoadStep[],
+): Pick<ScaleResult, 'gatewayPeakRssMB' | 'gatewayServingRssMB' | 'servingRatesPerS' | 'saturatedAt'> {
+  const serving = steps.filter((s) => saturation(s) === undefined);
+  const saturated = steps.find((s) => saturation(s) !== undefined);
+  return {
+    gatewayPeakRssMB: Math.max(idleRssMB, ...steps.map((s) => s.gatewayRssMB)),
+    gatewayServingRssMB: Math.max(idleRssMB, ...serving.map((s) => s.gatewayRssMB)),
+    servingRatesPerS: serving.map((s) => s.offeredPerS),
+    ...(saturated
+      ? {
+          saturatedAt: {
+            offeredPerS: saturated.offeredPerS,
+            why: saturation(saturated)!,
+            gatewayRssMB: saturated.gatewayRssMB,
+          },
+        }
+      : {}),
+  };
 }
 
 export async function scaleScenario(options: {
@@ -38,6 +68,8 @@ export async function scaleScenario(options: {
     gatewayStartupMs: 0,
     gatewayIdleRssMB: 0,
     gatewayPeakRssMB: 0,
+    gatewayServingRssMB: 0,
+    servingRatesPerS: [],
     brokerRssMB: 0,
     steps: [],
     peakAchievedPerS: 0,
@@ -79,7 +111,7 @@ export async function scaleScenario(options: {
         `  ${piles} piles ${rate}/s: achieved ${step.achievedPerS}/s p99 ${step.p99Ms} ms, lost ${step.lost}, gateway CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}%`,
       );
     }
-    result.gatewayPeakRssMB = Math.max(result.gatewayIdleRssMB, ...result.steps.map((s) => s.gatewayRssMB));
+    Object.assign(result, rssOfSteps(result.gatewayIdleRssMB, result.steps));
     result.brokerRssMB = rssMB(broker.service.pid) ?? 0;
     result.peakAchievedPerS = Math.max(0, ...result.steps.map((s) => s.achievedPerS));
   } catch (error) {
