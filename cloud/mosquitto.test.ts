@@ -137,6 +137,29 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
       'vehicle:V1',
       'vehicle:V2',
     ]);
+    // The gateway: exact subscriptions per pile, receive ACLs with the pile as +, patterns sent first.
+    type Acl = { acltype: string; topic: string; priority: number };
+    const role = dynsec.roles.find((r: { rolename: string }) => r.rolename === 'evauth-gateway-G1') as {
+      acls: Acl[];
+    };
+    const of = (type: string) => role.acls.filter((a) => a.acltype === type);
+    expect(of('subscribePattern').map((a) => a.topic)).toEqual([
+      topics.pileAuth('P1'),
+      topics.pileControl('P1'),
+    ]);
+    expect(of('publishClientReceive').map((a) => a.topic)).toEqual([
+      topics.pileAuth('+'),
+      topics.pileControl('+'),
+    ]);
+    const sends = of('publishClientSend');
+    expect(sends.find((a) => a.topic === topics.vehicleAuth('+'))?.priority).toBe(1);
+    expect(sends.find((a) => a.topic === topics.pileStatus('P1'))?.priority).toBe(0);
+    // Everyone else keeps receive ACLs equal to what they may subscribe to.
+    const v1 = dynsec.roles.find((r: { rolename: string }) => r.rolename === 'evauth-vehicle-V1') as {
+      acls: Acl[];
+    };
+    const v1Of = (type: string) => v1.acls.filter((a) => a.acltype === type).map((a) => a.topic);
+    expect(v1Of('publishClientReceive')).toEqual(v1Of('subscribePattern'));
   });
 });
 

@@ -59,6 +59,18 @@ function dynsecPassword(hash: string): { password: string; salt: string; iterati
   return { password, salt, iterations: Number(iterations) };
 }
 
+/**
+ * What a client may receive. Only what it subscribed to reaches it, and it may subscribe only as `subscribe`
+ * allows, so receiving is already bounded by the subscribe ACLs; receive ACLs are the second lock. A gateway's
+ * subscribe list holds two exact topics per pile, and dynsec would walk thousands of them for every message the
+ * gateway gets (over half of Mosquitto's CPU at 1,000 sessions/s); its receive ACLs are those topics with the pile
+ * as `+`, while its subscriptions stay exact.
+ */
+function receiveTopics(principal: Principal, subscribe: string[]): string[] {
+  if (principal.kind !== 'gateway') return subscribe;
+  return [...new Set(subscribe.map((topic) => topic.replace(/(^|\/)piles\/[^/+#]+\//, '$1piles/+/')))];
+}
+
 export function exportMosquitto(
   registry: Registry,
   dir: string,
@@ -72,11 +84,26 @@ export function exportMosquitto(
     return {
       rolename: `evauth-${username.replace(':', '-')}`,
       acls: [
-        ...rights.subscribe.flatMap((topic) => [
-          { acltype: 'subscribePattern', topic, priority: 0, allow: true },
-          { acltype: 'publishClientReceive', topic, priority: 0, allow: true },
-        ]),
-        ...rights.publish.map((topic) => ({ acltype: 'publishClientSend', topic, priority: 0, allow: true })),
+        ...rights.subscribe.map((topic) => ({
+          acltype: 'subscribePattern',
+          topic,
+          priority: 0,
+          allow: true,
+        })),
+        ...receiveTopics(principal, rights.subscribe).map((topic) => ({
+          acltype: 'publishClientReceive',
+          topic,
+          priority: 0,
+          allow: true,
+        })),
+        // dynsec checks a role's ACLs one by one, highest priority first: the few patterns (a gateway's
+        // vehicles/+/auth and vehicles/+/session, most of what it sends) before thousands of exact pile topics.
+        ...rights.publish.map((topic) => ({
+          acltype: 'publishClientSend',
+          topic,
+          priority: /[+#]/.test(topic) ? 1 : 0,
+          allow: true,
+        })),
       ],
     };
   });
