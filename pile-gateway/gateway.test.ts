@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
@@ -7,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../broker/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
 import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../shared/index.js';
-import { GatewayConfigError, loadGatewayConfig } from './config.js';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { SessionStore } from './store.js';
 import {
@@ -79,41 +77,6 @@ function holdSessionDbLock(dir: string): () => void {
     lock.close();
   };
 }
-
-describe('gateway config', () => {
-  it('names the bad field', () => {
-    const dir = tempDir('gwcfg');
-    const configPath = writeGatewayFolder(dir, {
-      gid: 'g',
-      mqttUrl: 'mqtt://x',
-      password: 'p',
-      piles: [makePile('A')],
-    });
-    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-    config.piles[0].connectors[0].maxW = 'lots';
-    fs.writeFileSync(configPath, JSON.stringify(config));
-    expect(() => loadGatewayConfig(configPath)).toThrow(/piles\.0\.connectors\.0\.maxW/);
-  });
-
-  it('refuses a keystore readable by others', () => {
-    const dir = tempDir('gwcfg');
-    const configPath = writeGatewayFolder(dir, {
-      gid: 'g',
-      mqttUrl: 'mqtt://x',
-      password: 'p',
-      piles: [makePile('A')],
-    });
-    fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);
-    let error: unknown;
-    try {
-      loadGatewayConfig(configPath);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(GatewayConfigError);
-    expect((error as GatewayConfigError).code).toBe('KEYSTORE_INSECURE');
-  });
-});
 
 describe('gateway over the real broker', () => {
   it('authenticates, meters, stops with a verified receipt and a durable record', async () => {

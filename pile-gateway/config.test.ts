@@ -1,0 +1,43 @@
+/** The gateway's config file: a bad field is named, an exposed keystore refused. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GatewayConfigError, loadGatewayConfig } from './config.js';
+import { makePile, removeTempDirs, tempDir, writeGatewayFolder } from './testkit.js';
+
+afterAll(() => removeTempDirs());
+
+describe('gateway config', () => {
+  it('names the bad field', () => {
+    const dir = tempDir('gwcfg');
+    const configPath = writeGatewayFolder(dir, {
+      gid: 'g',
+      mqttUrl: 'mqtt://x',
+      password: 'p',
+      piles: [makePile('A')],
+    });
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    config.piles[0].connectors[0].maxW = 'lots';
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    expect(() => loadGatewayConfig(configPath)).toThrow(/piles\.0\.connectors\.0\.maxW/);
+  });
+
+  it('refuses a keystore readable by others', () => {
+    const dir = tempDir('gwcfg');
+    const configPath = writeGatewayFolder(dir, {
+      gid: 'g',
+      mqttUrl: 'mqtt://x',
+      password: 'p',
+      piles: [makePile('A')],
+    });
+    fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);
+    let error: unknown;
+    try {
+      loadGatewayConfig(configPath);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect((error as GatewayConfigError).code).toBe('KEYSTORE_INSECURE');
+  });
+});
