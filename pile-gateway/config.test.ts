@@ -7,15 +7,21 @@ import { makePile, removeTempDirs, tempDir, writeGatewayFolder } from './testkit
 
 afterAll(() => removeTempDirs());
 
+/** A valid gateway folder with one pile, to break in one way per test. */
+function gatewayFolder(): { dir: string; configPath: string } {
+  const dir = tempDir('gwcfg');
+  const configPath = writeGatewayFolder(dir, {
+    gid: 'g',
+    mqttUrl: 'mqtt://x',
+    password: 'p',
+    piles: [makePile('A')],
+  });
+  return { dir, configPath };
+}
+
 describe('gateway config', () => {
   it('names the bad field', () => {
-    const dir = tempDir('gwcfg');
-    const configPath = writeGatewayFolder(dir, {
-      gid: 'g',
-      mqttUrl: 'mqtt://x',
-      password: 'p',
-      piles: [makePile('A')],
-    });
+    const { configPath } = gatewayFolder();
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
     config.piles[0].connectors[0].maxW = 'lots';
     fs.writeFileSync(configPath, JSON.stringify(config));
@@ -23,13 +29,7 @@ describe('gateway config', () => {
   });
 
   it('refuses a keystore readable by others', () => {
-    const dir = tempDir('gwcfg');
-    const configPath = writeGatewayFolder(dir, {
-      gid: 'g',
-      mqttUrl: 'mqtt://x',
-      password: 'p',
-      piles: [makePile('A')],
-    });
+    const { dir, configPath } = gatewayFolder();
     fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);
     let error: unknown;
     try {
