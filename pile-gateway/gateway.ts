@@ -259,7 +259,7 @@ export async function startGateway(
       await http.close();
       store.closeDatabase();
       logger.info('gateway stopped');
-      log?.flush();
+      flushLog();
       log?.close();
     },
   };

@@ -49,8 +49,8 @@ export interface WalCheckpointerOptions {
 export class WalCheckpointer {
   private readonly worker: Worker;
   private stopped = false;
-  /** checkpoints the worker has run, rewinds done on the writer's connection, and the last WAL length */
-  readonly stats = { checkpoints: 0, rewinds: 0, failures: 0, walFrames: 0 };
+  /** checkpoints the worker has run, rewinds done on the writer's connection, failed checkpoints */
+  readonly stats = { checkpoints: 0, rewinds: 0, failures: 0 };
 
   constructor(
     private readonly db: Database.Database,
@@ -70,7 +70,6 @@ export class WalCheckpointer {
     this.worker.unref();
     this.worker.on('message', (report: CheckpointReport) => {
       if (this.stopped) return;
-      this.stats.walFrames = report.log;
       if (report.error) this.stats.failures++;
       else this.stats.checkpoints++;
       if (report.log >= rewindAt) this.rewind();

@@ -33,8 +33,9 @@ export function rssOfSteps(
   idleRssMB: number,
   steps: LoadStep[],
 ): Pick<ScaleResult, 'gatewayPeakRssMB' | 'gatewayServingRssMB' | 'servingRatesPerS' | 'saturatedAt'> {
-  const serving = steps.filter((s) => saturation(s) === undefined);
-  const saturated = steps.find((s) => saturation(s) !== undefined);
+  const verdicts = steps.map((step) => ({ step, why: saturation(step) }));
+  const serving = verdicts.filter((v) => v.why === undefined).map((v) => v.step);
+  const saturated = verdicts.find((v) => v.why !== undefined);
   return {
     gatewayPeakRssMB: Math.max(idleRssMB, ...steps.map((s) => s.gatewayRssMB)),
     gatewayServingRssMB: Math.max(idleRssMB, ...serving.map((s) => s.gatewayRssMB)),
@@ -42,9 +43,9 @@ export function rssOfSteps(
     ...(saturated
       ? {
           saturatedAt: {
-            offeredPerS: saturated.offeredPerS,
-            why: saturation(saturated)!,
-            gatewayRssMB: saturated.gatewayRssMB,
+            offeredPerS: saturated.step.offeredPerS,
+            why: saturated.why!,
+            gatewayRssMB: saturated.step.gatewayRssMB,
           },
         }
       : {}),
