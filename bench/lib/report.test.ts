@@ -1,6 +1,6 @@
-/** The report's verdicts: what counts for the 10,000-pile memory target. */
+/** The report's verdicts: what counts for the 10,000-pile memory target, and what a missed target says. */
 import { describe, expect, it } from 'vitest';
-import type { LoadStep } from '../scenarios/handshake.js';
+import type { BrokerRun, LoadStep } from '../scenarios/handshake.js';
 import { rssOfSteps, type ScaleResult } from '../scenarios/scale.js';
 import type { MachineInfo } from './machine.js';
 import { checkTargets } from './report.js';
@@ -93,5 +93,60 @@ describe('10,000 piles in <= 400 MB', () => {
     const t = memoryTarget(scale(150, [step(1000, 20, 160, 0)], { peakAchievedPerS: 0 }));
     expect(t.met).toBe(false);
     expect(t.note).toContain('no handshake succeeded');
+  });
+});
+
+describe('a missed target says by how much and what bounds it', () => {
+  const run = (steps: LoadStep[], peak: number): BrokerRun => ({
+    broker: 'aedes',
+    piles: 1000,
+    vehicles: 100,
+    workers: 2,
+    gatewayStartupMs: 400,
+    vehiclesConnectMs: 1000,
+    steps,
+    unloadedP50Ms: 1.2,
+    maxRateP99Within20Ms: 1000,
+    peakAchievedPerS: peak,
+    p99At1000Ms: steps.find((s) => s.offeredPerS === 1000)?.p99Ms,
+    stoppedBecause: 'achieved below 80% of offered at 2500/s',
+  });
+  const targetsOf = (r: BrokerRun) =>
+    checkTargets({ quick: false, machineAtStart, loadavgAtEnd: [0, 0, 0], durationS: 1, handshake: [r] });
+  const busy = (s: LoadStep, gateway: number, broker: number, generators: number): LoadStep => ({
+    ...s,
+    gatewayCpuPercent: gateway,
+    brokerCpuPercent: broker,
+    generatorCpuPercent: generators,
+  });
+
+  it('throughput: the shortfall, and the CPU of each process at the step that saturated', () => {
+    const saturated = busy(step(2500, 900, 300, 1945), 63, 54, 66);
+    const [throughput] = targetsOf(run([step(1000, 14, 180), saturated], 1945));
+    expect(throughput?.met).toBe(false);
+    expect(throughput?.note).toContain('short by 55/s (2.8%)');
+    expect(throughput?.note).toContain(
+      "bound by the machine's 2 cores: at 2500/s gateway 63%, broker 54%, load generators 66% of a core, 183% of 200% together",
+    );
+  });
+
+  it('latency: the excess, and when the cores were not full it says so', () => {
+    const at1000 = busy(step(1000, 27.5, 180), 30, 20, 25);
+    const [, p99] = targetsOf(run([at1000, step(2000, 100, 200)], 2000));
+    expect(p99?.met).toBe(false);
+    expect(p99?.note).toContain('over by 7.50 ms (37.5%)');
+    expect(p99?.note).toContain('not bound by CPU (at 1000/s');
+  });
+
+  it('a met target carries no shortfall', () => {
+    const [throughput, p99] = targetsOf(run([step(1000, 10, 180), step(2500, 900, 300, 2300)], 2300));
+    expect(throughput?.met).toBe(true);
+    expect(throughput?.note).not.toContain('short by');
+    expect(p99?.note).toBeUndefined();
+  });
+
+  it('memory over budget: by how much', () => {
+    const t = memoryTarget(scale(380, [step(1000, 20, 420)]));
+    expect(t.note).toContain('over by 20 MB (5.0%)');
   });
 });

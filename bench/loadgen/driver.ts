@@ -55,7 +55,8 @@ export class LoadDriver {
     const handles: WorkerHandle[] = [];
     for (let w = 0; w < options.workers; w++) {
       const child = fork(WORKER, [], {
-        execArgv: ['--import', 'tsx'],
+        // As the services run (SERVICE_NODE_FLAGS): with every core busy, parallel GC helpers only wait for one.
+        execArgv: ['--single-threaded-gc', '--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       handles.push(new WorkerHandle(child));

@@ -128,7 +128,9 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
   const log = options.log ?? (() => {});
   const rates =
     options.rates ??
-    (options.quick ? [20, 500, 1000, 2000, 3000] : [20, 250, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000]);
+    (options.quick
+      ? [20, 500, 1000, 2000, 3000]
+      : [20, 250, 500, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000]);
   const stepSeconds = options.stepSeconds ?? (options.quick ? 2 : 8);
   const run: BrokerRun = {
     broker: kind,
