@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only a,b] [--brokers aedes,mosquitto] [--profile] [--gateway-data DIR]
- * [--from-source]`:
+ * [--from-source] [--no-bare-pile]`:
  * the protocol micro-benchmarks and the system scenarios on real processes. Writes bench/results/latest.json
  * (and a timestamped copy), bench/results/report.md and bench/results/latency.svg; prints the targets table.
  */
@@ -53,6 +53,7 @@ const program = new Command('npm run bench --')
     '--gateway-data <dir>',
     'keep the gateway session database here (e.g. on tmpfs) to see what storage costs',
   )
+  .option('--no-bare-pile', 'skip the bare-pile reference runs of the handshake scenario')
   .option('--from-source', 'run the services from TypeScript under tsx instead of built', false)
   .option(
     '--sqlite-sync <mode>',
@@ -68,6 +69,7 @@ const program = new Command('npm run bench --')
       profile: boolean;
       gatewayData?: string;
       fromSource: boolean;
+      barePile: boolean;
     }) => {
       const started = performance.now();
       if (!opts.fromSource) await useBuiltServices();
@@ -102,6 +104,7 @@ const program = new Command('npm run bench --')
         report.handshake = await handshakeScenario({
           quick,
           brokers,
+          barePile: opts.barePile,
           log,
           ...(opts.profile ? { gatewayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
           ...(opts.gatewayData ? { gatewayDataDir: opts.gatewayData } : {}),

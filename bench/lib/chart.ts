@@ -1,4 +1,5 @@
-/** A dependency-free SVG line chart: handshake latency percentiles against offered load, one colour per broker. */
+/** A dependency-free SVG line chart: handshake latency percentiles against offered load, one colour per broker
+ * (lighter for the bare-pile reference). */
 
 export interface Series {
   label: string;
@@ -8,9 +9,9 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-const W = 760;
+const W = 860;
 const H = 420;
-const M = { left: 64, right: 180, top: 40, bottom: 56 };
+const M = { left: 64, right: 210, top: 40, bottom: 56 };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -37,7 +38,7 @@ export function latencyChart(options: {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${W / 2 - M.right / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`,
   ];
   // y grid at 1-2-5 decades
   for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) {

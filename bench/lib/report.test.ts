@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerRun, LoadStep } from '../scenarios/handshake.js';
 import { rssOfSteps, type ScaleResult } from '../scenarios/scale.js';
 import type { MachineInfo } from './machine.js';
-import { checkTargets } from './report.js';
+import { barePileComparison, checkTargets, markdown } from './report.js';
 
 function step(
   offeredPerS: number,
@@ -148,5 +148,46 @@ describe('a missed target says by how much and what bounds it', () => {
   it('memory over budget: by how much', () => {
     const t = memoryTarget(scale(380, [step(1000, 20, 420)]));
     expect(t.note).toContain('over by 20 MB (5.0%)');
+  });
+});
+
+describe('the bare-pile reference', () => {
+  const run = (server: 'gateway' | 'bare', maxRate: number, peak: number, cpu: number): BrokerRun => ({
+    broker: 'aedes',
+    server,
+    piles: 1000,
+    vehicles: 100,
+    workers: 2,
+    gatewayStartupMs: 400,
+    vehiclesConnectMs: 1000,
+    steps: [{ ...step(1000, 10, 150), gatewayCpuPercent: cpu }, step(3000, 900, 300, 1500)],
+    unloadedP50Ms: 1,
+    maxRateP99Within20Ms: maxRate,
+    peakAchievedPerS: peak,
+    p99At1000Ms: 10,
+    stoppedBecause: 'achieved below 80% of offered at 3000/s',
+  });
+  const report = {
+    quick: false,
+    machineAtStart,
+    loadavgAtEnd: [0, 0, 0] as [number, number, number],
+    durationS: 1,
+    handshake: [run('gateway', 1250, 1900, 54), run('bare', 2000, 2900, 38)],
+  };
+
+  it('is no target: only the gateway runs are checked', () => {
+    const targets = checkTargets(report);
+    expect(targets.filter((t) => t.target.includes('(aedes)'))).toHaveLength(3);
+    expect(targets[0]?.measured).toBe('1900/s');
+  });
+
+  it('is set beside the gateway on the same broker', () => {
+    const text = barePileComparison(report.handshake, report.handshake[1]!);
+    expect(text).toContain('gateway 1250/s, bare pile 2000/s');
+    expect(text).toContain('peak: gateway 1900/s, bare pile 2900/s');
+    expect(text).toContain('CPU at 1,000/s: gateway 54%, bare pile 38% of a core');
+    expect(markdown({ ...report, targets: checkTargets(report) })).toContain(
+      '### aedes, bare pile (reference)',
+    );
   });
 });

@@ -79,7 +79,8 @@ function check(
 export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
   const out: TargetCheck[] = [];
   const cores = r.machineAtStart.cpus;
-  for (const run of r.handshake ?? []) {
+  // The targets are the gateway's; the bare pile's runs are its reference.
+  for (const run of (r.handshake ?? []).filter((x) => x.server !== 'bare')) {
     const b = run.broker;
     const last = run.steps.at(-1);
     const at1000 = run.steps.find((s) => s.offeredPerS === 1000);
@@ -168,6 +169,16 @@ function table(head: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
+/** One sentence setting a bare-pile run beside the gateway's on the same broker. */
+export function barePileComparison(runs: BrokerRun[], bare: BrokerRun): string {
+  const gateway = runs.find((x) => x.broker === bare.broker && x.server !== 'bare');
+  const intro =
+    'The same load against the bare pile (`bench/loadgen/bare-pile.ts`): the shared handshake state machine and session signing in one process, with no session database, status, logs or metrics — what the protocol alone costs here.';
+  if (!gateway) return intro;
+  const cpuAt1000 = (x: BrokerRun) => x.steps.find((s) => s.offeredPerS === 1000)?.gatewayCpuPercent;
+  return `${intro} Highest rate with p99 <= 20 ms: gateway ${gateway.maxRateP99Within20Ms || 'none'}/s, bare pile ${bare.maxRateP99Within20Ms || 'none'}/s; peak: gateway ${gateway.peakAchievedPerS}/s, bare pile ${bare.peakAchievedPerS}/s; CPU at 1,000/s: gateway ${fmt(cpuAt1000(gateway))}%, bare pile ${fmt(cpuAt1000(bare))}% of a core.`;
+}
+
 export function markdown(r: BenchReport): string {
   const m = r.machineAtStart;
   const lines: string[] = [
@@ -196,11 +207,13 @@ export function markdown(r: BenchReport): string {
       'Open-loop load from vehicle worker processes; latency from the scheduled send of auth.request to the verified auth.result (each vehicle then stops the session and waits for the signed receipt). ![latency against offered load](latency.svg)',
     );
     for (const run of r.handshake) {
+      const bare = run.server === 'bare';
       lines.push(
         '',
-        `### ${run.broker}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
+        `### ${run.broker}${bare ? ', bare pile (reference)' : ''}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
         '',
-        `Gateway start-up ${run.gatewayStartupMs} ms. Highest rate with p99 <= 20 ms and nothing lost: **${run.maxRateP99Within20Ms || 'none'}/s**; peak verified rate ${run.peakAchievedPerS}/s; stopped: ${run.stoppedBecause}.${run.error ? ` Error: ${run.error}` : ''}`,
+        ...(bare ? [`${barePileComparison(r.handshake, run)}`, ''] : []),
+        `${bare ? 'Bare pile' : 'Gateway'} start-up ${run.gatewayStartupMs} ms. Highest rate with p99 <= 20 ms and nothing lost: **${run.maxRateP99Within20Ms || 'none'}/s**; peak verified rate ${run.peakAchievedPerS}/s; stopped: ${run.stoppedBecause}.${run.error ? ` Error: ${run.error}` : ''}`,
         '',
         run.unloaded
           ? `Unloaded, one handshake at a time (each starts when the previous receipt is in): ${run.unloaded.handshakes} handshakes, p50 **${fmt(run.unloaded.p50Ms)} ms**, p95 ${fmt(run.unloaded.p95Ms)} ms, p99 ${fmt(run.unloaded.p99Ms)} ms, ${run.unloaded.failed} failed. At the lowest open-loop rate below, each handshake arrives at processes that have gone idle; waking them is part of that p50.`
@@ -215,8 +228,8 @@ export function markdown(r: BenchReport): string {
             'p99 ms',
             'lost',
             'errors',
-            'gateway CPU %',
-            'gateway RSS MB',
+            bare ? 'bare pile CPU %' : 'gateway CPU %',
+            bare ? 'bare pile RSS MB' : 'gateway RSS MB',
             'broker CPU %',
             'broker RSS MB',
             'generators CPU %',
@@ -380,20 +393,26 @@ export function markdown(r: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const COLOURS: Record<string, string> = { aedes: '#1f6fb4', mosquitto: '#2a9d3f' };
+const COLOURS: Record<string, string> = {
+  aedes: '#1f6fb4',
+  mosquitto: '#2a9d3f',
+  'aedes, bare pile': '#9bbfe0',
+  'mosquitto, bare pile': '#a3d6ae',
+};
 
 export function chart(r: BenchReport): string {
   const series: Series[] = [];
   for (const run of r.handshake ?? []) {
-    const colour = COLOURS[run.broker] ?? '#555';
+    const name = run.server === 'bare' ? `${run.broker}, bare pile` : run.broker;
+    const colour = COLOURS[name] ?? '#555';
     series.push(
       {
-        label: `${run.broker} p50`,
+        label: `${name} p50`,
         colour,
         points: run.steps.map((s) => ({ x: s.offeredPerS, y: s.p50Ms })),
       },
       {
-        label: `${run.broker} p99`,
+        label: `${name} p99`,
         colour,
         dashed: true,
         points: run.steps.map((s) => ({ x: s.offeredPerS, y: s.p99Ms })),

@@ -116,6 +116,19 @@ export interface GatewayProcess {
   startupMs: number;
 }
 
+/**
+ * The bare pile (bench/loadgen/bare-pile.ts) on the gateway's exported config: the same piles, keys and login,
+ * served by the protocol state machines alone. Runs from source under tsx, with the services' node flags.
+ */
+export async function startBarePileProcess(fleet: Fleet, mqttUrl: string): Promise<GatewayProcess> {
+  const outDir = gatewayDir(fleet);
+  const configPath = path.join(outDir, 'config.json');
+  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  const service = Service.node('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
+  const startupMs = await service.start((out) => out.includes('"msg":"serving piles"'), 120_000);
+  return { service, configPath, startupMs: Math.round(startupMs) };
+}
+
 /** Exports the gateway's config for `mqttUrl` and starts it; its data folder can be put elsewhere (tmpfs). */
 export async function startGatewayProcess(
   fleet: Fleet,

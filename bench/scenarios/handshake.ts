@@ -1,6 +1,7 @@
 /**
  * Scenario 1: handshake latency and throughput. One gateway process serving many piles, simulated vehicles in
- * worker processes, open-loop load at rising rates until saturation, on aedes and on Mosquitto.
+ * worker processes, open-loop load at rising rates until saturation, on aedes and on Mosquitto; then the same
+ * load against the bare pile (bench/loadgen/bare-pile.ts) as the reference for what the gateway adds.
  */
 
 import { loadavg, ProcessSampler } from '../lib/machine.js';
@@ -10,6 +11,7 @@ import {
   createFleet,
   type Fleet,
   removeFleet,
+  startBarePileProcess,
   startBrokerProcess,
   startGatewayProcess,
 } from '../lib/system.js';
@@ -41,8 +43,13 @@ export interface LoadStep {
   loadavg1: number;
 }
 
+/** What serves the piles: the real gateway, or the bare pile (protocol only: no storage, status, logs, metrics). */
+export type PileServer = 'gateway' | 'bare';
+
 export interface BrokerRun {
   broker: BrokerKind;
+  /** absent in results from before the bare-pile reference: the gateway */
+  server?: PileServer;
   piles: number;
   vehicles: number;
   workers: number;
@@ -72,6 +79,8 @@ export interface HandshakeOptions {
   piles?: number;
   vehicles?: number;
   workers?: number;
+  /** also run each broker's load against the bare pile, as the reference (default true) */
+  barePile?: boolean;
   /** node flags for the gateway, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
   gatewayNodeArgs?: string[];
   /** put the gateway's session database here (e.g. on tmpfs) instead of its export folder */
@@ -124,7 +133,12 @@ export function saturation(step: LoadStep): string | undefined {
   return undefined;
 }
 
-async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOptions): Promise<BrokerRun> {
+async function runOnBroker(
+  fleet: Fleet,
+  kind: BrokerKind,
+  options: HandshakeOptions,
+  server: PileServer,
+): Promise<BrokerRun> {
   const log = options.log ?? (() => {});
   const rates =
     options.rates ??
@@ -134,6 +148,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
   const stepSeconds = options.stepSeconds ?? (options.quick ? 2 : 8);
   const run: BrokerRun = {
     broker: kind,
+    server,
     piles: fleet.piles.length,
     vehicles: fleet.vehicles.length,
     workers: options.workers ?? 2,
@@ -145,15 +160,19 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     peakAchievedPerS: 0,
     stoppedBecause: 'all rates done',
   };
+  const label = server === 'bare' ? `${kind}, bare pile` : kind;
   const broker = await startBrokerProcess(fleet, kind);
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
   let driver: LoadDriver | undefined;
   try {
-    gateway = await startGatewayProcess(fleet, broker.url, {
-      ...(options.gatewayNodeArgs ? { nodeArgs: options.gatewayNodeArgs } : {}),
-      ...(options.gatewayDataDir ? { dataDir: options.gatewayDataDir } : {}),
-      ...(options.sqliteSync ? { sqliteSync: options.sqliteSync } : {}),
-    });
+    gateway =
+      server === 'bare'
+        ? await startBarePileProcess(fleet, broker.url)
+        : await startGatewayProcess(fleet, broker.url, {
+            ...(options.gatewayNodeArgs ? { nodeArgs: options.gatewayNodeArgs } : {}),
+            ...(options.gatewayDataDir ? { dataDir: options.gatewayDataDir } : {}),
+            ...(options.sqliteSync ? { sqliteSync: options.sqliteSync } : {}),
+          });
     run.gatewayStartupMs = gateway.startupMs;
     const started = await LoadDriver.start({
       mqttUrl: broker.url,
@@ -164,7 +183,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     driver = started.driver;
     run.vehiclesConnectMs = started.connectMs;
     log(
-      `  ${kind}: gateway up in ${gateway.startupMs} ms, ${fleet.vehicles.length} vehicles in ${started.connectMs} ms`,
+      `  ${label}: ${server === 'bare' ? 'bare pile' : 'gateway'} up in ${gateway.startupMs} ms, ${fleet.vehicles.length} vehicles in ${started.connectMs} ms`,
     );
     await driver.step(20, 1000, 3000); // warm-up: JIT, SQLite, broker routes
     const serial = await driver.serial(options.quick ? 300 : 1000);
@@ -177,7 +196,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
       failed: serial.lost + Object.values(serial.errors).reduce((a, b) => a + b, 0),
     };
     log(
-      `  ${kind} unloaded (one at a time): ${serial.authorised} handshakes p50 ${ss.p50} p95 ${ss.p95} p99 ${ss.p99} ms, failed ${run.unloaded.failed}`,
+      `  ${label} unloaded (one at a time): ${serial.authorised} handshakes p50 ${ss.p50} p95 ${ss.p95} p99 ${ss.p99} ms, failed ${run.unloaded.failed}`,
     );
     for (const rate of rates) {
       const gs = new ProcessSampler(gateway.service.pid).start();
@@ -194,7 +213,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
       );
       run.steps.push(step);
       log(
-        `  ${kind} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, gateway CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, generators CPU ${step.generatorCpuPercent}%, load ${step.loadavg1}`,
+        `  ${label} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, ${server === 'bare' ? 'bare pile' : 'gateway'} CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, generators CPU ${step.generatorCpuPercent}%, load ${step.loadavg1}`,
       );
       const why = saturation(step);
       if (why) {
@@ -204,7 +223,7 @@ async function runOnBroker(fleet: Fleet, kind: BrokerKind, options: HandshakeOpt
     }
   } catch (error) {
     run.error = (error as Error).message.slice(0, 2000);
-    log(`  ${kind}: failed: ${run.error}`);
+    log(`  ${label}: failed: ${run.error}`);
   } finally {
     await driver?.close();
     await gateway?.service.stop('SIGTERM', 10_000);
@@ -230,7 +249,10 @@ export async function handshakeScenario(options: HandshakeOptions): Promise<Brok
   });
   try {
     const runs: BrokerRun[] = [];
-    for (const kind of options.brokers) runs.push(await runOnBroker(fleet, kind, options));
+    for (const kind of options.brokers) {
+      runs.push(await runOnBroker(fleet, kind, options, 'gateway'));
+      if (options.barePile ?? true) runs.push(await runOnBroker(fleet, kind, options, 'bare'));
+    }
     return runs;
   } finally {
     removeFleet(fleet);
