@@ -87,7 +87,9 @@ async function measureTap(result: HeadUnitResult, samples: number): Promise<void
   });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
-    await system.start((out) => out.includes('evauth is running') || out.includes('npm start:'), 120_000);
+    // Ready once the whole head-unit line is out: npm start prints its summary in several writes, and the pipe
+    // can hand us "evauth is running" before the URL line.
+    await system.start((out) => /head unit\s+\S[^\n]*\n/.test(out) || out.includes('npm start:'), 120_000);
     const url = /head unit\s+(http\S+)/.exec(system.output)?.[1];
     if (!url) throw new Error(`npm start did not print a head-unit URL:\n${system.output.slice(-1000)}`);
     const page = await browser.newPage();
