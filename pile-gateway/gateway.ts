@@ -24,7 +24,7 @@ import { PileRuntime } from './pile.js';
 import { type SessionRecord, SessionStore } from './store.js';
 
 /** Topics per SUBSCRIBE packet: ~40 bytes each keeps a batch far below a 64 KiB packet limit. */
-const SUBSCRIBE_BATCH = 500;
+export const SUBSCRIBE_BATCH = 500;
 
 export interface StartGatewayOptions {
   now?: () => number;

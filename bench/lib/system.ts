@@ -88,11 +88,7 @@ export async function startBrokerProcess(
   } else {
     const dir = path.join(fleet.dataDir, 'mosquitto');
     // The gateway's login is made by its first export; Mosquitto's logins are fixed at its own export.
-    exportGateway(fleet.dataDir, BENCH_GID, {
-      mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-      outDir: gatewayDir(fleet),
-      httpPort: 0,
-    });
+    exportBenchGateway(fleet, `mqtt://127.0.0.1:${mqttPort}`);
     // Exported from the registry at each start, as an operator would after adding vehicles; we run as root,
     // so Mosquitto must not drop to its own user (it could not read the 0600 files).
     exportMosquitto(fleet.registry, dir, {
@@ -116,16 +112,24 @@ export interface GatewayProcess {
   startupMs: number;
 }
 
+/** Writes the bench gateway's config and keystore for `mqttUrl` (the cloud's export); returns the config's path. */
+function exportBenchGateway(fleet: Fleet, mqttUrl: string): string {
+  const outDir = gatewayDir(fleet);
+  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  return path.join(outDir, 'config.json');
+}
+
+/** Both pile servers print this once they serve every pile. */
+const servingPiles = (out: string) => out.includes('"msg":"serving piles"');
+
 /**
  * The bare pile (bench/loadgen/bare-pile.ts) on the gateway's exported config: the same piles, keys and login,
  * served by the protocol state machines alone. Runs from source under tsx, with the services' node flags.
  */
 export async function startBarePileProcess(fleet: Fleet, mqttUrl: string): Promise<GatewayProcess> {
-  const outDir = gatewayDir(fleet);
-  const configPath = path.join(outDir, 'config.json');
-  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  const configPath = exportBenchGateway(fleet, mqttUrl);
   const service = Service.node('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
-  const startupMs = await service.start((out) => out.includes('"msg":"serving piles"'), 120_000);
+  const startupMs = await service.start(servingPiles, 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }
 
@@ -139,9 +143,7 @@ export async function startGatewayProcess(
     readyTimeoutMs?: number;
   } = {},
 ): Promise<GatewayProcess> {
-  const outDir = gatewayDir(fleet);
-  const configPath = path.join(outDir, 'config.json');
-  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  const configPath = exportBenchGateway(fleet, mqttUrl);
   if (options.dataDir || options.sqliteSync) {
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as {
       dataDir: string;
@@ -152,9 +154,6 @@ export async function startGatewayProcess(
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   }
   const service = Service.node('gateway', 'pile-gateway/main.ts', [configPath], options);
-  const startupMs = await service.start(
-    (out) => out.includes('"msg":"serving piles"'),
-    options.readyTimeoutMs ?? 120_000,
-  );
+  const startupMs = await service.start(servingPiles, options.readyTimeoutMs ?? 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }

@@ -10,6 +10,7 @@
 import type net from 'node:net';
 import mqtt from 'mqtt';
 import { loadGatewayConfig } from '../../pile-gateway/config.js';
+import { SUBSCRIBE_BATCH } from '../../pile-gateway/gateway.js';
 import { signedReceipt } from '../../pile-gateway/messages.js';
 import { nodeCryptoBackend, pooledSecureRandom } from '../../pile-gateway/node-crypto.js';
 import {
@@ -124,11 +125,12 @@ setInterval(() => {
     for (const out of pile.authenticator.tick()) if (out.kind === 'send') publish(out.topic, out.payload);
 }, 1000).unref();
 
+// In batches, as the gateway subscribes: thousands of topics do not fit one SUBSCRIBE under the packet limit.
 client.once('connect', async () => {
   const authTopics = config.piles.map((p) => topics.pileAuth(p.pid));
-  for (let i = 0; i < authTopics.length; i += 500) {
+  for (let i = 0; i < authTopics.length; i += SUBSCRIBE_BATCH) {
     await client.subscribeAsync(
-      Object.fromEntries(authTopics.slice(i, i + 500).map((t) => [t, { qos: 1 as const }])),
+      Object.fromEntries(authTopics.slice(i, i + SUBSCRIBE_BATCH).map((t) => [t, { qos: 1 as const }])),
     );
   }
   console.log(JSON.stringify({ msg: 'serving piles', piles: piles.size }));
