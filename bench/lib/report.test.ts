@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerRun, LoadStep } from '../scenarios/handshake.js';
 import { rssOfSteps, type ScaleResult } from '../scenarios/scale.js';
 import type { MachineInfo } from './machine.js';
-import { barePileComparison, checkTargets, markdown } from './report.js';
+import { barePileComparison, markdown } from './report-markdown.js';
+import { checkTargets } from './targets.js';
 
 function step(
   offeredPerS: number,

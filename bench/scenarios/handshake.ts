@@ -46,6 +46,14 @@ export interface LoadStep {
 /** What serves the piles: the real gateway, or the bare pile (protocol only: no storage, status, logs, metrics). */
 export type PileServer = 'gateway' | 'bare';
 
+/** How a run is named in logs, the report and the chart: the broker, and the bare pile when it served. */
+export const runLabel = (broker: BrokerKind, server: PileServer = 'gateway') =>
+  server === 'bare' ? `${broker}, bare pile` : broker;
+
+/** The step of a run at an offered rate, if it got that far. */
+export const stepAt = (run: Pick<BrokerRun, 'steps'>, offeredPerS: number) =>
+  run.steps.find((s) => s.offeredPerS === offeredPerS);
+
 export interface BrokerRun {
   broker: BrokerKind;
   /** absent in results from before the bare-pile reference: the gateway */
@@ -160,7 +168,7 @@ async function runOnBroker(
     peakAchievedPerS: 0,
     stoppedBecause: 'all rates done',
   };
-  const label = server === 'bare' ? `${kind}, bare pile` : kind;
+  const label = runLabel(kind, server);
   const broker = await startBrokerProcess(fleet, kind);
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
   let driver: LoadDriver | undefined;
