@@ -121,7 +121,7 @@ client.on('message', (topic, payload, packet) => {
 
 // Expired challenges are forgotten as in the gateway, so a lost response does not hold a connector forever.
 setInterval(() => {
-  for (const [, pile] of piles)
+  for (const pile of piles.values())
     for (const out of pile.authenticator.tick()) if (out.kind === 'send') publish(out.topic, out.payload);
 }, 1000).unref();
 

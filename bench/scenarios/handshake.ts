@@ -169,6 +169,7 @@ async function runOnBroker(
     stoppedBecause: 'all rates done',
   };
   const label = runLabel(kind, server);
+  const serverName = server === 'bare' ? 'bare pile' : 'gateway';
   const broker = await startBrokerProcess(fleet, kind);
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
   let driver: LoadDriver | undefined;
@@ -191,7 +192,7 @@ async function runOnBroker(
     driver = started.driver;
     run.vehiclesConnectMs = started.connectMs;
     log(
-      `  ${label}: ${server === 'bare' ? 'bare pile' : 'gateway'} up in ${gateway.startupMs} ms, ${fleet.vehicles.length} vehicles in ${started.connectMs} ms`,
+      `  ${label}: ${serverName} up in ${gateway.startupMs} ms, ${fleet.vehicles.length} vehicles in ${started.connectMs} ms`,
     );
     await driver.step(20, 1000, 3000); // warm-up: JIT, SQLite, broker routes
     const serial = await driver.serial(options.quick ? 300 : 1000);
@@ -221,7 +222,7 @@ async function runOnBroker(
       );
       run.steps.push(step);
       log(
-        `  ${label} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, ${server === 'bare' ? 'bare pile' : 'gateway'} CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, generators CPU ${step.generatorCpuPercent}%, load ${step.loadavg1}`,
+        `  ${label} ${rate}/s: achieved ${step.achievedPerS}/s p50 ${step.p50Ms} p95 ${step.p95Ms} p99 ${step.p99Ms} ms, lost ${step.lost}, errors ${JSON.stringify(step.errors)}, ${serverName} CPU ${step.gatewayCpuPercent}% RSS ${step.gatewayRssMB} MB, broker CPU ${step.brokerCpuPercent}% RSS ${step.brokerRssMB} MB, generators CPU ${step.generatorCpuPercent}%, load ${step.loadavg1}`,
       );
       const why = saturation(step);
       if (why) {
