@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       'shared/**/*.test.ts',
+      'node/**/*.test.ts',
       'cloud/**/*.test.ts',
       'broker/**/*.test.ts',
       'pile-gateway/**/*.test.ts',

@@ -1,6 +1,6 @@
 /** Micro-benchmarks of the protocol core (issue: pile side <= 40 µs, vehicle side <= 60 µs median). */
 
-import { nodeCryptoBackend, pooledSecureRandom } from '../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
 import { deriveSealKey, openCredential, sealCredential } from '../shared/credential.js';
 import { installCryptoBackend, nobleBackend } from '../shared/crypto/backend.js';
 import {

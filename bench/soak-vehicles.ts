@@ -4,7 +4,7 @@
  */
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { nodeCryptoBackend } from '../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend } from '../node/crypto.js';
 import { installCryptoBackend } from '../shared/crypto/backend.js';
 import {
   b64uDecode,

@@ -8,8 +8,8 @@ import tls from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { mayPublish, maySubscribe, type Principal } from '../shared/index.js';
 import { GuardedConnection } from './frame-guard.js';
-import { mayPublish, maySubscribe, type Principal } from './rights.js';
 
 export interface BrokerOptions {
   /** interface to listen on; default 127.0.0.1 */

@@ -1,5 +1,5 @@
 /** Grants and revocations: what a vehicle may charge at, and ending grants, tickets and vehicles (each with a revocations row). */
-import { usernames } from '../broker/rights.js';
+import { usernames } from '../shared/index.js';
 import type { Registry } from './registry.js';
 import { type GrantSpec, RegistryError } from './registry-records.js';
 

@@ -1,6 +1,6 @@
 /** MQTT logins in cloud.db: password hashes (scrypt for the cloud's own check, PBKDF2 for a Mosquitto export) and the login check. */
 import { createHash } from 'node:crypto';
-import { type Principal, parseUsername } from '../broker/rights.js';
+import { type Principal, parseUsername } from '../shared/index.js';
 import type { Db } from './db.js';
 import { mosquittoHash, scryptHash, verifyScrypt } from './secrets.js';
 

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { nodeCryptoBackend } from '../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend } from '../node/crypto.js';
 import { installCryptoBackend } from '../shared/crypto/backend.js';
 import { startCloudService } from './service.js';
 

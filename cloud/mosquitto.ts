@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Principal, parseUsername, rightsOf } from '../broker/rights.js';
+import { type Principal, parseUsername, rightsOf } from '../shared/index.js';
 import type { Registry } from './registry.js';
 
 export interface MosquittoExportOptions {

@@ -2,8 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Principal, usernames } from '../broker/rights.js';
-import { b64uEncode, type PileKeystoreEntry, type VehicleProvisioning } from '../shared/index.js';
+import {
+  b64uEncode,
+  type PileKeystoreEntry,
+  type Principal,
+  usernames,
+  type VehicleProvisioning,
+} from '../shared/index.js';
 import { type Db, openDatabase, statement } from './db.js';
 import { addGrant, revokeGrant, revokeTicket, revokeVehicle } from './grants.js';
 import { MqttLogins } from './logins.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { pooledSecureRandom } from '../pile-gateway/node-crypto.js';
+import { pooledSecureRandom } from '../node/crypto.js';
 import { mqttClientLog, type RandomSource, topics } from '../shared/index.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
 import { openRegistry, RegistryError } from './registry.js';

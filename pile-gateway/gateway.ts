@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
 import {
   installCryptoBackend,
   mqttClientLog,
@@ -19,7 +20,6 @@ import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { startHttp } from './http.js';
 import { createGatewayLog } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
-import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
 import { PileRuntime } from './pile.js';
 import { type SessionRecord, SessionStore } from './store.js';
 

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Principal, type RunningBroker, startBroker } from '../broker/index.js';
+import { type RunningBroker, startBroker } from '../broker/index.js';
+import type { Principal } from '../shared/index.js';
 import {
   b64uEncode,
   buildPileControl,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportGateway, exportMosquitto, openRegistry, type Registry } from '../../cloud/index.js';
 import type { WorkerPile, WorkerVehicle } from '../loadgen/messages.js';
-import { freePort, Service, type ServiceOptions, waitForPort } from './processes.js';
+import { benchService, ChildService, freePort, type ServiceOptions, waitForPort } from './processes.js';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -64,7 +64,7 @@ export function removeFleet(fleet: Fleet): void {
 
 export interface RunningBroker {
   kind: BrokerKind;
-  service: Service;
+  service: ChildService;
   mqttPort: number;
   url: string;
 }
@@ -77,9 +77,9 @@ export async function startBrokerProcess(
 ): Promise<RunningBroker> {
   const mqttPort = port ?? (await freePort());
   const wsPort = await freePort();
-  let service: Service;
+  let service: ChildService;
   if (kind === 'aedes') {
-    service = Service.node(
+    service = benchService(
       'aedes broker',
       'broker/main.ts',
       ['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
@@ -96,7 +96,7 @@ export async function startBrokerProcess(
       wsPort,
       ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
     });
-    service = new Service('mosquitto', MOSQUITTO, ['-c', path.join(dir, 'mosquitto.conf')]);
+    service = new ChildService('mosquitto', MOSQUITTO, ['-c', path.join(dir, 'mosquitto.conf')]);
   }
   await service.start(() => true);
   await waitForPort(mqttPort);
@@ -106,7 +106,7 @@ export async function startBrokerProcess(
 const gatewayDir = (fleet: Fleet) => path.join(fleet.dataDir, 'gateways', BENCH_GID);
 
 export interface GatewayProcess {
-  service: Service;
+  service: ChildService;
   configPath: string;
   /** spawn → "serving piles" (config, keystore, SQLite, MQTT connect, subscriptions, statuses) */
   startupMs: number;
@@ -128,7 +128,7 @@ const servingPiles = (out: string) => out.includes('"msg":"serving piles"');
  */
 export async function startBarePileProcess(fleet: Fleet, mqttUrl: string): Promise<GatewayProcess> {
   const configPath = exportBenchGateway(fleet, mqttUrl);
-  const service = Service.node('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
+  const service = benchService('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
   const startupMs = await service.start(servingPiles, 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }
@@ -153,7 +153,7 @@ export async function startGatewayProcess(
     if (options.sqliteSync) config.sqliteSync = options.sqliteSync;
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   }
-  const service = Service.node('gateway', 'pile-gateway/main.ts', [configPath], options);
+  const service = benchService('gateway', 'pile-gateway/main.ts', [configPath], options);
   const startupMs = await service.start(servingPiles, options.readyTimeoutMs ?? 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }

@@ -9,10 +9,10 @@
  */
 import type net from 'node:net';
 import mqtt from 'mqtt';
+import { nodeCryptoBackend, pooledSecureRandom } from '../../node/crypto.js';
 import { loadGatewayConfig } from '../../pile-gateway/config.js';
 import { SUBSCRIBE_BATCH } from '../../pile-gateway/gateway.js';
 import { signedReceipt } from '../../pile-gateway/messages.js';
-import { nodeCryptoBackend, pooledSecureRandom } from '../../pile-gateway/node-crypto.js';
 import {
   installCryptoBackend,
   mqttClientLog,

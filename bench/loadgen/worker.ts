@@ -9,7 +9,7 @@
  */
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { nodeCryptoBackend, pooledSecureRandom } from '../../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend, pooledSecureRandom } from '../../node/crypto.js';
 import { installCryptoBackend } from '../../shared/crypto/backend.js';
 import {
   b64uDecode,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { freePort, Service } from '../lib/processes.js';
+import { benchService, freePort } from '../lib/processes.js';
 import { type LatencySummary, summarize } from '../lib/stats.js';
 
 export interface HeadUnitResult {
@@ -77,7 +77,7 @@ const ARM_TAP = `(() => {
 async function measureTap(result: HeadUnitResult, samples: number): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evauth-bench-hu-'));
   const ports = { mqtt: await freePort(), ws: await freePort(), http: await freePort() };
-  const system = Service.node('npm start', 'scripts/start.ts', [], {
+  const system = benchService('npm start', 'scripts/start.ts', [], {
     env: {
       EVAUTH_DATA_DIR: dataDir,
       EVAUTH_MQTT_PORT: String(ports.mqtt),

@@ -22,7 +22,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
-import { nodeCryptoBackend } from '../../pile-gateway/node-crypto.js';
+import { nodeCryptoBackend } from '../../node/crypto.js';
 import { type CryptoBackend, installCryptoBackend, nobleBackend } from '../../shared/crypto/backend.js';
 import { PileAuthenticator, PileControlState, secureRandom, VehicleHandshake } from '../../shared/index.js';
 import { issueTestCredential } from '../../shared/testing.js';

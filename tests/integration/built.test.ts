@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../pile-gateway/store.js';
 import { buildServices } from '../../scripts/build-services.js';
 import { verifyReceipt } from '../../shared/index.js';
-import { credentialFor, TestSystem } from './system.js';
+import { credentialFor, TestSystem } from '../support/system.js';
 
 let system: TestSystem;
 
@@ -48,8 +48,8 @@ describe('built services', () => {
   });
 
   it('stop cleanly on SIGTERM', async () => {
-    expect(await system.gateway.stop('SIGTERM')).toBe(0);
+    expect((await system.gateway.stop('SIGTERM')).code).toBe(0);
     expect(system.gateway.output).toContain('"msg":"gateway stopped"');
-    expect(await system.broker.stop('SIGTERM')).toBe(0);
+    expect((await system.broker.stop('SIGTERM')).code).toBe(0);
   });
 });

@@ -11,8 +11,8 @@ import {
   VehicleHandshake,
   type VehicleProvisioning,
 } from '../../shared/index.js';
-import { craftedCredential, type Message, RawVehicle, randomB64u } from './raw-vehicle.js';
-import { credentialFor, TestSystem } from './system.js';
+import { craftedCredential, type Message, RawVehicle, randomB64u } from '../support/raw-vehicle.js';
+import { credentialFor, TestSystem } from '../support/system.js';
 
 let system: TestSystem;
 let carA: VehicleProvisioning;

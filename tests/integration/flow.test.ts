@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TSX } from '../../node/child-process.js';
 import { SessionStore } from '../../pile-gateway/store.js';
 import { verifyReceipt } from '../../shared/index.js';
-import { TSX } from './processes.js';
-import { SITE_A, TestSystem } from './system.js';
+import { SITE_A, TestSystem } from '../support/system.js';
 
 const run = promisify(execFile);
 let system: TestSystem;

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildService } from '../../node/child-process.js';
 import { b64uEncode, secureRandom, type VehicleCredential } from '../../shared/index.js';
-import { Service } from './processes.js';
-import { credentialFor, TestSystem } from './system.js';
+import { credentialFor, TestSystem } from '../support/system.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 let shiftMs = 0;
@@ -41,7 +41,9 @@ describe('keys end to end', () => {
     fs.writeFileSync(path.join(dir, 'keystore.json'), JSON.stringify(keystore), { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
     await system.gateway.stop();
-    const impostor = new Service('impostor', ['pile-gateway/main.ts', path.join(dir, 'config.json')]);
+    const impostor = ChildService.node('impostor', 'pile-gateway/main.ts', [path.join(dir, 'config.json')], {
+      env: { LOG_LEVEL: 'info' },
+    });
     try {
       await impostor.start((out) => out.includes('"msg":"serving piles"'));
       const outcome = await client.authenticate('IT-P3', 1);

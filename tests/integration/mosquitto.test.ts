@@ -2,10 +2,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TSX } from '../../node/child-process.js';
 import { secureRandom, topics, VehicleHandshake } from '../../shared/index.js';
-import { TSX } from './processes.js';
-import { RawVehicle } from './raw-vehicle.js';
-import { credentialFor, TestSystem } from './system.js';
+import { RawVehicle } from '../support/raw-vehicle.js';
+import { credentialFor, TestSystem } from '../support/system.js';
 
 const run = promisify(execFile);
 let system: TestSystem;

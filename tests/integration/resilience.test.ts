@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChargingSession } from '../../head-unit/vehicle/index.js';
 import { SessionStore } from '../../pile-gateway/store.js';
-import { credentialFor, GID, TestSystem } from './system.js';
+import { credentialFor, GID, TestSystem } from '../support/system.js';
 
 let system: TestSystem;
 

@@ -5,24 +5,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Service, TSX } from './processes.js';
+import { ChildService, TSX } from '../../node/child-process.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
-const services: Service[] = [];
+const services: ChildService[] = [];
 
 afterAll(async () => {
   for (const s of services) await s.stop('SIGKILL');
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function copy(dataDir: string): Service {
-  const service = new Service('npm start', ['scripts/start.ts'], {
-    EVAUTH_DATA_DIR: dataDir,
-    EVAUTH_MQTT_PORT: '0',
-    EVAUTH_WS_PORT: '0',
-    EVAUTH_HTTP_PORT: '0',
-    EVAUTH_GATEWAY_HTTP_PORT: '0',
+function copy(dataDir: string): ChildService {
+  const service = ChildService.node('npm start', 'scripts/start.ts', [], {
+    env: {
+      LOG_LEVEL: 'info',
+      EVAUTH_DATA_DIR: dataDir,
+      EVAUTH_MQTT_PORT: '0',
+      EVAUTH_WS_PORT: '0',
+      EVAUTH_HTTP_PORT: '0',
+      EVAUTH_GATEWAY_HTTP_PORT: '0',
+    },
   });
   services.push(service);
   return service;
@@ -69,8 +72,8 @@ describe('npm start', () => {
     expect(out.rejected).toEqual([]);
     expect(out.receipt.reason).toBe('stopped');
 
-    expect(await first.stop('SIGINT')).toBe(0);
-    expect(await second.stop('SIGINT')).toBe(0);
+    expect((await first.stop('SIGINT')).code).toBe(0);
+    expect((await second.stop('SIGINT')).code).toBe(0);
 
     const again = copy(a);
     await again.start(ready, 20_000);
@@ -81,6 +84,6 @@ describe('npm start', () => {
       fs.readFileSync(path.join(a, 'provisioning', 'vehicles', vehicles[0]!), 'utf8'),
     );
     expect(annaAgain.mqtt.url).toBe(brokerAgain);
-    expect(await again.stop('SIGINT')).toBe(0);
+    expect((await again.stop('SIGINT')).code).toBe(0);
   }, 90_000);
 });

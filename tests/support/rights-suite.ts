@@ -5,8 +5,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
-import { topics } from '../shared/index.js';
-import { collect, connectClient, type RightsWorld, reaches, subscribeCode } from './test-support.js';
+import { topics } from '../../shared/index.js';
+import { collect, connectClient, type RightsWorld, reaches, subscribeCode } from './mqtt.js';
 
 export interface RightsSuiteOptions {
   /**

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker } from '../broker/index.js';
-import { collect, connectClient, type Received, waitFor } from '../broker/test-support.js';
+import { startBroker } from '../../broker/index.js';
+import { openRegistry, type Registry } from '../../cloud/registry.js';
+import { type CloudService, startCloudService } from '../../cloud/service.js';
 import {
   b64uDecode,
   buildCredentialRequest,
@@ -15,10 +16,9 @@ import {
   PileControlState,
   parseTicket,
   topics,
-} from '../shared/index.js';
-import { openRegistry, type Registry } from './registry.js';
-import { type CloudService, startCloudService } from './service.js';
-import { testPileSpec } from './test-support.js';
+} from '../../shared/index.js';
+import { collect, connectClient, type Received, waitFor } from '../support/mqtt.js';
+import { testPileSpec } from '../support/pile-spec.js';
 
 const spec = (site: string, gid?: string) =>
   testPileSpec({

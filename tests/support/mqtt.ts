@@ -4,7 +4,7 @@
  */
 import type net from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '../shared/index.js';
+import { topics } from '../../shared/index.js';
 
 export function connectClient(url: string, username?: string, password?: string, extra: IClientOptions = {}) {
   return new Promise<MqttClient>((resolve, reject) => {

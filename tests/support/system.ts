@@ -15,9 +15,9 @@ import {
   startCloudService,
 } from '../../cloud/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
+import { ChildService, freePort, waitForPort } from '../../node/child-process.js';
 import { SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
 import type { VehicleProvisioning } from '../../shared/index.js';
-import { freePort, Service, waitForPort } from './processes.js';
 
 export const GID = 'gw-it';
 export const SITE_A = 'Site A';
@@ -44,8 +44,8 @@ export class TestSystem {
   wsPort = 0;
   registry!: Registry;
   cloud?: CloudService;
-  broker!: Service;
-  gateway!: Service;
+  broker!: ChildService;
+  gateway!: ChildService;
   gatewayHttpPort = 0;
   readonly gatewayDir = path.join(this.dataDir, 'gateways', GID);
   private readonly clients: VehicleClient[] = [];
@@ -108,20 +108,20 @@ export class TestSystem {
   }
 
   /** A service from its TypeScript source under tsx, or its built file when the system runs built services. */
-  private nodeService(name: string, entry: ServiceEntry, args: string[]): Service {
+  private nodeService(name: string, entry: ServiceEntry, args: string[]): ChildService {
     const built = this.options.built?.get(entry);
-    return built
-      ? new Service(name, [...SERVICE_NODE_FLAGS, built, ...args], {}, process.execPath)
-      : new Service(name, [entry, ...args]);
+    return ChildService.node(name, entry, args, {
+      env: { LOG_LEVEL: 'info' },
+      ...(built ? { builtFile: built, nodeArgs: SERVICE_NODE_FLAGS } : {}),
+    });
   }
 
   /** Exports the registry for Mosquitto with the admin CLI and returns the Mosquitto service. */
-  private async mosquitto(): Promise<Service> {
+  private async mosquitto(): Promise<ChildService> {
     const dir = path.join(this.dataDir, 'mosquitto');
     // Running as root, Mosquitto would otherwise drop to an account that cannot read the private data folder.
     const runAs = process.getuid?.() === 0 ? ['--run-as', 'root'] : [];
-    const exporter = new Service('export-mosquitto', [
-      'cloud/cli.ts',
+    const exporter = ChildService.node('export-mosquitto', 'cloud/cli.ts', [
       '--data',
       this.dataDir,
       'export-mosquitto',
@@ -136,7 +136,7 @@ export class TestSystem {
     await exporter.stop();
     const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
     if (!binary) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
-    return new Service('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], {}, binary);
+    return new ChildService('mosquitto', binary, ['-c', path.join(dir, 'mosquitto.conf')]);
   }
 
   async startBroker(): Promise<void> {

@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../broker/index.js';
-import { ROOT, type RunningProcess, startProcess } from '../broker/process-support.js';
-import { collect, connectClient, type Received, waitFor } from '../broker/test-support.js';
+import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { openRegistry, type Registry } from '../../cloud/registry.js';
+import type { ChildService } from '../../node/child-process.js';
+import { ROOT } from '../../node/child-process.js';
 import {
   b64uDecode,
   buildCredentialRequest,
@@ -21,15 +22,16 @@ import {
   deriveVehicleMacKey,
   openCredential,
   topics,
-} from '../shared/index.js';
-import { openRegistry, type Registry } from './registry.js';
-import { testPileSpec } from './test-support.js';
+} from '../../shared/index.js';
+import { startEntryPoint } from '../support/entry-points.js';
+import { collect, connectClient, type Received, waitFor } from '../support/mqtt.js';
+import { testPileSpec } from '../support/pile-spec.js';
 
 describe('cloud/main.ts process', () => {
   let dir: string;
   let registry: Registry;
   let broker: RunningBroker;
-  let service: RunningProcess;
+  let service: ChildService;
   let vehicle: MqttClient;
   let seen: Received[];
   let vehicleKey: Uint8Array;
@@ -65,7 +67,7 @@ describe('cloud/main.ts process', () => {
     vehicle = await connectClient(url, 'vehicle:V1', provisioned.mqtt.password);
     seen = collect(vehicle);
     await vehicle.subscribeAsync([topics.vehicleAll('V1'), 'evauth/v1/directory/#'], { qos: 1 });
-    service = startProcess('cloud/main.ts', ['--data', dir, '--mqtt-url', url]);
+    service = await startEntryPoint('cloud/main.ts', ['--data', dir, '--mqtt-url', url]);
     await service.waitForLog((l) => l.msg === 'cloud connected to broker', 10_000, 'service connected');
   });
 
@@ -121,7 +123,7 @@ describe('cloud/main.ts process', () => {
     );
     expect(line).toMatchObject({ name: 'evauth-cloud', vid: 'V1', pile: 'P2', code: 'NOT_ENTITLED' });
     // pino's own fields are intact: `pid` is the process id, not overwritten by a pile id
-    expect(line['pid']).toBe(service.child.pid);
+    expect(line['pid']).toBe(service.pid);
     expect(line.level).toBeGreaterThanOrEqual(30); // visible at pino's default level
     expect(typeof line['time']).toBe('number');
     // the vehicle got the same code on the wire
@@ -142,7 +144,7 @@ describe('cloud/main.ts process', () => {
     );
     await vehicle.publishAsync(topics.credentialRequests(), JSON.stringify(forged), { qos: 1 });
     const badMac = await service.waitForLog((l) => l['code'] === 'BAD_MAC', 5000, 'BAD_MAC log line');
-    expect(badMac).toMatchObject({ outcome: 'denied', vid: 'V1', pile: 'P1', pid: service.child.pid });
+    expect(badMac).toMatchObject({ outcome: 'denied', vid: 'V1', pile: 'P1', pid: service.pid });
     expect(badMac.level).toBeGreaterThanOrEqual(30);
   });
 
@@ -165,13 +167,13 @@ describe('cloud/main.ts process', () => {
     expect(ms).toBeLessThan(2000);
     expect(service.logs.some((l) => l.msg === 'stopping' && l['signal'] === 'SIGTERM')).toBe(true);
     expect(service.logs.some((l) => l.msg === 'cloud service stopped')).toBe(true);
-    expect(service.stderr()).toBe('');
+    expect(service.stderr).toBe('');
   });
 });
 
 describe('cloud/main.ts process without a usable set-up', () => {
   const dirs: string[] = [];
-  let service: RunningProcess | undefined;
+  let service: ChildService | undefined;
   afterAll(async () => {
     await service?.stop('SIGKILL');
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -201,10 +203,15 @@ describe('cloud/main.ts process without a usable set-up', () => {
     const closed = await startBroker({ mqttPort: 0, authenticate: () => undefined });
     const port = closed.mqttPort;
     await closed.close();
-    service = startProcess('cloud/main.ts', ['--data', dir, '--mqtt-url', `mqtt://127.0.0.1:${port}`]);
+    service = await startEntryPoint('cloud/main.ts', [
+      '--data',
+      dir,
+      '--mqtt-url',
+      `mqtt://127.0.0.1:${port}`,
+    ]);
     const failure = await service.waitForLog((l) => l.msg === 'mqtt error', 10_000, 'connection failure');
     expect(failure.level).toBe(40);
-    expect(service.child.exitCode).toBeNull();
+    expect(service.exitCode).toBeNull();
     const { code, ms } = await service.stop('SIGTERM');
     expect(code).toBe(0);
     expect(ms).toBeLessThan(2000);

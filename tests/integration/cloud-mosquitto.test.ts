@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rightsSuite } from '../broker/rights-suite.js';
-import type { RightsWorld } from '../broker/test-support.js';
-import { topics } from '../shared/index.js';
-import { freePort, waitForPort } from '../tests/integration/processes.js';
-import { reconcile } from './issuer.js';
-import { exportMosquitto } from './mosquitto.js';
-import { openRegistry } from './registry.js';
-import { mosquittoHash } from './secrets.js';
-import { seedDemo } from './seed.js';
-import { testPileSpec } from './test-support.js';
+import { reconcile } from '../../cloud/issuer.js';
+import { exportMosquitto } from '../../cloud/mosquitto.js';
+import { openRegistry } from '../../cloud/registry.js';
+import { mosquittoHash } from '../../cloud/secrets.js';
+import { seedDemo } from '../../cloud/seed.js';
+import { freePort, waitForPort } from '../../node/child-process.js';
+import { topics } from '../../shared/index.js';
+import type { RightsWorld } from '../support/mqtt.js';
+import { testPileSpec } from '../support/pile-spec.js';
+import { rightsSuite } from '../support/rights-suite.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 const MOSQUITTO_PASSWD = ['/usr/bin/mosquitto_passwd', '/usr/sbin/mosquitto_passwd'].find((p) =>

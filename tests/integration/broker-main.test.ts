@@ -4,14 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRegistry } from '../cloud/registry.js';
-import { topics } from '../shared/index.js';
-import { type LogLine, ROOT, type RunningProcess, startProcess } from './process-support.js';
-import { collect, connectClient, waitFor } from './test-support.js';
+import { openRegistry } from '../../cloud/registry.js';
+import type { ChildService, LogLine } from '../../node/child-process.js';
+import { ROOT } from '../../node/child-process.js';
+import { topics } from '../../shared/index.js';
+import { startEntryPoint } from '../support/entry-points.js';
+import { collect, connectClient, waitFor } from '../support/mqtt.js';
 
 describe('broker/main.ts process', () => {
   let dir: string;
-  let broker: RunningProcess;
+  let broker: ChildService;
   let password: string;
   let cloudPassword: string;
   let listening: LogLine;
@@ -24,7 +26,7 @@ describe('broker/main.ts process', () => {
       .mqtt.password;
     cloudPassword = registry.cloudPassword();
     registry.close();
-    broker = startProcess('broker/main.ts', ['--data', dir, '--mqtt-port', '0', '--ws-port', '0']);
+    broker = await startEntryPoint('broker/main.ts', ['--data', dir, '--mqtt-port', '0', '--ws-port', '0']);
     listening = await broker.waitForLog((l) => l.msg === 'broker listening', 10_000, 'broker listening');
   });
 

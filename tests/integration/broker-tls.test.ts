@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRegistry, type Registry } from '../cloud/registry.js';
-import { testPileSpec } from '../cloud/test-support.js';
-import { topics } from '../shared/index.js';
-import { type RunningBroker, startBroker } from './index.js';
-import { ROOT, type RunningProcess, startProcess } from './process-support.js';
-import { collect, connectClient, waitFor } from './test-support.js';
-import { makeCertificate } from './tls-support.js';
+import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { openRegistry, type Registry } from '../../cloud/registry.js';
+import type { ChildService } from '../../node/child-process.js';
+import { ROOT } from '../../node/child-process.js';
+import { topics } from '../../shared/index.js';
+import { startEntryPoint } from '../support/entry-points.js';
+import { collect, connectClient, waitFor } from '../support/mqtt.js';
+import { testPileSpec } from '../support/pile-spec.js';
+import { makeCertificate } from '../support/tls.js';
 
 describe('broker over TLS and WSS', () => {
   let dir: string;
@@ -146,7 +148,7 @@ describe('broker over TLS and WSS', () => {
 
 describe('broker/main.ts with --tls-cert and --tls-key', () => {
   let dir: string;
-  let broker: RunningProcess;
+  let broker: ChildService;
   let password: string;
   let ca: Buffer;
   let cert: ReturnType<typeof makeCertificate>;
@@ -168,7 +170,7 @@ describe('broker/main.ts with --tls-cert and --tls-key', () => {
   });
 
   it('serves mqtts:// and wss:// with the given certificate and exits 0 on SIGTERM', async () => {
-    broker = startProcess('broker/main.ts', [
+    broker = await startEntryPoint('broker/main.ts', [
       ...['--data', dir, '--mqtt-port', '0', '--ws-port', '0'],
       ...['--tls-cert', cert.certPath, '--tls-key', cert.keyPath],
     ]);

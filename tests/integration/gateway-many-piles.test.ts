@@ -2,9 +2,9 @@
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../broker/index.js';
-import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
-import { startGateway } from './gateway.js';
+import type { RunningBroker } from '../../broker/index.js';
+import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
+import { startGateway } from '../../pile-gateway/gateway.js';
 import {
   makePile,
   makeVehicle,
@@ -13,7 +13,7 @@ import {
   startTestBroker,
   tempDir,
   writeGatewayFolder,
-} from './testkit.js';
+} from '../../pile-gateway/testkit.js';
 
 const PASSWORD = 'test-password';
 // 1,500 piles = 3,000 topics, ~110 KB in one SUBSCRIBE: over the broker's packet limit unless batched.

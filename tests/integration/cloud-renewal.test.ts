@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../broker/index.js';
-import { collect, connectClient, type Received, waitFor } from '../broker/test-support.js';
+import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { RENEW_AT_FRACTION, reconcile } from '../../cloud/issuer.js';
+import { openRegistry, type Registry } from '../../cloud/registry.js';
+import { handleCredentialRequest, RequestLimiter } from '../../cloud/requests.js';
+import { type CloudService, startCloudService } from '../../cloud/service.js';
 import {
   b64uDecode,
   buildCredentialRequest,
@@ -18,12 +21,9 @@ import {
   deriveVehicleMacKey,
   openCredential,
   topics,
-} from '../shared/index.js';
-import { RENEW_AT_FRACTION, reconcile } from './issuer.js';
-import { openRegistry, type Registry } from './registry.js';
-import { handleCredentialRequest, RequestLimiter } from './requests.js';
-import { type CloudService, startCloudService } from './service.js';
-import { testPileSpec } from './test-support.js';
+} from '../../shared/index.js';
+import { collect, connectClient, type Received, waitFor } from '../support/mqtt.js';
+import { testPileSpec } from '../support/pile-spec.js';
 
 const LIFE = 100; // seconds; 20% of it is 20 s
 const T0 = Math.floor(Date.now() / 1000); // a whole second, so the offsets below are exact

@@ -3,11 +3,10 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../broker/index.js';
-import { MemoryCredentialStore, VehicleClient } from '../head-unit/vehicle/index.js';
-import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../shared/index.js';
-import { type RunningGateway, startGateway } from './gateway.js';
-import { SessionStore } from './store.js';
+import type { RunningBroker } from '../../broker/index.js';
+import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
+import { type RunningGateway, startGateway } from '../../pile-gateway/gateway.js';
+import { SessionStore } from '../../pile-gateway/store.js';
 import {
   controlFor,
   makePile,
@@ -18,7 +17,8 @@ import {
   type TestPile,
   tempDir,
   writeGatewayFolder,
-} from './testkit.js';
+} from '../../pile-gateway/testkit.js';
+import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../../shared/index.js';
 
 const PASSWORD = 'test-password';
 const silent = pino({ level: 'silent' });

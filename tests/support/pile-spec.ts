@@ -1,5 +1,5 @@
 /** Test support for the cloud tests: a valid pile as the registry takes it. Not used in production code. */
-import type { PileSpec } from './registry-records.js';
+import type { PileSpec } from '../../cloud/registry-records.js';
 
 export function testPileSpec(overrides: Partial<PileSpec> = {}): PileSpec {
   return {

@@ -1,8 +1,10 @@
 /**
- * The MQTT topic rights of PROTOCOL §9, in one table. aedes hooks (broker/server.ts) and the Mosquitto export
- * (cloud/mosquitto.ts) are both built from it, so the two brokers enforce the same rules.
+ * The MQTT logins and topic rights of PROTOCOL §9 as data: principals, usernames and what each may subscribe to
+ * and publish on, built from the topic tree of §4. The broker enforces them (aedes hooks) and the cloud exports
+ * them (Mosquitto's dynamic security); nobody else derives them again. Browser-safe.
  */
-import { isValidId, TOPIC_ROOT } from '../shared/index.js';
+import { isValidId } from './ids.js';
+import { topics } from './topics.js';
 
 export type Principal =
   | { kind: 'vehicle'; vid: string }
@@ -18,40 +20,43 @@ export interface TopicRights {
   mayRetain: boolean;
 }
 
-const t = (suffix: string) => `${TOPIC_ROOT}/${suffix}`;
-
 /** PROTOCOL §9 as data: the topic patterns each principal may subscribe to and publish on. */
 export function rightsOf(principal: Principal): TopicRights {
   switch (principal.kind) {
     case 'vehicle': {
       const vid = principal.vid;
       return {
-        subscribe: [t(`vehicles/${vid}/#`), t('directory/#'), t('piles/+/status'), t('gateways/+/status')],
-        publish: [t('piles/+/auth'), t('cloud/credential-requests')],
+        subscribe: [
+          topics.vehicleAll(vid),
+          topics.directoryAll(),
+          topics.allPileStatus(),
+          topics.allGatewayStatus(),
+        ],
+        publish: [topics.pileAuth('+'), topics.credentialRequests()],
         mayRetain: false,
       };
     }
     case 'gateway': {
       const piles = [...principal.piles].sort();
       return {
-        subscribe: piles.flatMap((p) => [t(`piles/${p}/auth`), t(`piles/${p}/control`)]),
+        subscribe: piles.flatMap((p) => [topics.pileAuth(p), topics.pileControl(p)]),
         publish: [
-          ...piles.map((p) => t(`piles/${p}/status`)),
-          t(`gateways/${principal.gid}/status`),
-          t('vehicles/+/auth'),
-          t('vehicles/+/session'),
+          ...piles.map((p) => topics.pileStatus(p)),
+          topics.gatewayStatus(principal.gid),
+          topics.vehicleAuth('+'),
+          topics.vehicleSession('+'),
         ],
         mayRetain: true,
       };
     }
     case 'cloud':
       return {
-        subscribe: [t('cloud/credential-requests')],
+        subscribe: [topics.credentialRequests()],
         publish: [
-          t('vehicles/+/credentials/+'),
-          t('vehicles/+/cloud'),
-          t('piles/+/control'),
-          t('directory/#'),
+          topics.credential('+', '+'),
+          topics.vehicleCloud('+'),
+          topics.pileControl('+'),
+          topics.directoryAll(),
         ],
         mayRetain: true,
       };

@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
+import { ROOT, TSX } from '../../node/child-process.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import {
   makePile,
@@ -21,8 +22,7 @@ import { verifyReceipt } from '../../shared/index.js';
 const run = promisify(execFile);
 const PASSWORD = 'cli-test-password';
 const pile = makePile('CLI-P1');
-const CLI = path.resolve(import.meta.dirname, 'main.ts');
-const TSX = path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx');
+const CLI = path.join(ROOT, 'head-unit/cli/main.ts');
 
 let broker: RunningBroker;
 let gateway: RunningGateway;

@@ -2,7 +2,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { installCryptoBackend, nobleBackend } from '../shared/crypto/backend.js';
-import { nodeCryptoBackend, pooledSecureRandom } from './node-crypto.js';
+import { bytesToHex } from '../shared/crypto/bytes.js';
+import { MacKey } from '../shared/crypto/mac.js';
+import { describeKeyedHmac } from '../shared/crypto/mac.test-support.js';
+import { nodeCryptoBackend, pooledSecureRandom } from './crypto.js';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'undefined');
 
@@ -100,3 +103,18 @@ describe('pooledSecureRandom', () => {
 // Every vector set again, with this backend installed before the suite derives anything.
 installCryptoBackend(nodeCryptoBackend);
 await import('../shared/vectors.test.js');
+
+describeKeyedHmac(nodeCryptoBackend);
+
+describe('MacKey', () => {
+  it('follows a change of crypto backend', () => {
+    const key = new Uint8Array(32).fill(7);
+    const data = new Uint8Array([1, 2, 3]);
+    const expected = bytesToHex(nobleBackend.hmacSha256(key, data));
+    const k = new MacKey(key);
+    installCryptoBackend(nodeCryptoBackend);
+    expect(bytesToHex(k.hmac(data))).toBe(expected);
+    installCryptoBackend(nobleBackend);
+    expect(bytesToHex(k.hmac(data))).toBe(expected);
+  });
+});

@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
+import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import {
   makePile,
@@ -15,7 +16,6 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { topics } from '../../shared/index.js';
-import { MemoryCredentialStore, VehicleClient } from './index.js';
 
 const PASSWORD = 'vehicle-test-password';
 const pile = makePile('VC-P1');
