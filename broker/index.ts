@@ -1,3 +1,4 @@
 /** The evauth MQTT broker: embedded aedes with login and the topic rights of PROTOCOL §9 (shared/rights.ts). */
 export { GuardedConnection, MqttFrameGuard } from './frame-guard.js';
-export { type BrokerOptions, type RunningBroker, startBroker } from './server.js';
+export { LoginView } from './login-view.js';
+export { type BrokerOptions, type LoginSource, type RunningBroker, startBroker } from './server.js';

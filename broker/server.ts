@@ -19,7 +19,10 @@ export interface BrokerOptions {
   /** MQTT over WebSocket on path `wsPath` (or WSS when `tls` is set); omitted = no WebSocket listener */
   wsPort?: number;
   wsPath?: string;
-  authenticate(username: string, password: string): Principal | undefined | Promise<Principal | undefined>;
+  /** who may log in: the registry's login view (LoginView), or any source with the same methods (tests) */
+  logins: LoginSource;
+  /** default 500 ms */
+  loginRecheckMs?: number;
   tls?: { certPath: string; keyPath: string };
   logger?: Logger;
   /** largest MQTT packet accepted, fixed header included; default 64 KiB (protocol payloads are ≤ 8 KiB) */
@@ -30,6 +33,17 @@ export interface BrokerOptions {
   keepaliveLimitSeconds?: number;
   /** time a socket gets to send CONNECT; default 10 s */
   connectTimeoutMs?: number;
+}
+
+export interface LoginSource {
+  authenticate(username: string, password: string): Principal | undefined | Promise<Principal | undefined>;
+  /**
+   * Where logins can change while clients are connected (the registry's login view): the broker asks `changed()`
+   * every `loginRecheckMs` and then re-checks every connected client with `principalOf`. A client whose login is
+   * gone (a revoked vehicle) is disconnected at once; a gateway's rights follow its piles.
+   */
+  changed?(): boolean;
+  principalOf?(username: string): Principal | undefined;
 }
 
 export interface RunningBroker {
@@ -50,6 +64,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const maxConnections = options.maxConnections ?? 10_000;
   const log = options.logger;
   const principals = new WeakMap<Client, Principal>();
+  const loginOf = new WeakMap<Client, string>();
+  const connected = new Set<Client>();
 
   const aedes = await Aedes.createBroker({
     keepaliveLimit: options.keepaliveLimitSeconds ?? 600,
@@ -57,7 +73,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     authenticate(client, username, password, done) {
       if (username === undefined || password === undefined) return done(loginError(), false);
       Promise.resolve()
-        .then(() => options.authenticate(username, password.toString('utf8')))
+        .then(() => options.logins.authenticate(username, password.toString('utf8')))
         .then(
           (principal) => {
             if (!principal) {
@@ -65,6 +81,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
               return done(loginError(), false);
             }
             principals.set(client, principal);
+            loginOf.set(client, username);
             done(null, true);
           },
           (err: unknown) => {
@@ -87,6 +104,31 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       callback(null, null); // SUBACK 0x80 for this filter; the connection stays
     },
   });
+
+  aedes.on('clientReady', (client) => connected.add(client));
+  aedes.on('clientDisconnect', (client) => connected.delete(client));
+
+  /** Re-checks every connected client against the logins as they are now. */
+  const recheckLogins = () => {
+    const logins = options.logins;
+    if (!logins.changed?.() || !logins.principalOf) return;
+    for (const client of connected) {
+      const username = loginOf.get(client);
+      const principal = username === undefined ? undefined : logins.principalOf(username);
+      if (principal) {
+        principals.set(client, principal);
+        continue;
+      }
+      log?.warn({ username, clientId: client.id }, 'login withdrawn; connection closed');
+      principals.delete(client);
+      connected.delete(client);
+      client.close();
+    }
+  };
+  const loginRecheck = options.logins.changed
+    ? setInterval(recheckLogins, options.loginRecheckMs ?? 500)
+    : undefined;
+  loginRecheck?.unref();
 
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
@@ -146,6 +188,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      clearInterval(loginRecheck);
       const stopped = Promise.all(servers.map((s) => closeServer(s)));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       for (const client of wss?.clients ?? []) client.terminate();

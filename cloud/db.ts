@@ -86,6 +86,19 @@ const MIGRATIONS: string[] = [
     detail TEXT
   );
   `,
+  // The broker's read-only login view (docs/architecture.md): who may log in, with which password hash, and a
+  // gateway's piles. The broker opens cloud.db read-only and reads nothing else (never the sealed keys' master key).
+  `
+  CREATE VIEW broker_logins AS
+    SELECT u.username AS username, u.scrypt_hash AS password_hash FROM mqtt_users u
+    WHERE u.username = 'cloud'
+       OR (substr(u.username, 1, 8) = 'vehicle:' AND EXISTS
+            (SELECT 1 FROM vehicles v WHERE v.vid = substr(u.username, 9) AND v.revoked_at IS NULL))
+       OR (substr(u.username, 1, 8) = 'gateway:' AND EXISTS
+            (SELECT 1 FROM gateways g WHERE g.gid = substr(u.username, 9)));
+  CREATE VIEW broker_gateway_piles AS SELECT gid, pid FROM piles WHERE gid IS NOT NULL;
+  CREATE INDEX piles_gid ON piles(gid);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

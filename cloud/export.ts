@@ -1,9 +1,9 @@
 /** Files the cloud hands out: a gateway's config.json + keystore.json (docs/architecture.md). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generatePassword } from '../node/password-hash.js';
 import { usernames } from '../shared/index.js';
 import type { PileRow, Registry } from './registry.js';
-import { generatePassword } from './secrets.js';
 
 export interface GatewayExportOptions {
   mqttUrl: string;

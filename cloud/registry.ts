@@ -2,13 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  b64uEncode,
-  type PileKeystoreEntry,
-  type Principal,
-  usernames,
-  type VehicleProvisioning,
-} from '../shared/index.js';
+import { generatePassword } from '../node/password-hash.js';
+import { b64uEncode, type PileKeystoreEntry, usernames, type VehicleProvisioning } from '../shared/index.js';
 import { type Db, openDatabase, statement } from './db.js';
 import { addGrant, revokeGrant, revokeTicket, revokeVehicle } from './grants.js';
 import { MqttLogins } from './logins.js';
@@ -20,13 +15,7 @@ import {
   requireId,
   validatePileSpec,
 } from './registry-records.js';
-import {
-  generatePassword,
-  loadOrCreateMasterKey,
-  openSecret,
-  sealSecret,
-  writePrivateFile,
-} from './secrets.js';
+import { loadOrCreateMasterKey, openSecret, sealSecret, writePrivateFile } from './secrets.js';
 
 export {
   type ConnectorSpec,
@@ -43,7 +32,7 @@ export const CLOUD_SECRET_FILE = 'cloud.secret';
 export const DB_FILE = 'cloud.db';
 
 export class Registry {
-  /** MQTT logins and their password check (cached per registry, see MqttLogins) */
+  /** MQTT logins (password hashes) */
   private readonly logins: MqttLogins;
 
   constructor(
@@ -100,11 +89,6 @@ export class Registry {
 
   verifyMqttPassword(username: string, password: string): boolean {
     return this.logins.verifyPassword(username, password);
-  }
-
-  /** The MQTT login check (docs/architecture.md): the principal, with a gateway's piles resolved now. */
-  authenticate(username: string, password: string): Principal | undefined {
-    return this.logins.authenticate(username, password, (gid) => this.gatewayPiles(gid));
   }
 
   gatewayPiles(gid: string): string[] {

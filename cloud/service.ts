@@ -3,12 +3,11 @@
  * the broker (changes as they happen, everything on each (re)connect), answers credential.request, renews
  * tickets before they expire, and notices changes made by the CLI through SQLite's data_version.
  */
-import { randomBytes } from 'node:crypto';
-import type net from 'node:net';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { pooledSecureRandom } from '../node/crypto.js';
-import { mqttClientLog, type RandomSource, topics } from '../shared/index.js';
+import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
+import { type RandomSource, topics, usernames } from '../shared/index.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
 import { openRegistry, RegistryError } from './registry.js';
 import { handleCredentialRequest, type Outbound, RequestLimiter } from './requests.js';
@@ -56,15 +55,12 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   let lastDataVersion = -1;
   let inFlight: Promise<unknown> = Promise.resolve();
 
-  const client: MqttClient = mqtt.connect(options.mqttUrl, {
-    username: 'cloud',
+  const client: MqttClient = connectMqtt({
+    urls: options.mqttUrl,
+    username: usernames.cloud,
     password: registry.cloudPassword(),
-    clientId: `evauth-cloud-${randomBytes(4).toString('hex')}`,
-    clean: true,
-    protocolVersion: 4,
-    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
-    connectTimeout: 10_000,
-    log: mqttClientLog(process.env.DEBUG),
+    clientIdPrefix: 'cloud',
+    ...(options.reconnectPeriodMs !== undefined ? { reconnectPeriodMs: options.reconnectPeriodMs } : {}),
   });
 
   const publish = (m: Outbound) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain });
@@ -133,7 +129,6 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   };
 
   client.on('connect', () => {
-    (client.stream as net.Socket).setNoDelay?.(true);
     log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
     publishedRev = 0;
     client.subscribe(topics.credentialRequests(), { qos: 1 });
@@ -190,7 +185,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
         clearInterval(poll);
         clearInterval(periodic);
         await passing;
-        await client.endAsync();
+        await closeMqtt(client);
         registry.close();
         log?.info('cloud service stopped');
       })();

@@ -3,13 +3,13 @@
  * control topics, routes every message by topic to its PileRuntime, publishes retained pile and gateway status
  * (with an MQTT will saying online:false), and serves /healthz, /metrics and the operator actions over HTTP.
  */
-import type net from 'node:net';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
+import { createBatchedLog, logLevel } from '../node/logger.js';
+import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
 import {
   installCryptoBackend,
-  mqttClientLog,
   type PileLimits,
   parseTopic,
   type RandomSource,
@@ -18,7 +18,6 @@ import {
 import { type ChargerController, SimulatedCharger } from './charger.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { startHttp } from './http.js';
-import { createGatewayLog } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { PileRuntime } from './pile.js';
 import { type SessionRecord, SessionStore } from './store.js';
@@ -57,30 +56,24 @@ export async function startGateway(
   installCryptoBackend(nodeCryptoBackend);
   const random = options.random ?? pooledSecureRandom();
   // Two lines per session: gathered into few asynchronous writes (see log.ts).
-  const log = options.logger ? undefined : createGatewayLog(process.env.LOG_LEVEL ?? 'info');
+  const log = options.logger ? undefined : createBatchedLog('pile-gateway', logLevel());
   const logger = (options.logger ?? log!.logger).child({ gid: config.gid });
   const flushLog = () => log?.flush();
   const metrics = createMetrics(config.gid);
   const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
 
   const gatewayStatus = (online: boolean) => JSON.stringify({ v: 1, gid: config.gid, online });
-  const client: MqttClient = mqtt.connect(config.mqtt.url, {
+  const client: MqttClient = connectMqtt({
+    urls: config.mqtt.url,
     username: config.mqtt.username,
     password: config.mqtt.password,
-    clientId: `gateway-${config.gid}-${Math.random().toString(16).slice(2, 10)}`,
-    clean: true,
-    reconnectPeriod: 500,
-    connectTimeout: 5000,
-    log: mqttClientLog(process.env.DEBUG),
+    clientIdPrefix: `gateway-${config.gid}`,
+    reconnectPeriodMs: 500,
+    connectTimeoutMs: 5000,
+    will: { topic: topics.gatewayStatus(config.gid), payload: gatewayStatus(false), qos: 1, retain: true },
     // Rescheduling the keep-alive timer on every packet sent is a timer allocation per publish; the gateway
     // talks constantly, so one PINGREQ per keep-alive period regardless costs nothing.
-    reschedulePings: false,
-    will: {
-      topic: topics.gatewayStatus(config.gid),
-      payload: Buffer.from(gatewayStatus(false)),
-      qos: 1,
-      retain: true,
-    },
+    extra: { reschedulePings: false },
   });
 
   const publish = (topic: string, payload: string, opts: { retain?: boolean } = {}) => {
@@ -166,8 +159,6 @@ export async function startGateway(
   };
 
   client.on('connect', () => {
-    // Nagle plus delayed ACK stalls every QoS-1 round trip by tens of ms.
-    (client.stream as net.Socket).setNoDelay?.(true);
     connected = true;
     logger.info({ url: config.mqtt.url }, 'connected to broker');
     flushLog();
@@ -248,14 +239,7 @@ export async function startGateway(
         if (connected) pile.publishStatus();
       }
       if (connected) publish(topics.gatewayStatus(config.gid), gatewayStatus(false), { retain: true });
-      // Flush queued messages when the broker is there; never hang on one that is gone.
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => client.end(true, {}, () => resolve()), connected ? 1000 : 0);
-        client.end(!connected, {}, () => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await closeMqtt(client);
       await http.close();
       store.closeDatabase();
       logger.info('gateway stopped');

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { startBroker } from '../broker/index.js';
+import { LoginView, startBroker } from '../broker/index.js';
 import { exportGateway, openRegistry, seedDemo, startCloudService } from '../cloud/index.js';
 import { startGateway } from '../pile-gateway/index.js';
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       host,
       mqttPort,
       wsPort,
-      authenticate: (username, password) => registry.authenticate(username, password),
+      logins: new LoginView(path.join(dataDir, 'cloud.db')),
       logger: logger.child({ component: 'broker' }),
     });
     closers.push({ name: 'broker', close: () => broker.close() });

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
 import {
   type CloudService,
   exportGateway,
@@ -105,7 +105,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
     host,
     mqttPort: 0,
     wsPort: 0,
-    authenticate: (username: string, password: string) => registry.authenticate(username, password),
+    logins: new LoginView(join(dataDir, 'cloud.db')),
   };
   let broker: RunningBroker = await startBroker(brokerOptions);
   const ports = { mqttPort: broker.mqttPort, wsPort: broker.wsPort! };

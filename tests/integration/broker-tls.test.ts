@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
 import type { ChildService } from '../../node/child-process.js';
 import { ROOT } from '../../node/child-process.js';
@@ -50,7 +50,7 @@ describe('broker over TLS and WSS', () => {
       mqttPort: 0,
       wsPort: 0,
       tls: { certPath: cert.certPath, keyPath: cert.keyPath },
-      authenticate: (u, p) => registry.authenticate(u, p),
+      logins: new LoginView(join(dir, 'cloud.db')),
     });
   });
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker } from '../../broker/index.js';
+import { LoginView, startBroker } from '../../broker/index.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
 import { topics } from '../../shared/index.js';
 import { collect, connectClient, type RightsWorld, waitFor } from '../support/mqtt.js';
@@ -31,7 +31,7 @@ describe('embedded broker with registry logins', () => {
       mqttPort: 0,
       wsPort: 0,
       maxPacketBytes: 16 * 1024,
-      authenticate: (u, p) => registry.authenticate(u, p),
+      logins: new LoginView(join(dir, 'cloud.db')),
     });
     world = {
       url: `mqtt://127.0.0.1:${broker.mqttPort}`,

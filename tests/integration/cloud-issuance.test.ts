@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker } from '../../broker/index.js';
+import { LoginView, startBroker } from '../../broker/index.js';
 import { reconcile } from '../../cloud/issuer.js';
 import { DB_FILE, openRegistry, type Registry } from '../../cloud/registry.js';
 import { type CloudService, startCloudService } from '../../cloud/service.js';
@@ -48,7 +48,7 @@ describe('issuing pass in committed batches', () => {
       admin.grant(vid, { scope: 'all' });
     }
     auth = openRegistry(dir);
-    broker = await startBroker({ mqttPort: 0, authenticate: (u, p) => auth.authenticate(u, p) });
+    broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     observer = new Database(join(dir, DB_FILE), { readonly: true });
   });
 

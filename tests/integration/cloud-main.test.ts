@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
 import type { ChildService } from '../../node/child-process.js';
 import { ROOT } from '../../node/child-process.js';
@@ -62,7 +62,7 @@ describe('cloud/main.ts process', () => {
     vehicleKey = b64uDecode(provisioned.vehicleKey);
     registry.grant('V1', { scope: 'pile', target: 'P1' });
 
-    broker = await startBroker({ mqttPort: 0, authenticate: (u, p) => registry.authenticate(u, p) });
+    broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
     vehicle = await connectClient(url, 'vehicle:V1', provisioned.mqtt.password);
     seen = collect(vehicle);
@@ -200,7 +200,7 @@ describe('cloud/main.ts process without a usable set-up', () => {
     registry.init();
     registry.close();
     // a port that was free a moment ago: nothing listens there
-    const closed = await startBroker({ mqttPort: 0, authenticate: () => undefined });
+    const closed = await startBroker({ mqttPort: 0, logins: { authenticate: () => undefined } });
     const port = closed.mqttPort;
     await closed.close();
     service = await startEntryPoint('cloud/main.ts', [

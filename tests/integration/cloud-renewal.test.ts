@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../broker/index.js';
+import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
 import { RENEW_AT_FRACTION, reconcile } from '../../cloud/issuer.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
 import { handleCredentialRequest, RequestLimiter } from '../../cloud/requests.js';
@@ -72,7 +72,7 @@ describe('periodic renewal by the running service', () => {
   beforeAll(async () => {
     ({ dir, registry: admin, vehicleKey, password } = setUpRegistry('evauth-renewal-'));
     brokerRegistry = openRegistry(dir);
-    broker = await startBroker({ mqttPort: 0, authenticate: (u, p) => brokerRegistry.authenticate(u, p) });
+    broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
     service = await startCloudService({
       dataDir: dir,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker } from '../../broker/index.js';
+import { LoginView, startBroker } from '../../broker/index.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
 import { type CloudService, startCloudService } from '../../cloud/service.js';
 import {
@@ -41,7 +41,7 @@ describe('credential service on a real broker', () => {
 
   const startTheBroker = async (port: number) => {
     const auth = openRegistry(dir);
-    const b = await startBroker({ mqttPort: port, authenticate: (u, p) => auth.authenticate(u, p) });
+    const b = await startBroker({ mqttPort: port, logins: new LoginView(join(dir, 'cloud.db')) });
     const close = b.close;
     return {
       ...b,

@@ -10,10 +10,10 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
-  startTestBroker,
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
+import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'test-password';
 // 1,500 piles = 3,000 topics, ~110 KB in one SUBSCRIBE: over the broker's packet limit unless batched.

@@ -13,12 +13,12 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
-  startTestBroker,
   type TestPile,
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../../shared/index.js';
+import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'test-password';
 const silent = pino({ level: 'silent' });

@@ -13,11 +13,11 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
-  startTestBroker,
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { verifyReceipt } from '../../shared/index.js';
+import { startTestBroker } from '../support/test-broker.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'cli-test-password';

@@ -11,11 +11,11 @@ import {
   makeVehicle,
   removeTempDirs,
   sealedCredentialFor,
-  startTestBroker,
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { topics } from '../../shared/index.js';
+import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'vehicle-test-password';
 const pile = makePile('VC-P1');

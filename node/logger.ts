@@ -1,12 +1,31 @@
 /**
- * The gateway's log: pino JSON lines on stdout. A session logs two info lines; written one by one, each is a
- * syscall plus a thread-pool hand-off, ~9% of the gateway's CPU at 1,000 sessions/s. So info lines are gathered
- * into writes of at least 4 KiB, and what is gathered goes out within `flushEveryMs`; warnings and errors, and
- * whatever `flush()` is called after (start-up milestones), go out at once. pino flushes the rest at exit.
+ * Logging for every Node party: pino JSON lines on stdout (level from LOG_LEVEL, default info).
+ *
+ * `createBatchedLog` is for a process on the hot path (the gateway logs two info lines per session; written one by
+ * one, each is a syscall plus a thread-pool hand-off, ~9% of the gateway's CPU at 1,000 sessions/s): info lines
+ * are gathered into writes of at least 4 KiB, and what is gathered goes out within `flushEveryMs`; warnings and
+ * errors, and whatever `flush()` is called after (start-up milestones), go out at once. pino flushes the rest at
+ * exit.
  */
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
-export interface GatewayLog {
+export type { Logger } from 'pino';
+
+/** The log level a service runs at: LOG_LEVEL, else `fallback`. */
+export function logLevel(fallback = 'info'): string {
+  return process.env.LOG_LEVEL || fallback;
+}
+
+/** A service's logger: JSON lines, written synchronously (the right choice for a process that logs little). */
+export function createLogger(
+  name: string,
+  options: { level?: string; destination?: DestinationStream } = {},
+) {
+  const settings = { name, level: options.level ?? logLevel() };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+export interface BatchedLog {
   logger: Logger;
   /** writes out what is gathered now */
   flush(): void;
@@ -16,10 +35,11 @@ export interface GatewayLog {
 
 const WARN = 40;
 
-export function createGatewayLog(
+export function createBatchedLog(
+  name: string,
   level: string,
   options: { flushEveryMs?: number; fd?: number } = {},
-): GatewayLog {
+): BatchedLog {
   const destination = pino.destination({ dest: options.fd ?? 1, sync: false, minLength: 4096 });
   let gathered = false;
   // SonicBoom's flush does nothing while a write is in progress, and what is left below 4 KiB after that write
@@ -45,7 +65,7 @@ export function createGatewayLog(
   };
   const logger = pino(
     {
-      name: 'pile-gateway',
+      name,
       level,
       hooks: {
         logMethod(args, method, lineLevel) {

@@ -1,9 +1,9 @@
-/** The gateway log gathers info lines into few writes, and still gets every line out promptly. */
+/** The batched log (the gateway's) gathers info lines into few writes, and still gets every line out promptly. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGatewayLog } from './log.js';
+import { createBatchedLog } from './logger.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -14,7 +14,7 @@ function logFile(flushEveryMs: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evauth-log-'));
   const file = path.join(dir, 'log.jsonl');
   const fd = fs.openSync(file, 'a');
-  const log = createGatewayLog('info', { fd, flushEveryMs });
+  const log = createBatchedLog('pile-gateway', 'info', { fd, flushEveryMs });
   cleanups.push(() => {
     log.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,72 @@
+/**
+ * The broker's logins, read over its own read-only connection to the registry's login view (the `broker_logins`
+ * and `broker_gateway_piles` views of cloud.db, docs/architecture.md): usernames, scrypt hashes, and a gateway's
+ * piles. The broker never opens the master key, so a broker compromise yields no root or vehicle key. Password
+ * checks run in the thread pool (node/password-hash.ts); a login that verified is remembered (bounded) so a
+ * reconnecting client does not pay scrypt again. `changed()` tells when the registry has moved on, so the broker
+ * can re-check who is connected (a revoked vehicle is cut off at once).
+ */
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { verifyScryptHash } from '../node/password-hash.js';
+import { type Principal, parseUsername } from '../shared/index.js';
+
+/** Logins remembered after a successful check; the oldest leaves first */
+const VERIFIED_CAPACITY = 10_000;
+
+export class LoginView {
+  private readonly db: Database.Database;
+  private readonly hashOf: Database.Statement;
+  private readonly pilesOf: Database.Statement;
+  /** sha256(username, password, stored hash) of logins that verified: a changed hash misses by construction */
+  private readonly verified = new Set<string>();
+  private dataVersion: number;
+
+  constructor(dbPath: string) {
+    this.db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 1000 });
+    this.hashOf = this.db.prepare('SELECT password_hash FROM broker_logins WHERE username = ?');
+    this.pilesOf = this.db.prepare('SELECT pid FROM broker_gateway_piles WHERE gid = ? ORDER BY pid');
+    this.dataVersion = this.readDataVersion();
+  }
+
+  private readDataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** The principal this username is now, with a gateway's piles as the registry lists them; undefined if refused. */
+  principalOf(username: string): Principal | undefined {
+    const parsed = parseUsername(username);
+    if (!parsed || !this.hashOf.get(username)) return undefined;
+    if (parsed.kind !== 'gateway') return parsed;
+    const piles = (this.pilesOf.all(parsed.gid) as { pid: string }[]).map((r) => r.pid);
+    return { kind: 'gateway', gid: parsed.gid, piles: new Set(piles) };
+  }
+
+  /** The login check: the principal when the password is the login's current one. */
+  async authenticate(username: string, password: string): Promise<Principal | undefined> {
+    const row = this.hashOf.get(username) as { password_hash: string } | undefined;
+    if (!row || !parseUsername(username)) return undefined;
+    const key = createHash('sha256')
+      .update(`${username}\u0000${password}\u0000${row.password_hash}`)
+      .digest('hex');
+    if (!this.verified.has(key)) {
+      if (!(await verifyScryptHash(row.password_hash, password))) return undefined;
+      if (this.verified.size >= VERIFIED_CAPACITY) this.verified.delete(this.verified.values().next().value!);
+      this.verified.add(key);
+    }
+    // read again after the wait: a revocation may have landed while scrypt ran
+    return this.principalOf(username);
+  }
+
+  /** Whether another connection (the cloud) committed a change since the last call. */
+  changed(): boolean {
+    const version = this.readDataVersion();
+    if (version === this.dataVersion) return false;
+    this.dataVersion = version;
+    return true;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
