@@ -1,5 +1,4 @@
 /** `evauth-cloud verify-receipt`: the record checks in process, and the command run as a real process. */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +13,11 @@ import {
   signOcmfPayload,
 } from '../shared/index.js';
 import { receiptVectors } from '../shared/receipt/vectors.test-support.js';
+import { testPileSpec } from '../tests/support/pile-spec.js';
+import { runCloudCli as cli } from './cli.test-support.js';
 import { openRegistry } from './registry.js';
 import { describeReceipts, registeredSignKey, splitOcmfRecords, verifyReceipts } from './verify-receipt.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const vector = receiptVectors()[0]!;
 
 /** Another session of the vector's pile, signed with its key: page `pg`, `wh` Wh from `startWh`. */
@@ -38,16 +38,6 @@ function session(pg: number, startWh: number, wh: number): string {
   return signOcmfPayload(text, vector.signingKey);
 }
 
-function cli(args: string[], input?: string) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cloud', 'cli.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    input,
-    env: { ...process.env, EVAUTH_DATA_DIR: '' },
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
 let dir: string;
 /** A registry with pile P1, which has no signing key (the registry stores none yet). */
 let registryDir: string;
@@ -57,16 +47,7 @@ beforeAll(() => {
   const registry = openRegistry(registryDir);
   try {
     registry.init();
-    registry.addPile('P1', {
-      site: 'A',
-      name: 'pile',
-      address: 'street 1',
-      lat: 50,
-      lon: 7,
-      connectors: [{ id: 1, maxW: 22000 }],
-      pricePerKWh: '0.40',
-      currency: 'EUR',
-    });
+    registry.addPile('P1', testPileSpec());
   } finally {
     registry.close();
   }
