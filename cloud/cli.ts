@@ -272,6 +272,16 @@ async function readReceiptFile(file: string): Promise<string> {
   return readFileSync(file, 'utf8');
 }
 
+/** --sign-key's text, or the content of the PEM file it names. */
+function readIfPemFile(keyOrPath: string): string {
+  if (keyOrPath.startsWith('-----BEGIN') || !existsSync(keyOrPath)) return keyOrPath;
+  try {
+    return readFileSync(keyOrPath, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${keyOrPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 program
   .command('verify-receipt <file>')
   .description(
@@ -289,13 +299,8 @@ program
   .action(async (file: string, o: { pile?: string; signKey?: string }) => {
     if (o.pile === undefined && o.signKey === undefined)
       throw new UsageError('say whose key to verify with: --pile <pid> or --sign-key <key>');
-    const keyText =
-      o.pile !== undefined
-        ? withRegistry((r) => registeredSignKey(r, o.pile!))
-        : o.signKey!.startsWith('-----BEGIN') || !existsSync(o.signKey!)
-          ? o.signKey!
-          : readFileSync(o.signKey!, 'utf8');
-    const key = parseOcmfPublicKey(keyText);
+    const keyText = o.pile !== undefined ? withRegistry((r) => registeredSignKey(r, o.pile!)) : o.signKey!;
+    const key = parseOcmfPublicKey(o.pile === undefined ? readIfPemFile(keyText) : keyText);
     if (!key.ok) {
       const problem = key.message.slice(key.field.length + 2); // the message is "<field>: <problem>"
       throw new UsageError(
