@@ -1,20 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCloudCli } from './cli.test-support.js';
 import { openDatabase } from './db.js';
 
-const ROOT = join(import.meta.dirname, '..');
-
-function cli(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cloud', 'cli.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, EVAUTH_DATA_DIR: '' },
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (...args: string[]) => runCloudCli(args);
 
 /** Row counts of every table and the last audit id: "unchanged" means all equal. */
 function snapshot(dir: string) {

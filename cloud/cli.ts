@@ -1,12 +1,21 @@
 #!/usr/bin/env -S npx tsx
 /** evauth-cloud: the administrator's CLI over the registry (see docs/cloud.md). */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { text as readStream } from 'node:stream/consumers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseOcmfPublicKey } from '../node/receipt-signing.js';
 import { isValidId } from '../shared/index.js';
 import { writeGatewayExport } from './export.js';
 import { exportMosquitto } from './mosquitto.js';
 import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
+import {
+  describeReceipts,
+  MAX_RECEIPT_FILE_BYTES,
+  registeredSignKey,
+  splitOcmfRecords,
+  verifyReceipts,
+} from './verify-receipt.js';
 import { listRows, showEntity } from './views.js';
 
 class UsageError extends Error {}
@@ -247,6 +256,67 @@ program
         }).join('\n'),
       ),
     );
+  });
+
+/** The receipts file's text; "-" is stdin. */
+async function readReceiptFile(file: string): Promise<string> {
+  if (file === '-') return readStream(process.stdin);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (size > MAX_RECEIPT_FILE_BYTES)
+    throw new UsageError(`${file} is larger than ${MAX_RECEIPT_FILE_BYTES} bytes; split it`);
+  return readFileSync(file, 'utf8');
+}
+
+/** --sign-key's text, or the content of the PEM file it names. */
+function readIfPemFile(keyOrPath: string): string {
+  if (keyOrPath.startsWith('-----BEGIN') || !existsSync(keyOrPath)) return keyOrPath;
+  try {
+    return readFileSync(keyOrPath, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${keyOrPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+program
+  .command('verify-receipt <file>')
+  .description(
+    'check signed OCMF receipts (PROTOCOL §8a) under a pile\'s key: one record or several, one per line; "-" reads stdin',
+  )
+  .addOption(
+    new Option('--pile <pid>', "take the pile's signKey from the registry")
+      .argParser(idArg('pile id'))
+      .conflicts('signKey'),
+  )
+  .option(
+    '--sign-key <key>',
+    'the public key: SEC1 in base64url or hex (P-256: the signKey), PEM text, or the path of a PEM file',
+  )
+  .action(async (file: string, o: { pile?: string; signKey?: string }) => {
+    if (o.pile === undefined && o.signKey === undefined)
+      throw new UsageError('say whose key to verify with: --pile <pid> or --sign-key <key>');
+    const keyText = o.pile !== undefined ? withRegistry((r) => registeredSignKey(r, o.pile!)) : o.signKey!;
+    const key = parseOcmfPublicKey(o.pile === undefined ? readIfPemFile(keyText) : keyText);
+    if (!key.ok) {
+      const problem = key.message.slice(key.field.length + 2); // the message is "<field>: <problem>"
+      throw new UsageError(
+        `${o.pile !== undefined ? `pile ${o.pile}'s registered signKey` : '--sign-key'} ${problem}`,
+      );
+    }
+    const { records, stray } = splitOcmfRecords(await readReceiptFile(file));
+    if (stray !== undefined) throw new UsageError(`${file}: line ${stray} is not an OCMF record (OCMF|…|…)`);
+    if (records.length === 0) throw new UsageError(`${file} holds no OCMF record`);
+    const verdicts = verifyReceipts(records, key.value, o.pile !== undefined ? { pid: o.pile } : {});
+    out(describeReceipts(verdicts).join('\n'));
+    const invalid = verdicts.filter((v) => v.failure).length;
+    if (invalid) {
+      process.stderr.write(`error: ${invalid} of ${verdicts.length} records did not verify\n`);
+      process.exitCode = 1;
+    }
   });
 
 try {

@@ -20,6 +20,7 @@ export * from './messages/wire.js';
 export * from './mqtt-log.js';
 export * from './provisioning.js';
 export * from './random.js';
+export * from './receipt/index.js';
 export * from './rights.js';
 export * from './session/macs.js';
 export * from './session/pile-session.js';

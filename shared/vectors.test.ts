@@ -29,11 +29,13 @@ import {
   deriveVehicleMacKey,
   deriveVehicleProof,
   hexToBytes,
+  mac,
   openCredential,
   parseTicket,
   sealCredential,
   sealOffer,
   topics,
+  u32be,
   utf8ToBytes,
   verifyCredentialRequest,
 } from './index.js';
@@ -58,6 +60,8 @@ type Inputs = Record<string, unknown> & {
   credentialNonce: string;
   controlBody: string;
   credentialRequest: { ts: number; nonce: string };
+  request: { connector: number; ts: number };
+  abortReason: string;
 };
 
 interface VectorSet {
@@ -115,6 +119,13 @@ function derive(i: Inputs): Record<string, () => unknown> {
       return hex(b64uDecode(request.mac));
     },
     sealKey: () => hex(sealKey),
+    // Revision 2 (§6), written out from the protocol text: the handshake's own builders for these MACs come
+    // with their issue and may replace these two lines.
+    requestMac: () =>
+      hex(
+        mac(ak, 'evauth/v1/request', sid, r1, i.vid, i.pid, u32be(i.request.connector), String(i.request.ts)),
+      ),
+    abortMac: () => hex(mac(ak, 'evauth/v1/abort', sid, i.abortReason)),
   };
 }
 

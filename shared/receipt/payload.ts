@@ -1,0 +1,136 @@
+/**
+ * The payload a pile signs for one session (PROTOCOL §8a): OCMF 1.0 with the pile as gateway, the ticket as the
+ * user's identification, the connector as charge point and two readings, at the start (TX B) and at the end
+ * (TX E), in kWh with Wh precision.
+ */
+import * as v from 'valibot';
+import { b64u16, id, uint } from '../messages/fields.js';
+import { formatOcmfTime, OCMF_TIME_STATUSES, type OcmfTimeStatus } from './time.js';
+
+/** OBIS code of the active energy import register: what every receipt reading is. */
+export const RECEIPT_READING_OBIS = '1-b:1.8.0';
+
+export interface ReceiptOcmfInput {
+  pid: string;
+  connector: number;
+  /** the ticket's id: OCMF's identification (ID) with type CENTRAL */
+  tid: string;
+  /** GI: the signing software (e.g. "evauth-gateway") */
+  gi: string;
+  /** GV: its version, left out when absent */
+  gv?: string;
+  /** the pile's count of signed records: PG is "T<pg>" */
+  pg: number;
+  /** MS: the meter's serial; "{pid}*{connector}" where the pile has no meter of its own */
+  meterSerial?: string;
+  /** start and end of the session, Unix seconds (the receipt body's startedAt and endedAt) */
+  startedAt: number;
+  endedAt: number;
+  /** the energy register at the start and the end, Wh */
+  startWh: number;
+  endWh: number;
+  /** the pile's local offset from UTC in minutes for TM (default 0, UTC) */
+  tzOffset?: number;
+  /** the pile clock's state for TM (default S, synchronised) */
+  timeStatus?: OcmfTimeStatus;
+}
+
+export interface ReceiptOcmfReading {
+  TM: string;
+  TX: 'B' | 'E';
+  RV: number;
+  RI: string;
+  RU: 'kWh';
+  ST: 'G';
+}
+
+/** The payload of §8a; its keys in this order are the order of the signed text. */
+export interface ReceiptOcmfPayload {
+  FV: '1.0';
+  GI: string;
+  GS: string;
+  GV?: string;
+  PG: string;
+  MS: string;
+  IS: true;
+  IT: 'CENTRAL';
+  ID: string;
+  CI: string;
+  RD: [ReceiptOcmfReading, ReceiptOcmfReading];
+}
+
+/** Every register below 10^15 Wh has at most 15 significant digits in kWh, which a double keeps exactly. */
+export const MAX_REGISTER_WH = 999_999_999_999_999;
+const register = v.pipe(uint, v.maxValue(MAX_REGISTER_WH));
+
+/** Free text that goes into the payload: no `|` (it separates OCMF's sections) and no control characters. */
+const label = v.pipe(v.string(), v.regex(/^[^|\p{Cc}]{1,64}$/u, 'must be 1-64 characters without "|"'));
+
+const ReceiptOcmfInputSchema = v.pipe(
+  v.object({
+    pid: id,
+    connector: v.pipe(uint, v.minValue(1), v.maxValue(0xffff)),
+    tid: b64u16,
+    gi: label,
+    gv: v.optional(label),
+    pg: uint,
+    meterSerial: v.optional(label),
+    startedAt: uint,
+    endedAt: uint,
+    startWh: register,
+    endWh: register,
+    tzOffset: v.optional(v.pipe(v.number(), v.integer())),
+    timeStatus: v.optional(v.picklist(OCMF_TIME_STATUSES)),
+  }),
+  v.check((i) => i.endWh >= i.startWh, 'endWh is below startWh'),
+  v.check((i) => i.endedAt >= i.startedAt, 'endedAt is before startedAt'),
+);
+
+/** Wh as OCMF's RV in kWh: a JSON number with at most three decimals (100017 → 100.017, 120000 → 120). */
+export function whToKWh(wh: number): number {
+  // The quotient is the double nearest the decimal n/1000, and JSON prints the shortest text that reads back
+  // as that double: exactly that decimal, as long as it has at most 15 significant digits (MAX_REGISTER_WH).
+  return wh / 1000;
+}
+
+/**
+ * The §8a payload of one session and its exact text (the bytes to sign). Throws RangeError naming the field when
+ * an input is out of range: these come from the pile's own state, not from the wire.
+ */
+export function buildReceiptOcmfPayload(input: ReceiptOcmfInput): {
+  payload: ReceiptOcmfPayload;
+  text: string;
+} {
+  const checked = v.safeParse(ReceiptOcmfInputSchema, input);
+  if (!checked.success) {
+    const issue = checked.issues[0];
+    const field = issue?.path?.map((p) => String(p.key)).join('.');
+    throw new RangeError(`OCMF receipt: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid input'}`);
+  }
+  const i = checked.output;
+  const chargePoint = `${i.pid}*${i.connector}`;
+  const time = (unixSeconds: number) =>
+    formatOcmfTime(unixSeconds * 1000, { offsetMinutes: i.tzOffset ?? 0, status: i.timeStatus ?? 'S' });
+  const reading = (TX: 'B' | 'E', at: number, wh: number): ReceiptOcmfReading => ({
+    TM: time(at),
+    TX,
+    RV: whToKWh(wh),
+    RI: RECEIPT_READING_OBIS,
+    RU: 'kWh',
+    ST: 'G',
+  });
+  const payload: ReceiptOcmfPayload = {
+    FV: '1.0',
+    GI: i.gi,
+    GS: i.pid,
+    ...(i.gv !== undefined ? { GV: i.gv } : {}),
+    PG: `T${i.pg}`,
+    MS: i.meterSerial ?? chargePoint,
+    IS: true,
+    IT: 'CENTRAL',
+    ID: i.tid,
+    CI: chargePoint,
+    RD: [reading('B', i.startedAt, i.startWh), reading('E', i.endedAt, i.endWh)],
+  };
+  return { payload, text: JSON.stringify(payload) };
+}
