@@ -83,10 +83,9 @@ export interface ChargerController {
    * Switches the connector on for one session, never above maxW, stopping at maxWh if given. A promise means the
    * charger must confirm: it resolves once the start is accepted and rejects with a ChargerStartError.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a synchronous controller (the simulator) returns nothing
   energize(limits: EnergizeRequest): void | Promise<void>;
   /** Switches the connector off; a promise resolves with the final reading once the charger confirms. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: as for energize
+  // biome-ignore lint/suspicious/noConfusingVoidType: a synchronous controller (the simulator) returns nothing
   deenergize(): void | Promise<ChargerReading>;
   /** The meter now. */
   read(): ChargerReading;
