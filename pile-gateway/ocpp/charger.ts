@@ -106,6 +106,8 @@ export class OcppCharger implements ChargerController {
   /** the transaction on this connector that no session owns (plugged-in first, or left over) */
   private loose?: Transaction;
   private session?: Session;
+  /** the signed readings of the session that ended last, until the next starts (the pile stores them then) */
+  private lastSigned: readonly ChargerSignedReading[] = [];
 
   constructor(options: {
     connector: number;
@@ -158,6 +160,7 @@ export class OcppCharger implements ChargerController {
       signed: [],
     };
     this.session = session;
+    this.lastSigned = [];
     // A start that was plugged in first already has its transaction: the session takes it over.
     if (this.loose && !this.loose.ended) {
       session.tx = this.loose;
@@ -247,7 +250,7 @@ export class OcppCharger implements ChargerController {
   }
 
   signedReadings(): readonly ChargerSignedReading[] {
-    return this.session?.signed ?? [];
+    return this.session?.signed ?? this.lastSigned;
   }
 
   onEvent(listener: (event: ChargerEvent) => void): () => void {
@@ -264,6 +267,7 @@ export class OcppCharger implements ChargerController {
     clearTimeout(session.graceTimer);
     if (this.session !== session) return;
     this.session = undefined;
+    this.lastSigned = session.signed;
     const tx = session.tx;
     if (tx && !tx.ended) this.disown(tx.id, tx);
     this.emit({ kind: 'status' });
