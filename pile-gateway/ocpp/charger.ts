@@ -108,6 +108,8 @@ export class OcppCharger implements ChargerController {
   private session?: Session;
   /** the signed readings of the session that ended last, until the next starts (the pile stores them then) */
   private lastSigned: readonly ChargerSignedReading[] = [];
+  /** transactions that ended here lately: their queued events, arriving after the end, change nothing */
+  private readonly endedIds: string[] = [];
 
   constructor(options: {
     connector: number;
@@ -319,6 +321,7 @@ export class OcppCharger implements ChargerController {
    * and still stands for; the station is told Invalid otherwise.
    */
   reportTransaction(report: TransactionReport): { tokenAccepted: boolean } {
+    if (this.endedIds.includes(report.transactionId)) return { tokenAccepted: false };
     const session = this.session;
     let tx: Transaction | undefined;
     const ours =
@@ -354,7 +357,11 @@ export class OcppCharger implements ChargerController {
     if (ours && session && report.signed) {
       for (const s of report.signed) if (session.signed.length < MAX_SIGNED) session.signed.push(s);
     }
-    if (report.ended) tx.ended = true;
+    if (report.ended) {
+      tx.ended = true;
+      this.endedIds.push(tx.id);
+      if (this.endedIds.length > 8) this.endedIds.shift();
+    }
     if (ours && session) this.onSessionReport(session, tx, report);
     else if (tx === this.loose) {
       if (tx.ended) this.loose = undefined;
@@ -418,6 +425,15 @@ export class OcppCharger implements ChargerController {
   /** The 1.6 idTag of the session this connector may start, for Authorize. */
   acceptsToken(token: string): boolean {
     return this.session !== undefined && !this.session.cancelled && sameToken(token, this.session.token);
+  }
+
+  /** Whether the transaction runs here, for a session or loose (2.0.1 events after the first may omit the EVSE). */
+  knowsTransaction(transactionId: string): boolean {
+    return (
+      this.ownsTransaction(transactionId) ||
+      this.loose?.id === transactionId ||
+      this.endedIds.includes(transactionId)
+    );
   }
 
   /** The station's id of the transaction the session runs (1.6 MeterValues name it). */

@@ -36,6 +36,8 @@ export class OcppStation implements StationLink {
   private connection?: OcppConnection;
   private commands?: StationCommands;
   private remoteStartId = randomInt(1, 1_000_000);
+  /** transactions on no known connector that were asked to stop (bounded: ids of one connection's orphans) */
+  private readonly orphansStopped = new Set<string>();
 
   constructor(options: {
     stationId: string;
@@ -97,6 +99,7 @@ export class OcppStation implements StationLink {
       if (this.connection !== connection) return;
       this.connection = undefined;
       this.commands = undefined;
+      this.orphansStopped.clear();
       this.log.warn('station disconnected');
       for (const charger of this.chargers.values()) charger.linkChanged();
     });
@@ -119,6 +122,17 @@ export class OcppStation implements StationLink {
       this.log.warn({ connector, transactionId, err: (error as Error).message }, 'stop not confirmed');
       return false;
     });
+  }
+
+  /**
+   * A running transaction the gateway cannot place on a connector (its first events, which named the EVSE, went
+   * to a gateway before a restart): no session owns it, so it is stopped, once.
+   */
+  stopOrphan(transactionId: string): void {
+    if (this.orphansStopped.has(transactionId) || this.orphansStopped.size >= 1000) return;
+    this.orphansStopped.add(transactionId);
+    this.log.warn({ transactionId }, 'stopping a transaction no session owns');
+    void this.requestStop(0, transactionId);
   }
 
   /** Closes the connection (gateway shutdown). */

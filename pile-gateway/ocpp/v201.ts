@@ -95,14 +95,11 @@ function onTransactionEvent(station: OcppStation, event: TransactionEventRequest
   // Later events may leave out the EVSE: the transaction id says which connector it is on.
   const evseId =
     event.evse?.id ??
-    [...station.chargers.values()].find((c) => c.ownsTransaction(event.transactionInfo.transactionId))
+    [...station.chargers.values()].find((c) => c.knowsTransaction(event.transactionInfo.transactionId))
       ?.connector;
   const charger = evseId === undefined ? undefined : station.chargers.get(evseId);
   if (!charger) {
-    station.log.warn(
-      { evseId, transactionId: event.transactionInfo.transactionId },
-      'event for an unknown EVSE',
-    );
+    if (event.eventType !== 'Ended') station.stopOrphan(event.transactionInfo.transactionId);
     return event.idToken ? { idTokenInfo: { status: 'Invalid' } } : {};
   }
   const meter = readMeterValues(event.meterValue);
