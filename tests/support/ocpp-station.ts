@@ -190,7 +190,7 @@ export class TestStation {
         meterStart: this.reg(connector),
         timestamp: new Date().toISOString(),
       })) as { transactionId: number; idTagInfo: { status: string } } | undefined;
-      if (!answer || answer.idTagInfo.status !== 'Accepted') return;
+      if (answer?.idTagInfo.status !== 'Accepted') return;
       this.tx.set(connector, {
         id: String(answer.transactionId),
         connector,
