@@ -4,9 +4,9 @@
  */
 import { RPCClient } from 'ocpp-rpc';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../node/child-process.js';
 import { removeTempDirs } from '../../pile-gateway/testkit.js';
 import { OcppSystem, ocppPile, STATION_PASSWORD } from '../support/ocpp-system.js';
-import { freePort } from './processes.js';
 
 let system: OcppSystem | undefined;
 
