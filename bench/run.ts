@@ -19,9 +19,10 @@ import { handshakeScenario } from './scenarios/handshake.js';
 import { headUnitScenario } from './scenarios/head-unit.js';
 import { isoComparison } from './scenarios/iso15118.js';
 import { issuanceScenario } from './scenarios/issuance.js';
+import { ocppScenario } from './scenarios/ocpp.js';
 import { scaleScenario } from './scenarios/scale.js';
 
-const SCENARIOS = ['protocol', 'iso', 'handshake', 'scale', 'issuance', 'headunit'] as const;
+const SCENARIOS = ['protocol', 'iso', 'handshake', 'scale', 'issuance', 'headunit', 'ocpp'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -124,6 +125,11 @@ const program = new Command('npm run bench --')
       if (run.has('headunit')) {
         log('\nhead unit');
         report.headUnit = await headUnitScenario({ quick, log });
+      }
+
+      if (run.has('ocpp')) {
+        log('\ntap to energised through OCPP');
+        report.ocpp = await ocppScenario({ quick, log });
       }
 
       const full: BenchReport = {

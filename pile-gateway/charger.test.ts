@@ -28,19 +28,31 @@ describe('SimulatedCharger', () => {
     expect(capped.state).toBe('finishing');
   });
 
-  it('reports unplug and fault, and stays unavailable until cleared', () => {
+  it('reports unplug and fault, and stays unavailable until cleared and plugged in again', () => {
     const c = clock();
     const charger = new SimulatedCharger({ rampMs: 0, now: c.now });
     const events: string[] = [];
     charger.onEvent((e) => events.push(e.kind));
+    expect(charger.plugged).toBe(true);
     charger.energize({ maxW: 11_000 });
     charger.unplug();
+    expect(charger.plugged).toBe(false);
     charger.fault();
     expect(charger.available).toBe(false);
     expect(charger.read().state).toBe('faulted');
     charger.clear();
+    // plug first: no cable, no authorisation
+    expect(charger.available).toBe(false);
+    charger.plug();
     expect(charger.available).toBe(true);
-    expect(events).toEqual(['unplugged', 'faulted', 'cleared']);
+    expect(events).toEqual(['unplugged', 'faulted', 'cleared', 'status']);
+  });
+
+  it('can start unplugged, as a connector nobody has plugged into yet', () => {
+    const charger = new SimulatedCharger({ rampMs: 0, now: clock().now, plugged: false });
+    expect(charger.available).toBe(false);
+    charger.plug();
+    expect(charger.available).toBe(true);
   });
 });
 

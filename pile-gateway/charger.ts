@@ -1,10 +1,35 @@
 /**
- * The charger behind each connector. `ChargerController` is what a real controller (OCPP bridge, CAN, Modbus)
- * implements; `SimulatedCharger` is the stand-in the gateway uses by default: it ramps power up to the
- * offered maximum, honours the ticket's energy cap, and can be told to unplug or fault.
+ * The charger behind each connector. `ChargerController` is what a real controller implements (the OCPP
+ * endpoint's `OcppCharger` in ocpp/, or CAN, Modbus); `SimulatedCharger` is the stand-in the gateway uses by
+ * default: it ramps power up to the offered maximum, honours the ticket's energy cap, and can be told to plug,
+ * unplug or fault.
+ *
+ * A controller either switches synchronously (the simulator: `energize` returns nothing) or must ask a real
+ * charger and wait for its answer: then `energize` returns a promise that settles once the charger accepted or
+ * refused the start, and `deenergize` one that settles with the final reading once the charger ended the
+ * transaction. The pile sends auth.result only after the start was accepted, and session.end only with the
+ * final reading.
  */
 
-export type ChargerEvent = { kind: 'unplugged' } | { kind: 'faulted'; message: string } | { kind: 'cleared' };
+/** Why a charger ended a session on its own (the receipt's reason). */
+export type ChargerEndReason =
+  | 'stopped'
+  | 'unplugged'
+  | 'fault'
+  | 'energy-cap'
+  | 'charger-offline'
+  | 'charger-stopped';
+
+export type ChargerEvent =
+  | { kind: 'unplugged' }
+  | { kind: 'faulted'; message: string }
+  | { kind: 'cleared' }
+  /** plugged, online, availability changed: the status needs publishing */
+  | { kind: 'status' }
+  /** the charger pushed a new reading: sign it now rather than at the next interval */
+  | { kind: 'meter' }
+  /** the charger ended the session's transaction itself (local stop, EV left, offline past the grace) */
+  | { kind: 'ended'; reason: ChargerEndReason };
 
 export interface ChargerReading {
   /** energy delivered since energize(), Wh */
@@ -14,16 +39,58 @@ export interface ChargerReading {
   state: 'charging' | 'suspended' | 'finishing' | 'faulted';
 }
 
+/** A reading the charger's own meter signed (OCPP signedMeterValue), kept unchanged for the receipt. */
+export interface ChargerSignedReading {
+  /** when the charger took it (ISO 8601, as it sent it) */
+  timestamp: string;
+  /** e.g. Transaction.Begin, Transaction.End, Sample.Periodic */
+  context?: string;
+  signedMeterData: string;
+  signingMethod?: string;
+  encodingMethod?: string;
+  publicKey?: string;
+}
+
+export interface EnergizeRequest {
+  maxW: number;
+  maxWh?: number;
+  startWh?: number;
+  /** the evauth session and its ticket id: a charger that needs an authorisation token derives it from tid */
+  sid?: string;
+  tid?: string;
+}
+
+/** Why a charger did not start; the pile answers the vehicle with a MACed error accordingly. */
+export class ChargerStartError extends Error {
+  override readonly name = 'ChargerStartError';
+  constructor(
+    readonly code: 'REJECTED' | 'TIMEOUT' | 'OFFLINE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface ChargerController {
-  /** Whether a vehicle can start here now (not faulted, not already energised). */
+  /** Whether a vehicle can start here now (not faulted, not already energised, a cable plugged in if known). */
   readonly available: boolean;
   readonly faulted: boolean;
-  /** Switches the connector on for one session, never above maxW, stopping at maxWh if given. */
-  energize(limits: { maxW: number; maxWh?: number; startWh?: number }): void;
-  /** Switches the connector off. */
-  deenergize(): void;
+  /** Whether a cable is plugged in; undefined where the charger cannot tell. */
+  readonly plugged?: boolean;
+  /** False while the charger cannot be reached (an OCPP station that is disconnected). */
+  readonly online?: boolean;
+  /**
+   * Switches the connector on for one session, never above maxW, stopping at maxWh if given. A promise means the
+   * charger must confirm: it resolves once the start is accepted and rejects with a ChargerStartError.
+   */
+  energize(limits: EnergizeRequest): void | Promise<void>;
+  /** Switches the connector off; a promise resolves with the final reading once the charger confirms. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a synchronous controller (the simulator) returns nothing
+  deenergize(): void | Promise<ChargerReading>;
   /** The meter now. */
   read(): ChargerReading;
+  /** The readings the charger's own meter signed during the present session (unchanged), if any. */
+  signedReadings?(): readonly ChargerSignedReading[];
   /** Events the gateway must act on (cable pulled, fault raised or cleared). Returns an unsubscribe. */
   onEvent(listener: (event: ChargerEvent) => void): () => void;
 }
@@ -32,6 +99,8 @@ export interface SimulatedChargerOptions {
   /** ms to ramp from 0 to maxW */
   rampMs: number;
   now: () => number;
+  /** whether a cable is plugged in at the start (default true: a car stands at every simulated connector) */
+  plugged?: boolean;
 }
 
 export class SimulatedCharger implements ChargerController {
@@ -40,6 +109,7 @@ export class SimulatedCharger implements ChargerController {
   private readonly listeners = new Set<(event: ChargerEvent) => void>();
   private energized = false;
   private isFaulted = false;
+  private isPlugged: boolean;
   private maxW = 0;
   private maxWh: number | undefined;
   /** energy integrated up to lastAt */
@@ -50,17 +120,22 @@ export class SimulatedCharger implements ChargerController {
   constructor(options: SimulatedChargerOptions) {
     this.rampMs = options.rampMs;
     this.now = options.now;
+    this.isPlugged = options.plugged ?? true;
   }
 
   get available(): boolean {
-    return !this.energized && !this.isFaulted;
+    return !this.energized && !this.isFaulted && this.isPlugged;
+  }
+
+  get plugged(): boolean {
+    return this.isPlugged;
   }
 
   get faulted(): boolean {
     return this.isFaulted;
   }
 
-  energize(limits: { maxW: number; maxWh?: number; startWh?: number }): void {
+  energize(limits: EnergizeRequest): void {
     this.energized = true;
     this.maxW = limits.maxW;
     this.maxWh = limits.maxWh;
@@ -111,9 +186,17 @@ export class SimulatedCharger implements ChargerController {
     for (const l of [...this.listeners]) l(event);
   }
 
+  /** A driver plugs a cable in: the connector can be authorised. */
+  plug(): void {
+    if (this.isPlugged) return;
+    this.isPlugged = true;
+    this.emit({ kind: 'status' });
+  }
+
   /** The driver pulls the cable. */
   unplug(): void {
     this.deenergize();
+    this.isPlugged = false;
     this.emit({ kind: 'unplugged' });
   }
 

@@ -9,6 +9,44 @@ import { b64uDecode, ID_PATTERN, parsePileKeystoreEntry } from '../shared/index.
 
 const id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$'));
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
+const ms = (min: number, max: number, fallback: number) =>
+  v.optional(v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
+
+/** The charger behind a pile's connectors: the simulator (default) or an OCPP-J charging station. */
+const ChargerSchema = v.variant('kind', [
+  v.object({ kind: v.literal('simulator') }),
+  v.object({
+    kind: v.literal('ocpp'),
+    /** the station's OCPP identity: it connects to ws://host:port/ocpp/{stationId} */
+    stationId: v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9*._:+|@-]{1,48}$/, 'must be 1-48 OCPP identity characters'),
+    ),
+    /** its HTTP Basic password (security profile 1): 16-40 characters, as OCPP's AuthorizationKey */
+    password: v.pipe(v.string(), v.minLength(16), v.maxLength(40)),
+  }),
+]);
+
+/** The gateway as OCPP-J endpoint (CSMS role) for the stations of its site. */
+const OcppSchema = v.object({
+  host: v.optional(v.string(), '127.0.0.1'),
+  port,
+  /** security profile 2: wss:// with this certificate and key (PEM files, relative to the config) */
+  tls: v.optional(
+    v.object({ cert: v.pipe(v.string(), v.minLength(1)), key: v.pipe(v.string(), v.minLength(1)) }),
+  ),
+  /** how long a station has to answer RequestStartTransaction / RemoteStartTransaction */
+  startTimeoutMs: ms(100, 60_000, 10_000),
+  /** the vehicle gives up on a step after 5 s (PROTOCOL §6): it gets its answer within this, TIMEOUT if need be */
+  answerWithinMs: ms(100, 4_800, 4_000),
+  /** a session whose station stays disconnected this long ends with its last reading (reason charger-offline) */
+  offlineGraceMs: ms(100, 86_400_000, 300_000),
+  /** how long a stop waits for the station's final reading before the last known one is used */
+  stopTimeoutMs: ms(100, 60_000, 10_000),
+  /** Heartbeat interval the gateway asks of each station, seconds */
+  heartbeatS: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(86_400)), 300),
+});
 
 const ConfigSchema = v.object({
   v: v.literal(1),
@@ -23,9 +61,10 @@ const ConfigSchema = v.object({
   http: v.optional(
     v.object({
       host: v.optional(v.string(), '127.0.0.1'),
-      port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
+      port,
     }),
   ),
+  ocpp: v.optional(OcppSchema),
   meterIntervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(5000)), 5000),
   /**
    * SQLite sync level of the session store. 'normal' (default) survives process crashes (SIGKILL) with no fsync
@@ -47,6 +86,7 @@ const ConfigSchema = v.object({
           pricePerKWh: v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/, 'must be a decimal string')),
           currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, 'must be a 3-letter currency code')),
         }),
+        charger: v.optional(ChargerSchema, { kind: 'simulator' }),
       }),
     ),
     v.minLength(1),
@@ -55,6 +95,7 @@ const ConfigSchema = v.object({
 
 export type GatewayConfig = v.InferOutput<typeof ConfigSchema>;
 export type PileConfig = GatewayConfig['piles'][number];
+export type OcppConfig = NonNullable<GatewayConfig['ocpp']>;
 
 export interface PileKey {
   pid: string;
@@ -115,7 +156,23 @@ export function parseGatewayConfig(value: unknown, file = 'config'): GatewayConf
     throw new GatewayConfigError('CONFIG_INVALID', `${file}: ${describeIssue(parsed.issues)}`);
   const config = parsed.output;
   const seen = new Set<string>();
+  const stations = new Set<string>();
   config.piles.forEach((pile, i) => {
+    if (pile.charger.kind === 'ocpp') {
+      if (!config.ocpp) {
+        throw new GatewayConfigError(
+          'CONFIG_INVALID',
+          `${file}: field piles.${i}.charger: an OCPP charger needs the top-level "ocpp" endpoint`,
+        );
+      }
+      if (stations.has(pile.charger.stationId)) {
+        throw new GatewayConfigError(
+          'CONFIG_INVALID',
+          `${file}: field piles.${i}.charger.stationId: station ${pile.charger.stationId} serves another pile`,
+        );
+      }
+      stations.add(pile.charger.stationId);
+    }
     if (seen.has(pile.pid)) {
       throw new GatewayConfigError(
         'CONFIG_INVALID',

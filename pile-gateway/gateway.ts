@@ -19,6 +19,7 @@ import { type ChargerController, SimulatedCharger } from './charger.js';
 import { type LoadedGatewayConfig, loadGatewayConfig } from './config.js';
 import { startHttp } from './http.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { createStations, type OcppEndpoint, startOcppEndpoint } from './ocpp/endpoint.js';
 import { PileRuntime } from './pile.js';
 import { type SessionRecord, SessionStore } from './store.js';
 
@@ -38,6 +39,8 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   gid: string;
   httpPort: number;
+  /** the OCPP-J endpoint's port, when the config has "ocpp" */
+  ocppPort?: number;
   metrics: GatewayMetrics;
   piles: ReadonlyMap<string, PileRuntime>;
   /** resolves once the first MQTT connection is up and statuses are published */
@@ -82,13 +85,18 @@ export async function startGateway(
     });
   };
 
+  // The chargers of OCPP piles are their stations' connectors; every other pile has the simulator.
+  const stations = createStations(config, logger);
   const piles = new Map<string, PileRuntime>();
   for (const pile of config.piles) {
+    const station = pile.charger.kind === 'ocpp' ? stations.get(pile.charger.stationId) : undefined;
     const chargers = new Map<number, ChargerController>();
     for (const c of pile.connectors) {
       chargers.set(
         c.id,
-        options.chargerFactory?.(pile.pid, c.id) ?? new SimulatedCharger({ rampMs: config.rampMs, now }),
+        options.chargerFactory?.(pile.pid, c.id) ??
+          station?.chargers.get(c.id) ??
+          new SimulatedCharger({ rampMs: config.rampMs, now }),
       );
     }
     piles.set(
@@ -220,12 +228,26 @@ export async function startGateway(
     store.closeDatabase();
     throw new Error(`cannot serve HTTP on port ${config.http?.port ?? 0}: ${(error as Error).message}`);
   }
-  logger.info({ httpPort: http.port, piles: piles.size }, 'gateway started');
+  let ocpp: OcppEndpoint | undefined;
+  if (config.ocpp) {
+    try {
+      ocpp = await startOcppEndpoint({ config: config.ocpp, baseDir: loaded.baseDir, stations, logger });
+    } catch (error) {
+      closed = true;
+      clearInterval(tick);
+      client.end(true);
+      await http.close();
+      store.closeDatabase();
+      throw new Error(`cannot serve OCPP on port ${config.ocpp.port}: ${(error as Error).message}`);
+    }
+  }
+  logger.info({ httpPort: http.port, ocppPort: ocpp?.port, piles: piles.size }, 'gateway started');
   flushLog();
 
   return {
     gid: config.gid,
     httpPort: http.port,
+    ...(ocpp ? { ocppPort: ocpp.port } : {}),
     metrics,
     piles,
     ready,
@@ -240,6 +262,7 @@ export async function startGateway(
       }
       if (connected) publish(topics.gatewayStatus(config.gid), gatewayStatus(false), { retain: true });
       await closeMqtt(client);
+      await ocpp?.close();
       await http.close();
       store.closeDatabase();
       logger.info('gateway stopped');

@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTP side: GET /healthz, GET /metrics (Prometheus), and for tests and operators
- * POST /piles/:pid/connectors/:id/unplug|fault|clear — accepted from loopback addresses only.
+ * POST /piles/:pid/connectors/:id/plug|unplug|fault|clear — accepted from loopback addresses only.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +9,7 @@ import type { ChargerController } from './charger.js';
 
 /** A charger the operator can drive by hand (the simulator is one). */
 export interface OperableCharger extends ChargerController {
+  plug(): void;
   unplug(): void;
   fault(message?: string): void;
   clear(): void;
@@ -24,7 +25,7 @@ export interface HttpHandlers {
   charger(pid: string, connector: number): ChargerController | undefined;
 }
 
-const ACTION = /^\/piles\/([A-Za-z0-9._-]{1,64})\/connectors\/(\d{1,3})\/(unplug|fault|clear)$/;
+const ACTION = /^\/piles\/([A-Za-z0-9._-]{1,64})\/connectors\/(\d{1,3})\/(plug|unplug|fault|clear)$/;
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
@@ -58,7 +59,8 @@ export async function startHttp(
         const charger = handlers.charger(pid, Number(id));
         if (!charger) return send(res, 404, { error: `no connector ${id} on pile ${pid}` });
         if (!isOperable(charger)) return send(res, 409, { error: 'this charger cannot be operated by hand' });
-        if (verb === 'unplug') charger.unplug();
+        if (verb === 'plug') charger.plug();
+        else if (verb === 'unplug') charger.unplug();
         else if (verb === 'fault') charger.fault('operator fault');
         else charger.clear();
         return send(res, 200, { ok: true, pid, connector: Number(id), action: verb });

@@ -23,16 +23,26 @@ export function signedReceipt(
   );
 }
 
-/** auth.error INTERNAL, MACed with SK (it exists by then), so the vehicle knows the genuine pile said it. */
-export function internalError(sid: string, sk: Uint8Array): string {
+/** auth.error MACed with SK (it exists by then), so the vehicle knows the genuine pile said it. */
+export function macedAuthError(
+  sid: string,
+  sk: Uint8Array,
+  code: 'INTERNAL' | 'TIMEOUT' | 'CONNECTOR_BUSY',
+  message: string,
+): string {
   return JSON.stringify({
     v: 1,
     type: 'auth.error',
     sid,
-    code: 'INTERNAL',
-    message: 'the pile cannot record the session now',
-    mac: b64uEncode(deriveErrorMac(sk, b64uDecode(sid), 'INTERNAL')),
+    code,
+    message,
+    mac: b64uEncode(deriveErrorMac(sk, b64uDecode(sid), code)),
   });
+}
+
+/** auth.error INTERNAL: the session could not be recorded. */
+export function internalError(sid: string, sk: Uint8Array): string {
+  return macedAuthError(sid, sk, 'INTERNAL', 'the pile cannot record the session now');
 }
 
 /** Whether a payload is the auth.result of session `sid` (the authenticator's own JSON, so a parse is safe). */

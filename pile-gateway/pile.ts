@@ -10,35 +10,19 @@ import {
   PileAuthenticator,
   PileControlState,
   type PileOutput,
-  PileSession,
   type PileStatus,
   type RandomSource,
-  type SessionStop,
   topics,
   unixSeconds,
 } from '../shared/index.js';
 import type { ChargerController } from './charger.js';
+import { ChargingSessions, type EndReason, type Publish } from './charging-sessions.js';
 import type { PileConfig, PileKey } from './config.js';
-import { internalError, isResultFor, signedReceipt } from './messages.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
+import { connectorStatus } from './pile-status.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
-export type Publish = (topic: string, payload: string, options?: { retain?: boolean }) => void;
-
-export type EndReason =
-  | 'stopped'
-  | 'energy-cap'
-  | 'unplugged'
-  | 'fault'
-  | 'gateway-restart'
-  | 'gateway-shutdown';
-
-interface ActiveSession {
-  record: SessionRecord;
-  signer: PileSession;
-  charger: ChargerController;
-  timer: ReturnType<typeof setInterval>;
-}
+export type { EndReason, Publish } from './charging-sessions.js';
 
 export interface PileRuntimeOptions {
   gid: string;
@@ -62,7 +46,7 @@ export class PileRuntime {
   private readonly control: PileControlState;
   private readonly controlKey: Uint8Array;
   private readonly authenticator: PileAuthenticator;
-  private readonly sessions = new Map<string, ActiveSession>();
+  private readonly charging: ChargingSessions;
   /** when each pending handshake's auth.request arrived, for the latency histogram */
   private readonly requestedAt = new Map<string, number>();
   private readonly log: Logger;
@@ -90,52 +74,36 @@ export class PileRuntime {
       limits: options.limits,
       connectorAvailable: (id) => this.chargers.get(id)?.available ?? false,
     });
+    this.charging = new ChargingSessions({
+      pid: this.pid,
+      store: options.store,
+      publish: options.publish,
+      now: options.now,
+      meterIntervalMs: options.meterIntervalMs,
+      metrics: options.metrics,
+      log: this.log,
+      authenticator: this.authenticator,
+      publishStatus: () => this.publishStatus(),
+    });
     for (const [id, charger] of this.chargers) {
       charger.onEvent((event) => {
-        const active = this.sessionOn(id);
-        if (event.kind === 'unplugged' && active) this.endSession(active, 'unplugged');
-        if (event.kind === 'faulted' && active) this.endSession(active, 'fault');
-        this.publishStatus();
+        this.charging.onChargerEvent(id, event);
+        if (event.kind !== 'meter') this.publishStatus();
       });
     }
   }
 
   get activeSessionCount(): number {
-    return this.sessions.size;
+    return this.charging.count;
   }
 
   get controlSnapshot() {
     return this.control.snapshot();
   }
 
-  private sessionOn(connector: number): ActiveSession | undefined {
-    for (const s of this.sessions.values()) if (s.record.connector === connector) return s;
-    return undefined;
-  }
-
-  /**
-   * Closes every session a previous run left open: the receipt carries the last signed meter reading and is
-   * signed with the stored SK, so the vehicle can verify it; reason `gateway-restart`.
-   */
+  /** Closes every session a previous run left open (reason gateway-restart; see ChargingSessions.recover). */
   recoverOpenSessions(open: readonly SessionRecord[]): void {
-    for (const record of open) {
-      if (record.pid !== this.pid) continue;
-      const signer = new PileSession({
-        sid: record.sid,
-        sk: record.sk,
-        meterSeq: record.meterSeq,
-        stopSeq: record.stopSeq,
-      });
-      const endedAt = this.options.now();
-      const payload = signedReceipt(signer, record, 'gateway-restart', record.lastWh, endedAt);
-      this.options.store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload);
-      this.options.metrics.sessionsEnded.inc({ reason: 'gateway-restart' });
-      this.log.warn(
-        { sid: record.sid, vid: record.vid, wh: record.lastWh },
-        'closed session left open by a restart',
-      );
-      this.options.publish(topics.vehicleSession(record.vid), payload);
-    }
+    this.charging.recover(open);
   }
 
   /** A payload on piles/{pid}/auth. Retained messages on auth topics are never acted on. */
@@ -147,12 +115,18 @@ export class PileRuntime {
     const receivedAt = this.options.now();
     let withheld: string | undefined;
     for (const out of this.authenticator.handle(payload)) {
-      if (out.kind === 'authorized' && !this.startSession(out.session)) {
-        // Not durable, so not authorised: the auth.result that follows must not go out.
+      if (out.kind === 'authorized' && this.startSession(out.session) !== 'started') {
+        // Not durable (so not authorised), or waiting for the charger to accept: the auth.result that follows
+        // must not go out now.
         withheld = out.session.sid;
         continue;
       }
-      if (out.kind === 'send' && withheld && isResultFor(out.payload, withheld)) continue;
+      if (
+        out.kind === 'send' &&
+        (withheld || this.charging.starting) &&
+        this.charging.withholdResult(out.payload)
+      )
+        continue;
       if (out.kind !== 'authorized') this.apply(out, receivedAt, payload);
     }
   }
@@ -189,7 +163,7 @@ export class PileRuntime {
         this.requestedAt.delete(out.sid);
         break;
       case 'stop':
-        this.onStop(out.message);
+        this.charging.stop(out.message);
         break;
       case 'dropped':
         m.dropped.inc({ reason: dropReason(out.reason) });
@@ -198,152 +172,18 @@ export class PileRuntime {
     }
   }
 
-  /** Opens the durable record and energises the connector; false (and a MACed INTERNAL) if it cannot. */
-  private startSession(auth: AuthorizedSession): boolean {
-    const charger = this.chargers.get(auth.connector);
-    if (!charger) return false;
-    const record: SessionRecord = {
-      sid: auth.sid,
-      pid: this.pid,
-      connector: auth.connector,
-      vid: auth.vid,
-      tid: auth.tid,
-      sk: auth.sk,
-      maxWh: auth.maxWh ?? null,
-      maxW: auth.offer.maxW,
-      pricePerKWh: auth.offer.pricePerKWh,
-      currency: auth.offer.currency,
-      startedAt: auth.authorizedAt,
-      meterSeq: 0,
-      stopSeq: 0,
-      lastWh: 0,
-      lastW: 0,
-      lastMeterAt: auth.authorizedAt,
-      state: 'open',
-      reason: null,
-      endedAt: null,
-      receipt: null,
-    };
-    // Durable before auth.result goes out (the caller publishes it right after this returns).
-    try {
-      this.options.store.open(record);
-    } catch (error) {
-      this.authenticator.release(auth.connector);
-      this.requestedAt.delete(auth.sid);
-      this.options.metrics.handshakes.inc({ outcome: 'rejected', code: 'INTERNAL' });
-      this.log.error({ err: error, sid: auth.sid, vid: auth.vid }, 'cannot store the session record');
-      this.options.publish(topics.vehicleAuth(auth.vid), internalError(auth.sid, auth.sk));
-      return false;
-    }
-    const signer = new PileSession({ sid: auth.sid, sk: auth.sk, meterSeq: 0, stopSeq: 0 });
-    charger.energize({ maxW: auth.offer.maxW, ...(auth.maxWh !== undefined ? { maxWh: auth.maxWh } : {}) });
-    const active = { record, signer, charger } as ActiveSession;
-    active.timer = setInterval(() => this.meter(active), this.options.meterIntervalMs);
-    this.sessions.set(auth.sid, active);
-    const started = this.requestedAt.get(auth.sid);
-    this.requestedAt.delete(auth.sid);
-    // auth.result is written when this message's handling ends (mqtt.js uncorks on the next tick); the
-    // bookkeeping, the log line, the first reading and the status come after it, off the handshake's path.
-    queueMicrotask(() => {
-      const m = this.options.metrics;
-      m.handshakes.inc({ outcome: 'authorized', code: 'OK' });
-      if (started !== undefined) m.handshakeLatency.observe((this.options.now() - started) / 1000);
-      m.activeSessions.inc();
-      this.log.info({ sid: auth.sid, vid: auth.vid, connector: auth.connector }, 'session authorized');
-      if (this.sessions.has(auth.sid)) this.meter(active);
-      this.publishStatus();
-    });
-    return true;
-  }
-
-  private meter(active: ActiveSession): void {
-    try {
-      const reading = active.charger.read();
-      const wh = Math.max(reading.wh, active.record.lastWh);
-      const at = this.options.now();
-      const message = active.signer.signMeter({
-        ts: unixSeconds(at),
-        wh,
-        w: reading.w,
-        state: reading.state,
-      });
-      this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at);
-      const powerChanged = active.record.lastW !== reading.w;
-      active.record.meterSeq = message.seq;
-      active.record.lastWh = wh;
-      active.record.lastW = reading.w;
-      this.options.publish(topics.vehicleSession(active.record.vid), JSON.stringify(message));
-      // The retained status carries the present power; refresh it when that changes (ramp, cap).
-      if (powerChanged) this.publishStatus();
-      this.options.metrics.metersSent.inc();
-      if (active.record.maxWh !== null && wh >= active.record.maxWh) this.endSession(active, 'energy-cap');
-    } catch (error) {
-      this.log.error({ err: error, sid: active.record.sid }, 'meter reading failed');
-    }
-  }
-
-  private onStop(stop: SessionStop): void {
-    const active = this.sessions.get(stop.sid);
-    if (!active) {
-      this.resendReceipt(stop);
-      return;
-    }
-    const verified = active.signer.verifyStop(stop);
-    if (!verified.ok) {
-      this.options.metrics.dropped.inc({ reason: 'bad-stop' });
-      this.log.warn({ sid: stop.sid, code: verified.code }, verified.message);
-      return;
-    }
-    this.endSession(active, 'stopped', verified.value);
-  }
-
-  /** A stop for a session already closed (its receipt may have been lost): send the stored receipt again. */
-  private resendReceipt(stop: SessionStop): void {
-    const record = this.options.store.get(stop.sid);
-    if (!record || record.pid !== this.pid || record.state !== 'closed' || !record.receipt) {
-      this.options.metrics.dropped.inc({ reason: 'no-session' });
-      return;
-    }
-    const signer = new PileSession({ sid: record.sid, sk: record.sk, meterSeq: record.meterSeq, stopSeq: 0 });
-    if (!signer.verifyStop(stop).ok) {
-      this.options.metrics.dropped.inc({ reason: 'bad-stop' });
-      return;
-    }
-    this.options.publish(topics.vehicleSession(record.vid), record.receipt);
-  }
-
-  /** Closes a session: final reading, signed receipt stored, then session.end sent and the connector freed. */
-  endSession(active: ActiveSession, reason: EndReason, stopSeq?: number): void {
-    if (!this.sessions.has(active.record.sid)) return;
-    const reading = active.charger.read();
-    const wh = Math.max(reading.wh, active.record.lastWh);
-    const endedAt = this.options.now();
-    const payload = signedReceipt(active.signer, active.record, reason, wh, endedAt);
-    try {
-      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq);
-    } catch (error) {
-      // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a
-      // restart's recovery) closes it later.
-      this.log.error(
-        { err: error, sid: active.record.sid, reason },
-        'cannot store the receipt; session stays open',
-      );
-      return;
-    }
-    this.sessions.delete(active.record.sid);
-    clearInterval(active.timer);
-    active.charger.deenergize();
-    this.authenticator.release(active.record.connector);
-    this.options.publish(topics.vehicleSession(active.record.vid), payload);
-    this.options.metrics.activeSessions.dec();
-    this.options.metrics.sessionsEnded.inc({ reason });
-    this.log.info({ sid: active.record.sid, vid: active.record.vid, reason, wh }, 'session ended');
-    this.publishStatus();
+  /** Opens the session of a handshake that succeeded (see ChargingSessions.start). */
+  private startSession(session: AuthorizedSession): 'started' | 'pending' | 'failed' {
+    const charger = this.chargers.get(session.connector);
+    const requestedAt = this.requestedAt.get(session.sid);
+    this.requestedAt.delete(session.sid);
+    if (!charger) return 'failed';
+    return this.charging.start(session, charger, requestedAt);
   }
 
   /** Ends every open session (graceful shutdown). */
   endAll(reason: EndReason): void {
-    for (const active of [...this.sessions.values()]) this.endSession(active, reason);
+    this.charging.endAll(reason);
   }
 
   /** A payload on piles/{pid}/control: applied only with a valid MAC and a higher seq, then persisted. */
@@ -375,16 +215,14 @@ export class PileRuntime {
       pid: this.pid,
       gid: this.options.gid,
       ts: unixSeconds(this.options.now()),
-      connectors: this.options.pile.connectors.map((c) => {
-        const charger = this.chargers.get(c.id);
-        const active = this.sessionOn(c.id);
-        if (!this.online) return { id: c.id, state: 'offline' as const };
-        if (charger?.faulted) return { id: c.id, state: 'faulted' as const };
-        if (active) return { id: c.id, state: 'charging' as const, w: active.record.lastW };
-        if (this.authenticator.isOccupied(c.id) || !charger?.available)
-          return { id: c.id, state: 'occupied' as const };
-        return { id: c.id, state: 'available' as const };
-      }),
+      connectors: this.options.pile.connectors.map((c) =>
+        connectorStatus(c.id, {
+          online: this.online,
+          charger: this.chargers.get(c.id),
+          chargingW: this.charging.sessionOn(c.id)?.record.lastW,
+          occupied: this.authenticator.isOccupied(c.id),
+        }),
+      ),
     };
   }
 

@@ -32,6 +32,8 @@ export interface SessionRecord {
   endedAt: number | null;
   /** the signed session.end payload, kept so it can be sent again */
   receipt: string | null;
+  /** the charger's own signed readings (JSON array of ChargerSignedReading, OCMF as the meter sent it) */
+  chargerSigned: string | null;
 }
 
 interface Row {
@@ -55,6 +57,7 @@ interface Row {
   reason: string | null;
   ended_at: number | null;
   receipt: string | null;
+  charger_signed: string | null;
 }
 
 function fromRow(r: Row): SessionRecord {
@@ -79,6 +82,7 @@ function fromRow(r: Row): SessionRecord {
     reason: r.reason,
     endedAt: r.ended_at,
     receipt: r.receipt,
+    chargerSigned: r.charger_signed,
   };
 }
 
@@ -88,6 +92,7 @@ export class SessionStore {
   private readonly meterStmt: Database.Statement;
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
+  private readonly chargerSignedStmt: Database.Statement;
   // Prepared once: a statement prepared per call keeps its native memory until the JS object is collected,
   // which for 10,000 piles loading their control state at start was ~136 MB of RSS.
   private readonly getStmt: Database.Statement;
@@ -125,6 +130,10 @@ export class SessionStore {
       CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
     `);
+    // Added with the OCPP chargers: a database from before gains the column.
+    const columns = this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'charger_signed'))
+      this.db.exec('ALTER TABLE sessions ADD COLUMN charger_signed TEXT');
     this.insertStmt = this.db.prepare(
       `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_wh, max_w, price_per_kwh, currency,
         started_at, last_meter_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -139,6 +148,7 @@ export class SessionStore {
     this.controlStmt = this.db.prepare(
       'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
     );
+    this.chargerSignedStmt = this.db.prepare('UPDATE sessions SET charger_signed = ? WHERE sid = ?');
     this.getStmt = this.db.prepare('SELECT * FROM sessions WHERE sid = ?');
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
@@ -150,7 +160,16 @@ export class SessionStore {
   open(
     r: Omit<
       SessionRecord,
-      'meterSeq' | 'stopSeq' | 'lastWh' | 'lastW' | 'lastMeterAt' | 'state' | 'reason' | 'endedAt' | 'receipt'
+      | 'meterSeq'
+      | 'stopSeq'
+      | 'lastWh'
+      | 'lastW'
+      | 'lastMeterAt'
+      | 'state'
+      | 'reason'
+      | 'endedAt'
+      | 'receipt'
+      | 'chargerSigned'
     >,
   ): void {
     this.insertStmt.run(
@@ -171,6 +190,11 @@ export class SessionStore {
 
   recordMeter(sid: string, seq: number, wh: number, w: number, at: number): void {
     this.meterStmt.run(seq, wh, w, at, sid);
+  }
+
+  /** The charger's signed readings so far (the whole JSON array each time: a session has a handful). */
+  recordChargerSigned(sid: string, json: string): void {
+    this.chargerSignedStmt.run(json, sid);
   }
 
   /**

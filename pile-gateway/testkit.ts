@@ -25,6 +25,8 @@ export interface TestPile {
   rootKey: Uint8Array;
   keyOffset: number;
   connectors: { id: number; maxW: number }[];
+  /** an OCPP station behind the pile instead of the simulator */
+  charger?: { kind: 'ocpp'; stationId: string; password: string };
 }
 
 export function makePile(pid: string, connectors = 2, maxW = 150_000): TestPile {
@@ -61,6 +63,8 @@ export function writeGatewayFolder(
     meterIntervalMs?: number;
     rampMs?: number;
     httpPort?: number;
+    /** the OCPP endpoint's settings (port 0: any) */
+    ocpp?: Record<string, unknown>;
   },
 ): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -96,10 +100,12 @@ export function writeGatewayFolder(
         http: { host: '127.0.0.1', port: options.httpPort ?? 0 },
         meterIntervalMs: options.meterIntervalMs ?? 100,
         rampMs: options.rampMs ?? 0,
+        ...(options.ocpp ? { ocpp: { host: '127.0.0.1', port: 0, ...options.ocpp } } : {}),
         piles: options.piles.map((p) => ({
           pid: p.pid,
           connectors: p.connectors,
           tariff: { pricePerKWh: '0.39', currency: 'EUR' },
+          ...(p.charger ? { charger: p.charger } : {}),
         })),
       },
       null,

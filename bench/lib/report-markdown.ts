@@ -220,6 +220,35 @@ export function markdown(r: BenchReport): string {
     if (h.sizeError) lines.push('', `Size: ${h.sizeError}`);
     if (h.tapError) lines.push('', `Tap to authorised: ${h.tapError}`);
   }
+  if (r.ocpp) {
+    const o = r.ocpp;
+    lines.push(
+      '',
+      '## 6. Tap to energised through OCPP',
+      '',
+      table(
+        [
+          'stations',
+          'OCPP p50 ms',
+          'p99 ms',
+          'simulator p50 ms',
+          'OCPP leg adds (p50) ms',
+          'RSS per station KB',
+        ],
+        [
+          [
+            o.stations,
+            fmt(o.ocppMs.p50),
+            fmt(o.ocppMs.p99),
+            fmt(o.simulatorMs.p50),
+            fmt(o.addedP50Ms),
+            fmt(o.rssPerStationKB),
+          ],
+        ],
+      ),
+    );
+    if (o.error) lines.push('', `Error: ${o.error}`);
+  }
   if (r.protocol?.length) {
     lines.push(
       '',

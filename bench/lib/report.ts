@@ -7,6 +7,7 @@ import { type BrokerRun, runLabel } from '../scenarios/handshake.js';
 import type { HeadUnitResult } from '../scenarios/head-unit.js';
 import type { IsoComparison } from '../scenarios/iso15118.js';
 import type { IssuanceResult } from '../scenarios/issuance.js';
+import type { OcppResult } from '../scenarios/ocpp.js';
 import type { ScaleResult } from '../scenarios/scale.js';
 import { latencyChart, type Series } from './chart.js';
 import type { MachineInfo } from './machine.js';
@@ -30,6 +31,7 @@ export interface BenchReport {
   issuance?: IssuanceResult;
   iso15118?: IsoComparison;
   headUnit?: HeadUnitResult;
+  ocpp?: OcppResult;
   targets: TargetCheck[];
 }
 

@@ -20,6 +20,7 @@ import {
 import { startHeadUnitServer } from '../../head-unit/server.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
 import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
+import { startOcppDepot } from './ocpp-depot.js';
 
 export const COUNTERFEIT_PILE = 'P9';
 const ROGUE_GATEWAY = 'gw-rogue';
@@ -137,6 +138,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
     await gateway.ready;
     gateways.push(gateway);
   }
+  const depot = await startOcppDepot(dataDir, mqttUrl, logger);
   const seen: string[] = [];
   const spy = await connectSpy(rogueConfig, seen);
   const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
@@ -190,6 +192,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       await headUnit.close();
       spy.end(true);
       for (const g of gateways.reverse()) await g.close();
+      await depot.close();
       await cloud?.close();
       await broker.close();
       registry.close();

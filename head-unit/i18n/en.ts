@@ -38,6 +38,8 @@ export const en = {
   'detail.authenticate': 'Charge here',
   'detail.tariff': '{price} {currency}/kWh',
   'detail.power': '{kw} kW',
+  'detail.plugged': 'Cable plugged in, ready',
+  'detail.unplugged': 'Plug in the cable first',
   'detail.address': 'Address',
   'detail.site': 'Site',
   'step.credential': 'Credential',

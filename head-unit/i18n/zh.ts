@@ -40,6 +40,8 @@ export const zh: Record<MessageKey, string> = {
   'detail.authenticate': '在此充电',
   'detail.tariff': '{price} {currency}/kWh',
   'detail.power': '{kw} kW',
+  'detail.plugged': '已插枪，可以开始',
+  'detail.unplugged': '请先插入充电枪',
   'detail.address': '地址',
   'detail.site': '站点',
   'step.credential': '凭证',

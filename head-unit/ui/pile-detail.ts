@@ -13,7 +13,7 @@ import './auth-stepper.js';
 import './credential-badge.js';
 import { credentialState } from './credential-badge.js';
 import './offer-card.js';
-import { connectorState, pileName } from './pile-summary.js';
+import { connectorPlugged, connectorState, pileName } from './pile-summary.js';
 import { kw, theme } from './theme.js';
 
 export interface HandshakeView {
@@ -88,6 +88,9 @@ export class PileDetail extends LitElement {
       .denied {
         color: var(--bad);
       }
+      .plug[data-plugged='false'] {
+        color: var(--muted);
+      }
     `,
   ];
 
@@ -139,11 +142,18 @@ export class PileDetail extends LitElement {
         <ul>
           ${(d?.connectors ?? p.status?.connectors.map((c) => ({ id: c.id, maxW: 0 })) ?? []).map((c) => {
             const state = connectorState(p, c.id);
+            // Plug first: a free connector says whether a cable is in it (where the charger can tell).
+            const plugged = state === 'available' ? connectorPlugged(p, c.id) : undefined;
             return html`<li data-connector=${c.id}>
               <span>
                 <strong>${t('detail.connector', { id: c.id })}</strong>
                 · ${c.maxW ? t('detail.power', { kw: kw(c.maxW) }) : ''}
                 · <span class="state-${state}" data-state=${state}>${t(`state.${state}`)}</span>
+                ${
+                  plugged === undefined
+                    ? null
+                    : html`· <span class="plug" data-plugged=${String(plugged)}>${t(plugged ? 'detail.plugged' : 'detail.unplugged')}</span>`
+                }
               </span>
               <button class="primary" ?disabled=${busy} data-action="authenticate"
                 @click=${() => this.fire('authenticate', { pid: p.pid, connector: c.id })}>

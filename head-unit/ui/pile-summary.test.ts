@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PileInfo } from '../controllers/vehicle-port.js';
-import { connectorState, maxPowerW, pileName, pileState } from './pile-summary.js';
+import { connectorPlugged, connectorState, maxPowerW, pileName, pileState } from './pile-summary.js';
 
 const status = (states: ('available' | 'occupied' | 'charging' | 'faulted' | 'offline')[]) => ({
   v: 1,
@@ -23,6 +23,23 @@ describe('pile summary', () => {
     expect(connectorState(pile, 1)).toBe('offline');
     expect(connectorState({ pid: 'P1', status: status(['occupied']) }, 1)).toBe('occupied');
     expect(connectorState({ pid: 'P1', status: status(['occupied']) }, 9)).toBe('unknown');
+  });
+
+  it('tells whether a cable is plugged in where the charger reports it', () => {
+    const plugged = {
+      v: 1,
+      pid: 'P1',
+      ts: 1,
+      connectors: [
+        { id: 1, state: 'available' as const, plugged: true },
+        { id: 2, state: 'available' as const, plugged: false },
+        { id: 3, state: 'available' as const },
+      ],
+    };
+    expect(connectorPlugged({ pid: 'P1', status: plugged }, 1)).toBe(true);
+    expect(connectorPlugged({ pid: 'P1', status: plugged }, 2)).toBe(false);
+    expect(connectorPlugged({ pid: 'P1', status: plugged }, 3)).toBeUndefined();
+    expect(connectorPlugged({ pid: 'P1', status: plugged, gatewayOnline: false }, 1)).toBeUndefined();
   });
 
   it('shows the best connector power and the name, or the id', () => {

@@ -10,6 +10,12 @@ export function connectorState(pile: PileInfo, connector: number): PileState {
   return c ? c.state : 'unknown';
 }
 
+/** Whether a cable is in the connector, where its charger reports it (plug first, then authorise). */
+export function connectorPlugged(pile: PileInfo, connector: number): boolean | undefined {
+  if (pile.gatewayOnline === false) return undefined;
+  return pile.status?.connectors.find((x) => x.id === connector)?.plugged;
+}
+
 /** available if any connector is free; else charging/occupied; offline when the gateway is gone. */
 export function pileState(pile: PileInfo): PileState {
   if (pile.gatewayOnline === false) return 'offline';

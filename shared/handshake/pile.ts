@@ -94,6 +94,14 @@ export class PileAuthenticator {
     this.occupied.delete(connector);
   }
 
+  /**
+   * The gateway could not start an authorised session (its charger refused): forget the auth.result kept for
+   * QoS-1 duplicates, so a repeated auth.response is not answered with a result that no longer holds.
+   */
+  withdraw(sid: string): void {
+    this.completed.delete(sid);
+  }
+
   /** The gateway marks a connector taken, e.g. a session restored after restart. */
   occupy(connector: number): void {
     this.occupied.add(connector);

@@ -160,6 +160,8 @@ export const PileStatus = v.object({
         id: v.pipe(uint, v.minValue(1)),
         state: v.picklist(CONNECTOR_STATES),
         w: v.optional(uint),
+        /** whether a cable is plugged in, where the charger can tell (plug first, then authorise) */
+        plugged: v.optional(v.boolean()),
       }),
     ),
     v.maxLength(64),

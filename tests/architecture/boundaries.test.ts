@@ -34,6 +34,7 @@ describe('import boundaries (npm run lint)', () => {
     ['pile-gateway/probe.ts', "import { VehicleClient as probe } from '../head-unit/vehicle/client.js';"],
     ['head-unit/ui/probe.ts', "import { PileRuntime as probe } from '../../pile-gateway/pile.js';"],
     ['cloud/probe.test.ts', "import { LoginView as probe } from '../broker/login-view.js';"],
+    ['cloud/probe.ts', "import { testPileSpec as probe } from '../tests/support/pile-spec.js';"],
     ['node/probe.ts', "import { Registry as probe } from '../cloud/registry.js';"],
     ['shared/probe.ts', "import { ROOT as probe } from '../node/child-process.js';"],
     ['shared/crypto/probe.ts', "import probe from 'pino';"],
@@ -49,6 +50,7 @@ describe('import boundaries (npm run lint)', () => {
       'shared/crypto/probe.test.ts',
       "import probe from '../../tests/vectors/evauth-v1.json' with { type: 'json' };",
     ],
+    ['cloud/probe.test.ts', "import { testPileSpec as probe } from '../tests/support/pile-spec.js';"],
     ['tests/integration/probe.test.ts', "import { openRegistry as probe } from '../../cloud/registry.js';"],
   ])('allows %s its own kind of import', (path, source) => {
     expect(restrictedImports(path, source)).toBe(0);

@@ -1,0 +1,74 @@
+/**
+ * An OCPP pile for the end-to-end tests: pile P8 ("Depot P8") of its own gateway, whose connectors are the EVSEs
+ * of an OCPP 2.0.1 station (the test station simulator) that connects to the gateway's OCPP endpoint. The
+ * exported gateway config gains the "ocpp" endpoint and the pile's "charger" here, as an operator would write
+ * them (docs/gateway.md). Connector 1 has a cable plugged in; connector 2 has none.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { exportGateway, openRegistry } from '../../cloud/index.js';
+import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import { TestStation } from '../../tests/support/ocpp-station.js';
+
+export const OCPP_PILE = 'P8';
+const OCPP_GATEWAY = 'gw-ocpp';
+const STATION = 'DEPOT-CS1';
+const STATION_PASSWORD = 'depot-station-password';
+
+export async function startOcppDepot(
+  dataDir: string,
+  mqttUrl: string,
+  logger: Logger,
+): Promise<{ station: TestStation; close(): Promise<void> }> {
+  const registry = openRegistry(dataDir);
+  try {
+    if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(OCPP_GATEWAY)) {
+      registry.addGateway(OCPP_GATEWAY, { name: 'OCPP station for the tests' });
+      registry.addPile(OCPP_PILE, {
+        gid: OCPP_GATEWAY,
+        site: 'Depot',
+        name: 'Depot P8',
+        address: 'Depot road 8',
+        lat: 51.3,
+        lon: 6.8,
+        connectors: [
+          { id: 1, maxW: 22000 },
+          { id: 2, maxW: 22000 },
+        ],
+        pricePerKWh: '0.35',
+        currency: 'EUR',
+      });
+    }
+  } finally {
+    registry.close();
+  }
+  const outDir = join(dataDir, 'gateways', OCPP_GATEWAY);
+  exportGateway(dataDir, OCPP_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
+  const configPath = join(outDir, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { piles: Record<string, unknown>[] };
+  for (const pile of config.piles)
+    pile.charger = { kind: 'ocpp', stationId: STATION, password: STATION_PASSWORD };
+  writeFileSync(configPath, JSON.stringify({ ...config, ocpp: { host: '127.0.0.1', port: 0 } }, null, 2));
+  const gateway: RunningGateway = await startGateway(configPath, {
+    logger: logger.child({ component: 'ocpp' }),
+  });
+  await gateway.ready;
+  const station = new TestStation({
+    endpoint: `ws://127.0.0.1:${gateway.ocppPort}/ocpp`,
+    stationId: STATION,
+    password: STATION_PASSWORD,
+    protocol: 'ocpp2.0.1',
+    tickMs: 500,
+    whPerTick: 3,
+  });
+  await station.connect();
+  await station.plug(1);
+  return {
+    station,
+    async close() {
+      await station.close();
+      await gateway.close();
+    },
+  };
+}

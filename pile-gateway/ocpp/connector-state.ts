@@ -1,0 +1,83 @@
+/** The vocabulary of an OCPP connector: its station link, timings, transactions and sessions (charger.ts). */
+import type { ChargerEndReason, ChargerReading, ChargerSignedReading } from '../charger.js';
+
+/** What a charger needs of its station: whether it is connected, and the two remote commands. */
+export interface StationLink {
+  readonly online: boolean;
+  readonly protocol: 'ocpp2.0.1' | 'ocpp1.6' | undefined;
+  requestStart(
+    connector: number,
+    token: string,
+    remoteStartId: number,
+  ): Promise<{ accepted: boolean; transactionId?: string }>;
+  requestStop(connector: number, transactionId: string): Promise<boolean>;
+}
+
+export interface OcppTimings {
+  /** the vehicle's answer is due by then (TIMEOUT otherwise) */
+  answerWithinMs: number;
+  /** a stop waits this long for the station's final reading */
+  stopTimeoutMs: number;
+  /** a session's station may be away this long before it ends with reason charger-offline */
+  offlineGraceMs: number;
+}
+
+/** A transaction the station reported on this connector, ours or not. */
+export interface Transaction {
+  id: string;
+  registerWh?: number;
+  w: number;
+  charging: boolean;
+  /** seqNo of the 2.0.1 events applied, so a queued event sent again is not counted twice */
+  seqNos: Set<number>;
+  ended: boolean;
+  /** no session owns it and it charged, carried a foreign token or outlived its session: it must stop */
+  mustStop?: boolean;
+  /** a stop was asked for it (once per connection) */
+  stopAsked?: boolean;
+}
+
+/** The evauth session this connector serves. */
+export interface Session {
+  sid: string;
+  /** idToken (2.0.1) or idTag (1.6) the start was requested with */
+  token: string;
+  remoteStartId: number;
+  accepted: boolean;
+  /** the vehicle was told no (refusal, timeout) or the session ended: nothing may charge for it */
+  cancelled: boolean;
+  tx?: Transaction;
+  startRegisterWh?: number;
+  signed: ChargerSignedReading[];
+  graceTimer?: ReturnType<typeof setTimeout>;
+  /** resolves the pile's deenergize() with the final reading */
+  onEnded?: (reading: ChargerReading) => void;
+  endedReading?: ChargerReading;
+}
+
+/** What one report from the station says about a transaction (protocol-neutral). */
+export interface TransactionReport {
+  transactionId: string;
+  /** 2.0.1 seqNo (absent in 1.6) */
+  seqNo?: number;
+  token?: string;
+  remoteStartId?: number;
+  registerWh?: number;
+  w?: number;
+  charging?: boolean;
+  plugged?: boolean;
+  signed?: ChargerSignedReading[];
+  ended?: ChargerEndReason;
+}
+
+export const MAX_SIGNED = 64;
+export const MAX_SEQNOS = 10_000;
+
+/** OCPP idTokens are case-insensitive. */
+export function sameToken(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}
+
+export function newTransaction(id: string): Transaction {
+  return { id, w: 0, charging: false, seqNos: new Set(), ended: false };
+}
