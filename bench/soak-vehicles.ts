@@ -83,7 +83,7 @@ export class SoakFleet {
         const client = mqtt.connect(url, {
           username: v.username,
           password: v.password,
-          clientId: `soak-${v.vid}`,
+          clientId: `vehicle-${v.vid}-soak`,
           reconnectPeriod: 500,
           resubscribe: true,
         });

@@ -57,6 +57,8 @@ export class GuardedConnection extends Duplex {
     private readonly inner: Duplex,
     maxPacketBytes: number,
     onOversize: () => void,
+    /** the peer's address, for per-source login throttling */
+    readonly remoteAddress?: string,
   ) {
     super();
     this.guard = new MqttFrameGuard(maxPacketBytes);

@@ -42,17 +42,33 @@ export class LoginView {
     return { kind: 'gateway', gid: parsed.gid, piles: new Set(piles) };
   }
 
-  /** The login check: the principal when the password is the login's current one. */
-  async authenticate(username: string, password: string): Promise<Principal | undefined> {
+  /** The key a verified login is remembered by: a changed password hash misses by construction. */
+  private verifiedKey(username: string, password: string): { key: string; hash: string } | undefined {
     const row = this.hashOf.get(username) as { password_hash: string } | undefined;
     if (!row || !parseUsername(username)) return undefined;
     const key = createHash('sha256')
       .update(`${username}\u0000${password}\u0000${row.password_hash}`)
       .digest('hex');
-    if (!this.verified.has(key)) {
-      if (!(await verifyScryptHash(row.password_hash, password))) return undefined;
+    return { key, hash: row.password_hash };
+  }
+
+  /**
+   * The principal of a login that verified before with this very password (and hash), at the cost of a lookup
+   * and a SHA-256: a reconnecting client is never made to wait behind password checks.
+   */
+  knownLogin(username: string, password: string): Principal | undefined {
+    const known = this.verifiedKey(username, password);
+    return known && this.verified.has(known.key) ? this.principalOf(username) : undefined;
+  }
+
+  /** The login check: the principal when the password is the login's current one. */
+  async authenticate(username: string, password: string): Promise<Principal | undefined> {
+    const known = this.verifiedKey(username, password);
+    if (!known) return undefined;
+    if (!this.verified.has(known.key)) {
+      if (!(await verifyScryptHash(known.hash, password))) return undefined;
       if (this.verified.size >= VERIFIED_CAPACITY) this.verified.delete(this.verified.values().next().value!);
-      this.verified.add(key);
+      this.verified.add(known.key);
     }
     // read again after the wait: a revocation may have landed while scrypt ran
     return this.principalOf(username);

@@ -6,9 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import { envPort, portNumber, runService, ServiceUsageError } from '../node/service-runner.js';
 import { LoginView } from './login-view.js';
 import { startBroker } from './server.js';
+import { DEFAULT_SESSION_LIMITS } from './session-policy.js';
 
 interface BrokerFlags {
   data: string;
@@ -18,7 +20,16 @@ interface BrokerFlags {
   wsPort: number;
   tlsCert?: string;
   tlsKey?: string;
+  authPublishRate: number;
+  authPublishBurst: number;
+  sessionsPerVehicle: number;
 }
+
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
 
 runService<BrokerFlags>({
   name: 'evauth-broker',
@@ -36,7 +47,25 @@ runService<BrokerFlags>({
         envPort('EVAUTH_WS_PORT', 8083),
       )
       .option('--tls-cert <path>', 'certificate (PEM) for TLS and WSS')
-      .option('--tls-key <path>', 'private key (PEM) for TLS and WSS'),
+      .option('--tls-key <path>', 'private key (PEM) for TLS and WSS')
+      .option(
+        '--auth-publish-rate <n>',
+        "a vehicle connection's publishes to piles per second (over it, the connection is closed)",
+        positive,
+        DEFAULT_SESSION_LIMITS.authPublishesPerSecond,
+      )
+      .option(
+        '--auth-publish-burst <n>',
+        'the burst it may send at once',
+        positive,
+        DEFAULT_SESSION_LIMITS.authPublishBurst,
+      )
+      .option(
+        '--sessions-per-vehicle <n>',
+        'connections one vehicle login may hold at once',
+        positive,
+        DEFAULT_SESSION_LIMITS.sessionsPerLogin.vehicle,
+      ),
   async start(opts, _args, log) {
     const loginsFile = opts.logins ?? join(opts.data, 'cloud.db');
     if (!existsSync(loginsFile))
@@ -51,6 +80,11 @@ runService<BrokerFlags>({
       mqttPort: opts.mqttPort,
       wsPort: opts.wsPort,
       logins,
+      sessionLimits: {
+        authPublishesPerSecond: opts.authPublishRate,
+        authPublishBurst: opts.authPublishBurst,
+        sessionsPerLogin: { ...DEFAULT_SESSION_LIMITS.sessionsPerLogin, vehicle: opts.sessionsPerVehicle },
+      },
       ...(opts.tlsCert && opts.tlsKey ? { tls: { certPath: opts.tlsCert, keyPath: opts.tlsKey } } : {}),
       logger: log,
     });

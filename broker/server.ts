@@ -10,6 +10,13 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { mayPublish, maySubscribe, type Principal } from '../shared/index.js';
 import { GuardedConnection } from './frame-guard.js';
+import { LoginGate, type LoginGateOptions } from './login-gate.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  LoginSessions,
+  PublishBucket,
+  type SessionLimits,
+} from './session-policy.js';
 
 export interface BrokerOptions {
   /** interface to listen on; default 127.0.0.1 */
@@ -31,8 +38,14 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** largest keep-alive a client may ask for, seconds; 0 (none) is refused too; default 600 */
   keepaliveLimitSeconds?: number;
-  /** time a socket gets to send CONNECT; default 10 s */
+  /** time a socket gets to send CONNECT, and an HTTP upgrade its headers; default 10 s */
   connectTimeoutMs?: number;
+  /** what password checks may cost (login-gate.ts) */
+  loginGate?: LoginGateOptions;
+  /** what one login may hold (session-policy.ts) */
+  sessionLimits?: Partial<SessionLimits>;
+  /** a client that has not read what it was sent for this long is dropped; default 5 s */
+  drainTimeoutMs?: number;
 }
 
 export interface LoginSource {
@@ -44,6 +57,8 @@ export interface LoginSource {
    */
   changed?(): boolean;
   principalOf?(username: string): Principal | undefined;
+  /** the principal of a login that verified before with this password, without a password check (cheap) */
+  knownLogin?(username: string, password: string): Principal | undefined;
 }
 
 export interface RunningBroker {
@@ -54,8 +69,17 @@ export interface RunningBroker {
 
 const BAD_LOGIN = 4;
 
+function refusal(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
 function loginError(): AuthenticateError {
-  return Object.assign(new Error('bad username or password'), { returnCode: BAD_LOGIN }) as AuthenticateError;
+  return refusal(BAD_LOGIN, 'bad username or password');
+}
+
+/** The peer address of a connection (the guard in front of every socket carries it). */
+function sourceOf(client: Client): string {
+  return (client.conn as Partial<GuardedConnection>).remoteAddress ?? 'unknown';
 }
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
@@ -65,37 +89,63 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const log = options.logger;
   const principals = new WeakMap<Client, Principal>();
   const loginOf = new WeakMap<Client, string>();
+  const buckets = new WeakMap<Client, PublishBucket>();
   const connected = new Set<Client>();
+  const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
+  const sessions = new LoginSessions<Client>(limits);
+  const gate = new LoginGate(options.loginGate);
 
   const aedes = await Aedes.createBroker({
     keepaliveLimit: options.keepaliveLimitSeconds ?? 600,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
+    drainTimeout: options.drainTimeoutMs ?? 5000,
     authenticate(client, username, password, done) {
       if (username === undefined || password === undefined) return done(loginError(), false);
-      Promise.resolve()
-        .then(() => options.logins.authenticate(username, password.toString('utf8')))
-        .then(
-          (principal) => {
-            if (!principal) {
-              log?.info({ username, clientId: client.id }, 'mqtt login refused');
-              return done(loginError(), false);
-            }
-            principals.set(client, principal);
-            loginOf.set(client, username);
-            done(null, true);
-          },
-          (err: unknown) => {
-            log?.error({ err, username }, 'mqtt login check failed');
-            done(loginError(), false);
-          },
-        );
+      const source = sourceOf(client);
+      const secret = password.toString('utf8');
+      // a login that verified before costs no password check, so it never waits behind anyone's
+      const known = options.logins.knownLogin?.(username, secret);
+      (known
+        ? Promise.resolve({ result: known })
+        : gate.admit(source, username, async () => options.logins.authenticate(username, secret))
+      ).then(
+        (outcome) => {
+          const principal = 'result' in outcome ? outcome.result : undefined;
+          if (!principal) {
+            const refused = 'refused' in outcome ? outcome.refused : 'password';
+            log?.info({ username, clientId: client.id, source, refused }, 'mqtt login refused');
+            return done(loginError(), false);
+          }
+          const policy = sessions.check(principal, username, client.id, client.clean);
+          if (policy) {
+            log?.warn({ username, clientId: client.id, reason: policy.reason }, 'mqtt session refused');
+            return done(refusal(policy.code, policy.reason), false);
+          }
+          principals.set(client, principal);
+          loginOf.set(client, username);
+          if (principal.kind === 'vehicle')
+            buckets.set(client, new PublishBucket(limits.authPublishesPerSecond, limits.authPublishBurst));
+          done(null, true);
+        },
+        (err: unknown) => {
+          log?.error({ err, username }, 'mqtt login check failed');
+          done(loginError(), false);
+        },
+      );
     },
     authorizePublish(client, packet, callback) {
       if (!client) return callback(null); // the broker's own messages
       const principal = principals.get(client);
-      if (principal && mayPublish(principal, packet.topic, packet.retain)) return callback(null);
-      log?.warn({ clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused');
-      callback(new Error('publish not authorised'));
+      if (!principal || !mayPublish(principal, packet.topic, packet.retain)) {
+        log?.warn({ clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused');
+        return callback(new Error('publish not authorised'));
+      }
+      // MQTT 3.1.1 cannot refuse one PUBLISH: a connection over its rate is closed (and must log in again)
+      if (buckets.get(client)?.take() === false) {
+        log?.warn({ clientId: client.id, topic: packet.topic }, 'publish rate exceeded; connection closed');
+        return callback(new Error('publish rate exceeded'));
+      }
+      callback(null);
     },
     authorizeSubscribe(client, subscription, callback) {
       const principal = principals.get(client);
@@ -105,8 +155,16 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
-  aedes.on('clientReady', (client) => connected.add(client));
-  aedes.on('clientDisconnect', (client) => connected.delete(client));
+  aedes.on('clientReady', (client) => {
+    connected.add(client);
+    const username = loginOf.get(client);
+    if (username !== undefined) sessions.opened(username, client);
+  });
+  aedes.on('clientDisconnect', (client) => {
+    connected.delete(client);
+    const username = loginOf.get(client);
+    if (username !== undefined) sessions.closed(username, client);
+  });
 
   /** Re-checks every connected client against the logins as they are now. */
   const recheckLogins = () => {
@@ -139,11 +197,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
   const onSocket = (socket: net.Socket | tls.TLSSocket) => {
     track(socket);
-    aedes.handle(guard(socket));
+    aedes.handle(guard(socket, socket.remoteAddress));
   };
-  const guard = (stream: net.Socket | import('node:stream').Duplex) =>
-    new GuardedConnection(stream, maxPacketBytes, () =>
-      log?.warn({ maxPacketBytes }, 'packet over the size limit; connection closed'),
+  const guard = (stream: net.Socket | import('node:stream').Duplex, remoteAddress: string | undefined) =>
+    new GuardedConnection(
+      stream,
+      maxPacketBytes,
+      () => log?.warn({ maxPacketBytes }, 'packet over the size limit; connection closed'),
+      remoteAddress,
     );
 
   const mqttServer = options.tls
@@ -159,12 +220,20 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   let wsPort: number | undefined;
   let wss: WebSocketServer | undefined;
   if (options.wsPort !== undefined) {
+    // An upgrade gets as long for its headers as a TCP client gets for its CONNECT (Node checks every second).
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const httpOptions = {
+      headersTimeout: connectTimeoutMs,
+      requestTimeout: connectTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    };
     const httpServer = options.tls
       ? https.createServer({
+          ...httpOptions,
           cert: readFileSync(options.tls.certPath),
           key: readFileSync(options.tls.keyPath),
         })
-      : http.createServer();
+      : http.createServer(httpOptions);
     httpServer.maxConnections = maxConnections;
     httpServer.on('connection', track);
     httpServer.on('request', (_req, res) => {
@@ -178,7 +247,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     wss.on('connection', (socket, request) => {
       const stream = createWebSocketStream(socket);
       stream.on('error', () => socket.terminate());
-      aedes.handle(guard(stream), request);
+      aedes.handle(guard(stream, request.socket.remoteAddress), request);
     });
     servers.push(httpServer);
     wsPort = await listen(httpServer, options.wsPort, host);

@@ -161,6 +161,22 @@ export function parseUsername(
   return undefined;
 }
 
+/**
+ * The prefix every MQTT client id of a login starts with (`vehicle-{vid}-`, `gateway-{gid}-`, `cloud-`): the broker
+ * refuses other ids, so no login can take over another's connection by reusing its client id.
+ */
+export function clientIdPrefix(principal: Pick<Principal, 'kind'> & { vid?: string; gid?: string }): string {
+  if (principal.kind === 'vehicle') return `vehicle-${principal.vid}-`;
+  if (principal.kind === 'gateway') return `gateway-${principal.gid}-`;
+  return 'cloud-';
+}
+
+/** The client id prefix of a username, or undefined if it names no login. */
+export function clientIdPrefixOf(username: string): string | undefined {
+  const parsed = parseUsername(username);
+  return parsed ? clientIdPrefix(parsed) : undefined;
+}
+
 export const usernames = {
   vehicle: (vid: string) => `vehicle:${vid}`,
   gateway: (gid: string) => `gateway:${gid}`,

@@ -82,7 +82,11 @@ export async function startBrokerProcess(
     service = benchService(
       'aedes broker',
       'broker/main.ts',
-      ['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
+      [
+        ...['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
+        // each load-generator connection carries many simulated cars: lift the per-connection limits
+        ...['--auth-publish-rate', '1000000', '--auth-publish-burst', '1000000'],
+      ],
       options,
     );
   } else {

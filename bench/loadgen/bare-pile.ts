@@ -45,7 +45,7 @@ const random = pooledSecureRandom();
 const client = mqtt.connect(config.mqtt.url, {
   username: config.mqtt.username,
   password: config.mqtt.password,
-  clientId: `bare-pile-${config.gid}`,
+  clientId: `gateway-${config.gid}-bare-pile`,
   reconnectPeriod: 500,
   log: mqttClientLog(process.env.DEBUG),
   reschedulePings: false,

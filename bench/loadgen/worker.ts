@@ -92,7 +92,7 @@ async function connect(): Promise<void> {
       const client = mqtt.connect(config.mqttUrl, {
         username: v.username,
         password: v.password,
-        clientId: `bench-${v.vid}`,
+        clientId: `vehicle-${v.vid}-bench`,
         reconnectPeriod: config.reconnectPeriodMs,
         connectTimeout: 30_000,
         resubscribe: true,

@@ -68,6 +68,7 @@ export async function issuanceScenario(options: {
     });
     for (const v of fleet.vehicles) {
       const client = await mqtt.connectAsync(broker.url, {
+        clientId: `vehicle-${v.vid}-issuance`,
         username: v.username,
         password: v.password,
         reconnectPeriod: 0,

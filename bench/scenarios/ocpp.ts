@@ -6,6 +6,7 @@
  * (target: ≤ 2 ms). RSS per connected station is the process's growth when the stations connect, divided by
  * their number; the stations' own clients run in the same process, so it is an upper bound for the gateway.
  */
+
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
@@ -19,6 +20,7 @@ import {
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
+import { testClientId } from '../../tests/support/mqtt.js';
 import { TestStation } from '../../tests/support/ocpp-station.js';
 import { startTestBroker } from '../../tests/support/test-broker.js';
 import { type LatencySummary, round2, summarize } from '../lib/stats.js';
@@ -95,7 +97,11 @@ export async function ocppScenario(options: {
     log(`  ${count} stations connected, ${result.rssPerStationKB} KB RSS each (upper bound)`);
 
     await vehicle.start();
-    const cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+    const cloud = await mqtt.connectAsync(url, {
+      clientId: testClientId('cloud'),
+      username: 'cloud',
+      password: PASSWORD,
+    });
     for (const pile of piles) {
       const sealed = sealedCredentialFor(provisioning, pile);
       await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });

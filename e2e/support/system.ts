@@ -19,7 +19,7 @@ import {
 } from '../../cloud/index.js';
 import { startHeadUnitServer } from '../../head-unit/server.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
-import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
+import { b64uEncode, clientIdPrefixOf, secureRandom, topics } from '../../shared/index.js';
 import { startOcppDepot } from './ocpp-depot.js';
 
 export const COUNTERFEIT_PILE = 'P9';
@@ -81,7 +81,7 @@ async function connectSpy(configPath: string, seen: string[]): Promise<MqttClien
   const client = mqtt.connect(config.mqtt.url, {
     username: config.mqtt.username,
     password: config.mqtt.password,
-    clientId: `e2e-spy-${Math.random().toString(16).slice(2)}`,
+    clientId: `${clientIdPrefixOf(config.mqtt.username)}e2e-spy`,
     reconnectPeriod: 200,
   });
   client.on('connect', () => {

@@ -9,7 +9,7 @@ import type { ChildService, LogLine } from '../../node/child-process.js';
 import { ROOT } from '../../node/child-process.js';
 import { topics } from '../../shared/index.js';
 import { startEntryPoint } from '../support/entry-points.js';
-import { collect, connectClient, waitFor } from '../support/mqtt.js';
+import { collect, connectClient, connectWithRetry, waitFor } from '../support/mqtt.js';
 
 describe('broker/main.ts process', () => {
   let dir: string;
@@ -60,7 +60,11 @@ describe('broker/main.ts process', () => {
   });
 
   it('exits 0 promptly on SIGTERM, even with a client connected', async () => {
-    const client = await connectClient(`mqtt://127.0.0.1:${listening['mqttPort']}`, 'vehicle:V1', password);
+    const client = await connectWithRetry(
+      `mqtt://127.0.0.1:${listening['mqttPort']}`,
+      'vehicle:V1',
+      password,
+    );
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     const { code, ms } = await broker.stop('SIGTERM');
     expect(code).toBe(0);

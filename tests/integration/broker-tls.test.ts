@@ -193,7 +193,7 @@ describe('broker/main.ts with --tls-cert and --tls-key', () => {
       password,
       {
         ...options,
-        clientId: 'V1-wss',
+        clientId: 'vehicle-V1-wss',
       },
     );
     expect(viaTls.connected && viaWss.connected).toBe(true);

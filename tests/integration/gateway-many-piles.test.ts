@@ -1,4 +1,5 @@
 /** One gateway serving more piles than fit one SUBSCRIBE packet: every pile is still reachable. */
+
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
+import { testClientId } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'test-password';
@@ -42,7 +44,11 @@ describe('a gateway with 1,500 piles', () => {
       piles,
     });
     const gw = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
-    const cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+    const cloud = await mqtt.connectAsync(url, {
+      clientId: testClientId('cloud'),
+      username: 'cloud',
+      password: PASSWORD,
+    });
     const provisioning = makeVehicle('car-many', url, PASSWORD);
     const client = new VehicleClient({ provisioning, store: new MemoryCredentialStore() });
     try {

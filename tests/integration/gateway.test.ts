@@ -18,6 +18,7 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { type PileStatus, topics, type VehicleProvisioning, verifyReceipt } from '../../shared/index.js';
+import { testClientId } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'test-password';
@@ -31,7 +32,11 @@ const piles: TestPile[] = [makePile('GW-P1'), makePile('GW-P2')];
 beforeAll(async () => {
   broker = await startTestBroker({ password: PASSWORD, piles: piles.map((p) => p.pid) });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
-  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+  cloud = await mqtt.connectAsync(url, {
+    clientId: testClientId('cloud'),
+    username: 'cloud',
+    password: PASSWORD,
+  });
 });
 
 afterAll(async () => {
@@ -128,7 +133,11 @@ describe('gateway over the real broker', () => {
   it('answers malformed requests that name a vehicle and drops the rest', async () => {
     const { gw } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-2');
-    const raw = await mqtt.connectAsync(url, { username: 'vehicle:car-2', password: PASSWORD });
+    const raw = await mqtt.connectAsync(url, {
+      clientId: testClientId('vehicle:car-2'),
+      username: 'vehicle:car-2',
+      password: PASSWORD,
+    });
     try {
       const answers: string[] = [];
       await raw.subscribeAsync(topics.vehicleAuth('car-2'), { qos: 1 });
@@ -176,7 +185,11 @@ describe('gateway over the real broker', () => {
       db.prepare("UPDATE sessions SET state = 'open', receipt = NULL WHERE sid = ?").run(outcome.session.sid);
       store.closeDatabase();
       // A plain vehicle connection listens for the receipt of the restarted gateway.
-      const raw = await mqtt.connectAsync(url, { username: 'vehicle:car-3', password: PASSWORD });
+      const raw = await mqtt.connectAsync(url, {
+        clientId: testClientId('vehicle:car-3'),
+        username: 'vehicle:car-3',
+        password: PASSWORD,
+      });
       await raw.subscribeAsync(topics.vehicleSession('car-3'), { qos: 1 });
       const ended = new Promise<string>((resolve) => {
         raw.on('message', (_t, p) => {

@@ -17,6 +17,7 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { verifyReceipt } from '../../shared/index.js';
+import { testClientId } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const run = promisify(execFile);
@@ -55,7 +56,11 @@ describe('evauth-vehicle', () => {
     const provisioningFile = path.join(dir, 'cli-car.json');
     fs.writeFileSync(provisioningFile, JSON.stringify(vehicle));
     const sealed = sealedCredentialFor(vehicle, pile);
-    const cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+    const cloud = await mqtt.connectAsync(url, {
+      clientId: testClientId('cloud'),
+      username: 'cloud',
+      password: PASSWORD,
+    });
     await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
     await cloud.endAsync();
     const { stdout } = await run(TSX, [CLI, '-p', provisioningFile, '--pile', pile.pid, '-s', '1', '--json']);

@@ -15,6 +15,7 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { topics } from '../../shared/index.js';
+import { testClientId } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'vehicle-test-password';
@@ -36,7 +37,11 @@ beforeAll(async () => {
   });
   gateway = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
   await gateway.ready;
-  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+  cloud = await mqtt.connectAsync(url, {
+    clientId: testClientId('cloud'),
+    username: 'cloud',
+    password: PASSWORD,
+  });
 });
 
 afterAll(async () => {
@@ -145,7 +150,11 @@ describe('VehicleClient', () => {
     const session = outcome.session;
     while (session.meters.length < 2) await session.once('meter');
     // Someone with the right to publish there (here: the gateway's own login) sends a reading with a bad MAC.
-    const rogue = await mqtt.connectAsync(url, { username: 'gateway:gw-vc', password: PASSWORD });
+    const rogue = await mqtt.connectAsync(url, {
+      clientId: testClientId('gateway:gw-vc'),
+      username: 'gateway:gw-vc',
+      password: PASSWORD,
+    });
     const rejected = session.once('meter-rejected');
     const body = JSON.stringify({ ts: Math.floor(Date.now() / 1000), wh: 999_999, w: 1, state: 'charging' });
     await rogue.publishAsync(

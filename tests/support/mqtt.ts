@@ -4,11 +4,18 @@
  */
 import type net from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '../../shared/index.js';
+import { mqttClientId } from '../../node/mqtt-client.js';
+import { clientIdPrefixOf, topics } from '../../shared/index.js';
+
+/** A client id the broker accepts for this login (it must carry the login's identity). */
+export function testClientId(username: string | undefined): string {
+  return mqttClientId((clientIdPrefixOf(username ?? '') ?? 'anonymous-').slice(0, -1));
+}
 
 export function connectClient(url: string, username?: string, password?: string, extra: IClientOptions = {}) {
   return new Promise<MqttClient>((resolve, reject) => {
     const client = mqtt.connect(url, {
+      clientId: testClientId(username),
       reconnectPeriod: 0,
       connectTimeout: 5000,
       protocolVersion: 4,
@@ -26,6 +33,27 @@ export function connectClient(url: string, username?: string, password?: string,
     });
     client.on('close', () => reject(new Error('connection closed before CONNACK')));
   });
+}
+
+/**
+ * Connects, retrying a refused login a few times: a login right after a wrong password from the same address
+ * meets the broker's back-off (broker/login-gate.ts), as a real client's reconnect would.
+ */
+export async function connectWithRetry(
+  url: string,
+  username: string,
+  password: string,
+  attempts = 10,
+  gapMs = 150,
+): Promise<MqttClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectClient(url, username, password);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await sleep(gapMs);
+    }
+  }
 }
 
 /** SUBACK return codes for one filter: 0-2 granted, 128 refused. */

@@ -2,6 +2,7 @@
  * The parties of an OCPP test, all real and on loopback: the broker, the pile gateway serving OCPP piles (its
  * OCPP endpoint on a free port), the cloud's part done with the test kit, and vehicle clients.
  */
+
 import mqtt from 'mqtt';
 import pino from 'pino';
 import type { RunningBroker } from '../../broker/index.js';
@@ -15,6 +16,7 @@ import {
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
+import { testClientId } from './mqtt.js';
 import { type StationProtocol, TestStation, type TestStationOptions } from './ocpp-station.js';
 import { startTestBroker } from './test-broker.js';
 
@@ -54,7 +56,11 @@ export class OcppSystem {
 
   async start(): Promise<this> {
     this.broker = await startTestBroker({ password: PASSWORD, piles: this.piles.map((p) => p.pid) });
-    this.cloud = await mqtt.connectAsync(this.url, { username: 'cloud', password: PASSWORD });
+    this.cloud = await mqtt.connectAsync(this.url, {
+      clientId: testClientId('cloud'),
+      username: 'cloud',
+      password: PASSWORD,
+    });
     this.configPath = writeGatewayFolder(this.dir, {
       gid: 'gw-ocpp',
       mqttUrl: this.url,

@@ -1,4 +1,5 @@
 /** A vehicle's plain MQTT connection for crafting protocol messages the VehicleClient would never send. */
+
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
@@ -10,6 +11,7 @@ import {
   type VehicleProvisioning,
 } from '../../shared/index.js';
 import { issueTestCredential } from '../../shared/testing.js';
+import { testClientId } from './mqtt.js';
 
 export type Message = Record<string, unknown> & { type?: string; code?: string; sid?: string; mac?: string };
 
@@ -29,6 +31,7 @@ export class RawVehicle {
 
   static async connect(provisioning: VehicleProvisioning, mqttUrl: string): Promise<RawVehicle> {
     const client = await mqtt.connectAsync(mqttUrl, {
+      clientId: testClientId(provisioning.mqtt.username),
       username: provisioning.mqtt.username,
       password: provisioning.mqtt.password,
       reconnectPeriod: 200,

@@ -6,7 +6,14 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { topics } from '../../shared/index.js';
-import { collect, connectClient, type RightsWorld, reaches, subscribeCode } from './mqtt.js';
+import {
+  collect,
+  connectClient,
+  connectWithRetry,
+  type RightsWorld,
+  reaches,
+  subscribeCode,
+} from './mqtt.js';
 
 export interface RightsSuiteOptions {
   /**
@@ -18,8 +25,8 @@ export interface RightsSuiteOptions {
 
 export function rightsSuite(world: () => RightsWorld, options: RightsSuiteOptions): void {
   const open: MqttClient[] = [];
-  const connect = async (username?: string, password?: string) => {
-    const client = await connectClient(world().url, username, password);
+  const connect = async (username: string, password: string) => {
+    const client = await connectWithRetry(world().url, username, password);
     open.push(client);
     return client;
   };
