@@ -15,7 +15,7 @@ import {
   VehicleSession,
 } from '../shared/index.js';
 import { secureRandom } from '../shared/random.js';
-import { issueTestCredential, seededRandom } from '../shared/testing.js';
+import { handleAndCommit, issueTestCredential, seededRandom } from '../shared/testing.js';
 
 export interface BenchRow {
   name: string;
@@ -112,7 +112,7 @@ export function protocolBench(quick: boolean): BenchRow[] {
       let i = perOp.length - batch.length;
       for (const r of responses) {
         const a = performance.now();
-        const out = pendingPile.handle(r);
+        const out = handleAndCommit(pendingPile, r);
         perOp[i++]! += performance.now() - a;
         if (!out.some((o) => o.kind === 'authorized')) throw new Error('not authorized');
         pendingPile.release(1);
@@ -158,7 +158,7 @@ export function protocolBench(quick: boolean): BenchRow[] {
       vehicle.receive(challenge.payload);
       const response = vehicle.confirmOffer().payload;
       spent += performance.now() - a;
-      const result = pile.handle(response).find((o) => o.kind === 'send');
+      const result = handleAndCommit(pile, response).find((o) => o.kind === 'send');
       if (result?.kind !== 'send') throw new Error('no result');
       a = performance.now();
       const events = vehicle.receive(result.payload);

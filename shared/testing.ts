@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { VehicleCredential } from './credential.js';
 import { utf8ToBytes } from './crypto/bytes.js';
 import { deriveAuthKey, deriveTicketKey } from './crypto/kdf.js';
+import type { PileAuthenticator, PileOutput } from './handshake/pile.js';
 import type { RandomSource } from './ids.js';
 import { issueTicket, parseTicket, type TicketTerms } from './ticket.js';
 
@@ -51,4 +52,11 @@ export function issueTestCredential(
     ak,
     parsed: parsed.value,
   };
+}
+
+/** What the pile answers to `payload` when its gateway commits every authorised session at once. */
+export function handleAndCommit(pile: PileAuthenticator, payload: string | Uint8Array): PileOutput[] {
+  return pile
+    .handle(payload)
+    .flatMap((o) => (o.kind === 'authorized' ? [o, ...pile.commit(o.session.sid)] : [o]));
 }

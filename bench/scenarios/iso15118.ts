@@ -25,7 +25,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { nodeCryptoBackend } from '../../node/crypto.js';
 import { type CryptoBackend, installCryptoBackend, nobleBackend } from '../../shared/crypto/backend.js';
 import { PileAuthenticator, PileControlState, secureRandom, VehicleHandshake } from '../../shared/index.js';
-import { issueTestCredential } from '../../shared/testing.js';
+import { handleAndCommit, issueTestCredential } from '../../shared/testing.js';
 import { round2 } from '../lib/stats.js';
 
 interface Cert {
@@ -205,7 +205,7 @@ function evauthCosts(backend: CryptoBackend, count: number): { pile: number[]; v
     const response = vehicle.confirmOffer().payload;
     v += performance.now() - t;
     t = performance.now();
-    const result = pile.handle(response).find((o) => o.kind === 'send');
+    const result = handleAndCommit(pile, response).find((o) => o.kind === 'send');
     p += performance.now() - t;
     if (result?.kind !== 'send') throw new Error('no result');
     t = performance.now();

@@ -2,10 +2,12 @@
 import { buildPileControl, PileControlState } from '../control.js';
 import type { VehicleCredential } from '../credential.js';
 import { deriveControlKey } from '../crypto/kdf.js';
-import { issueTestCredential, ManualClock, seededRandom } from '../testing.js';
+import { handleAndCommit, issueTestCredential, ManualClock, seededRandom } from '../testing.js';
 import type { TicketTerms } from '../ticket.js';
 import { PileAuthenticator, type PileLimits, type PileOutput } from './pile.js';
 import { type VehicleEvent, VehicleHandshake } from './vehicle.js';
+
+export { handleAndCommit };
 
 export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 export const T0S = Math.floor(T0 / 1000);
@@ -102,14 +104,14 @@ export function vehicleSends(events: VehicleEvent[]): string[] {
   return events.flatMap((e) => (e.kind === 'send' ? [e.message.payload] : []));
 }
 
-/** Runs a whole handshake; returns what each side saw. */
+/** Runs a whole handshake (the session committed at once); returns what each side saw. */
 export function runHandshake(world: ReturnType<typeof createWorld>, vehicle: VehicleHandshake) {
   const request = vehicle.start();
   const challengeOut = world.pile.handle(request.payload);
   const challenge = onlySent(challengeOut);
   const onChallenge = vehicle.receive(challenge);
   const response = vehicle.state === 'offered' ? vehicle.confirmOffer() : undefined;
-  const resultOut = response ? world.pile.handle(response.payload) : [];
+  const resultOut = response ? handleAndCommit(world.pile, response.payload) : [];
   const onResult = resultOut.length ? vehicle.receive(onlySent(resultOut)) : [];
   return { request, challengeOut, challenge, onChallenge, response, resultOut, onResult };
 }

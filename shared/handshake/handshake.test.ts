@@ -6,6 +6,7 @@ import { VehicleSession } from '../session/vehicle-session.js';
 import {
   createWorld,
   errorCodeOf,
+  handleAndCommit,
   onlySent,
   PID,
   runHandshake,
@@ -106,7 +107,7 @@ describe('a full handshake and charging session', () => {
     expect(again).toBe(first);
     vehicle.receive(first);
     const response = vehicle.confirmOffer();
-    const result = onlySent(world.pile.handle(response.payload));
+    const result = onlySent(handleAndCommit(world.pile, response.payload));
     expect(onlySent(world.pile.handle(response.payload))).toBe(result);
   });
 });

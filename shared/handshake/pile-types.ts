@@ -61,6 +61,7 @@ export interface AuthorizedSession {
 export type PileOutput =
   | { kind: 'send'; topic: string; payload: string }
   | { kind: 'challenged'; sid: string; vid: string; connector: number }
+  /** the vehicle proved itself: the gateway opens the session, then calls commit(sid) or abandon(sid) */
   | { kind: 'authorized'; session: AuthorizedSession }
   | { kind: 'rejected'; code: ErrorCode; sid?: string; vid?: string; message: string }
   | { kind: 'aborted'; sid: string; vid: string; reason: string }
@@ -86,11 +87,16 @@ export interface PendingHandshake {
   expiresAt: number;
 }
 
-/** A handshake that succeeded, kept briefly to answer a duplicate response. */
-export interface CompletedHandshake {
+/** A handshake whose vehicle proved itself, until the gateway commits or abandons its session. */
+export interface CommittingHandshake {
   vid: string;
+  connector: number;
   proof: string;
   resultPayload: string;
+}
+
+/** A handshake that succeeded and was committed, kept briefly to answer a duplicate response. */
+export interface CompletedHandshake extends Omit<CommittingHandshake, 'connector'> {
   expiresAt: number;
 }
 

@@ -17,6 +17,7 @@ import { ExpiringSet, WindowCounter } from './memory.js';
 import { authError, refuseUnaddressable, rejectRequest } from './pile-replies.js';
 import {
   type AuthorizedSession,
+  type CommittingHandshake,
   type CompletedHandshake,
   DEFAULT_PILE_LIMITS,
   type PendingHandshake,
@@ -46,6 +47,8 @@ export class PileAuthenticator {
   private readonly connectorAvailable: (connector: number) => boolean;
   private readonly ticketKeys = new Map<number, MacKey>();
   private readonly pending = new Map<string, PendingHandshake>();
+  /** authorised, waiting for the gateway's commit (record stored, charger started) or abandon */
+  private readonly committing = new Map<string, CommittingHandshake>();
   private readonly completed = new Map<string, CompletedHandshake>();
   private readonly occupied = new Set<number>();
   private readonly replay: ExpiringSet;
@@ -75,9 +78,17 @@ export class PileAuthenticator {
   }
 
   /** Size of every memory that grows with traffic; for bounds checks and metrics. */
-  memoryStats(): { pending: number; completed: number; replay: number; vehicles: number; lockouts: number } {
+  memoryStats(): {
+    pending: number;
+    committing: number;
+    completed: number;
+    replay: number;
+    vehicles: number;
+    lockouts: number;
+  } {
     return {
       pending: this.pending.size,
+      committing: this.committing.size,
       completed: this.completed.size,
       replay: this.replay.size,
       vehicles: this.requestCounter.size,
@@ -95,11 +106,36 @@ export class PileAuthenticator {
   }
 
   /**
-   * The gateway could not start an authorised session (its charger refused): forget the auth.result kept for
-   * QoS-1 duplicates, so a repeated auth.response is not answered with a result that no longer holds.
+   * The commit point of an `authorized` session: the gateway has stored its record and its charger accepted, so
+   * its auth.result may go out now (returned as a `send`). From here a QoS-1 duplicate of the auth.response
+   * gets the same result. Nothing for a sid that is not waiting (unknown, already committed or abandoned).
    */
-  withdraw(sid: string): void {
-    this.completed.delete(sid);
+  commit(sid: string): PileOutput[] {
+    const c = this.committing.get(sid);
+    if (!c) return [];
+    this.committing.delete(sid);
+    const nowMs = this.now();
+    this.completed.set(sid, {
+      vid: c.vid,
+      proof: c.proof,
+      resultPayload: c.resultPayload,
+      expiresAt: nowMs + this.limits.pendingTtlMs,
+    });
+    this.noteExpiry(nowMs + this.limits.pendingTtlMs);
+    return [{ kind: 'send', topic: topics.vehicleAuth(c.vid), payload: c.resultPayload }];
+  }
+
+  /**
+   * The gateway could not start an `authorized` session (no durable record, the charger refused): its
+   * auth.result never goes out, a repeated auth.response gets nothing, and the connector is free again.
+   * Returns whether the sid was waiting for its commit.
+   */
+  abandon(sid: string): boolean {
+    const c = this.committing.get(sid);
+    if (!c) return false;
+    this.committing.delete(sid);
+    this.occupied.delete(c.connector);
+    return true;
   }
 
   /** The gateway marks a connector taken, e.g. a session restored after restart. */
@@ -280,6 +316,12 @@ export class PileAuthenticator {
         return [{ kind: 'send', topic: topics.vehicleAuth(done.vid), payload: done.resultPayload }];
       return [{ kind: 'dropped', reason: 'response for a completed handshake' }];
     }
+    const committing = this.committing.get(sid);
+    if (committing) {
+      // The gateway is still committing this session: its result goes out once, at the commit.
+      if (committing.proof === proofText) return [];
+      return [{ kind: 'dropped', reason: 'response for a completed handshake' }];
+    }
     const p = this.pending.get(sid);
     if (!p) return [{ kind: 'dropped', reason: 'response for no pending handshake' }];
     const expected = deriveVehicleProof(p.ak, p.sidBytes, p.r1, p.r3, p.vid, this.pid, p.offerPlaintext);
@@ -302,13 +344,8 @@ export class PileAuthenticator {
       ok: true,
       mac: b64uEncode(deriveResultMac(p.sk, p.sidBytes)),
     });
-    this.completed.set(sid, {
-      vid: p.vid,
-      proof: proofText,
-      resultPayload,
-      expiresAt: nowMs + this.limits.pendingTtlMs,
-    });
-    this.noteExpiry(nowMs + this.limits.pendingTtlMs);
+    // Not sent yet: the gateway commits (or abandons) the session first.
+    this.committing.set(sid, { vid: p.vid, connector: p.connector, proof: proofText, resultPayload });
     this.occupied.add(p.connector);
     const session: AuthorizedSession = {
       sid,
@@ -321,10 +358,7 @@ export class PileAuthenticator {
       authorizedAt: nowMs,
     };
     if (p.ticket.maxWh !== undefined) session.maxWh = p.ticket.maxWh;
-    return [
-      { kind: 'authorized', session },
-      { kind: 'send', topic: topics.vehicleAuth(p.vid), payload: resultPayload },
-    ];
+    return [{ kind: 'authorized', session }];
   }
 
   private onAbort(sid: string, reason: string): PileOutput[] {

@@ -63,6 +63,7 @@ describe('10,000 random and malformed payloads', () => {
     );
     expect(world.pile.memoryStats()).toEqual({
       pending: 0,
+      committing: 0,
       completed: 0,
       replay: 0,
       vehicles: 0,

@@ -9,7 +9,7 @@ import { deriveSealKey, openCredential, sealCredential } from '../credential.js'
 import { deriveControlKey } from '../crypto/kdf.js';
 import { PileSession } from '../session/pile-session.js';
 import { VehicleSession } from '../session/vehicle-session.js';
-import { createWorld, onlySent, T0S } from './fixture.test-support.js';
+import { createWorld, handleAndCommit, onlySent, T0S } from './fixture.test-support.js';
 import type { AuthorizedSession, PileOutput } from './pile.js';
 import type { SessionKeys, VehicleEvent } from './vehicle.js';
 
@@ -109,7 +109,7 @@ function handshakeWithTamper(stage: string, tamper: (m: Json) => Json): string |
   const pileOut: PileOutput[] = [];
   const carEvents: VehicleEvent[] = [];
   const toPile = (payload: string) => {
-    const out = world.pile.handle(payload);
+    const out = handleAndCommit(world.pile, payload);
     pileOut.push(...out);
     return out;
   };
@@ -157,7 +157,7 @@ describe('a single changed byte in any session, control or credential message is
   const world = createWorld({ seed: 'session-tamper' });
   const vehicle = world.vehicleFor(world.credentialFor());
   vehicle.receive(onlySent(world.pile.handle(vehicle.start().payload)));
-  const resultOut = world.pile.handle(vehicle.confirmOffer().payload);
+  const resultOut = handleAndCommit(world.pile, vehicle.confirmOffer().payload);
   const pileSide = (resultOut.find((o) => o.kind === 'authorized') as { session: AuthorizedSession }).session;
   const keys = (
     vehicle.receive(onlySent(resultOut)).find((e) => e.kind === 'authorized') as { session: SessionKeys }
