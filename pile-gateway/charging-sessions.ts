@@ -1,8 +1,7 @@
 /**
- * The charging sessions of one pile: the durable record, the charger switched on and off, the signed readings and
- * the receipt. A session starts once its handshake succeeded; where the charger must confirm the start (OCPP),
- * its auth.result waits here until the charger accepted, and a refused or unanswered start closes the record
- * with 0 Wh and a MACed error to the vehicle. A stop likewise waits for the charger's final reading.
+ * The charging sessions of one pile: started through SessionStarts (the durable record, the charger, the commit
+ * of auth.result), then the signed readings, the vehicle's stop and the receipt. A stop waits for the charger's
+ * final reading where the charger confirms it (OCPP).
  */
 import type { Logger } from 'pino';
 import {
@@ -13,46 +12,14 @@ import {
   topics,
   unixSeconds,
 } from '../shared/index.js';
-import {
-  type ChargerController,
-  type ChargerEndReason,
-  type ChargerEvent,
-  type ChargerReading,
-  ChargerStartError,
-} from './charger.js';
-import { internalError, isResultFor, macedAuthError, signedReceipt } from './messages.js';
+import type { ActiveSession, EndReason, Publish } from './active-session.js';
+import type { ChargerController, ChargerEvent, ChargerReading } from './charger.js';
+import { signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { SessionRecord, SessionStore } from './store.js';
+import { SessionStarts } from './session-start.js';
+import type { SessionStore } from './store.js';
 
-export type Publish = (topic: string, payload: string, options?: { retain?: boolean }) => void;
-
-export type EndReason =
-  | ChargerEndReason
-  | 'start-rejected'
-  | 'start-timeout'
-  | 'gateway-restart'
-  | 'gateway-shutdown';
-
-export interface ActiveSession {
-  record: SessionRecord;
-  signer: PileSession;
-  charger: ChargerController;
-  timer: ReturnType<typeof setInterval>;
-  /** when its auth.request arrived, for the latency histogram */
-  requestedAt?: number;
-  /** set while the charger confirms the stop; the session closes with its final reading */
-  ending?: boolean;
-  /** when the last reading was signed (pushed readings are signed at most every meterIntervalMs / 4) */
-  lastSignedAt: number;
-  /** how many charger-signed readings are on record */
-  chargerSigned: number;
-}
-
-/** An authorised session whose charger has not yet accepted the start: its auth.result waits here. */
-interface PendingStart {
-  active: ActiveSession;
-  resultPayload?: string;
-}
+export type { ActiveSession, EndReason, Publish } from './active-session.js';
 
 export interface ChargingSessionsOptions {
   pid: string;
@@ -62,26 +29,22 @@ export interface ChargingSessionsOptions {
   meterIntervalMs: number;
   metrics: GatewayMetrics;
   log: Logger;
-  authenticator: Pick<PileAuthenticator, 'release' | 'withdraw'>;
+  authenticator: Pick<PileAuthenticator, 'commit' | 'abandon' | 'release'>;
   publishStatus(): void;
 }
 
 export class ChargingSessions {
   private readonly options: ChargingSessionsOptions;
   private readonly sessions = new Map<string, ActiveSession>();
-  private readonly pendingStarts = new Map<string, PendingStart>();
+  private readonly starts: SessionStarts;
 
   constructor(options: ChargingSessionsOptions) {
     this.options = options;
+    this.starts = new SessionStarts({ ...options, started: (active) => this.activate(active) });
   }
 
   get count(): number {
     return this.sessions.size;
-  }
-
-  /** Whether an auth.result may be waiting for a charger (the check in withholdResult is then needed). */
-  get starting(): boolean {
-    return this.pendingStarts.size > 0;
   }
 
   sessionOn(connector: number): ActiveSession | undefined {
@@ -100,155 +63,9 @@ export class ChargingSessions {
     else if (event.kind === 'faulted') this.endSession(active, 'fault');
   }
 
-  /**
-   * Closes every session a previous run left open: the receipt carries the last signed meter reading and is
-   * signed with the stored SK, so the vehicle can verify it; reason `gateway-restart`.
-   */
-  recover(open: readonly SessionRecord[]): void {
-    for (const record of open) {
-      if (record.pid !== this.options.pid) continue;
-      const signer = new PileSession({
-        sid: record.sid,
-        sk: record.sk,
-        meterSeq: record.meterSeq,
-        stopSeq: record.stopSeq,
-      });
-      const endedAt = this.options.now();
-      const payload = signedReceipt(signer, record, 'gateway-restart', record.lastWh, endedAt);
-      this.options.store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload);
-      this.options.metrics.sessionsEnded.inc({ reason: 'gateway-restart' });
-      this.options.log.warn(
-        { sid: record.sid, vid: record.vid, wh: record.lastWh },
-        'closed session left open by a restart',
-      );
-      this.options.publish(topics.vehicleSession(record.vid), payload);
-    }
-  }
-
-  /** Keeps back an auth.result whose charger has not accepted yet (or that must never go out). */
-  withholdResult(payload: string): boolean {
-    for (const [sid, pending] of this.pendingStarts) {
-      if (isResultFor(payload, sid)) {
-        pending.resultPayload = payload;
-        return true;
-      }
-    }
-    const parsed = JSON.parse(payload) as { type?: string; sid?: string };
-    return parsed.type === 'auth.result' && !this.sessions.has(parsed.sid ?? '');
-  }
-
-  /**
-   * Opens the durable record and energises the connector: 'started', 'pending' while the charger has still to
-   * accept (auth.result waits for it), or 'failed' (a MACed INTERNAL went out).
-   */
-  start(
-    auth: AuthorizedSession,
-    charger: ChargerController,
-    requestedAt?: number,
-  ): 'started' | 'pending' | 'failed' {
-    const record: SessionRecord = {
-      sid: auth.sid,
-      pid: this.options.pid,
-      connector: auth.connector,
-      vid: auth.vid,
-      tid: auth.tid,
-      sk: auth.sk,
-      maxWh: auth.maxWh ?? null,
-      maxW: auth.offer.maxW,
-      pricePerKWh: auth.offer.pricePerKWh,
-      currency: auth.offer.currency,
-      startedAt: auth.authorizedAt,
-      meterSeq: 0,
-      stopSeq: 0,
-      lastWh: 0,
-      lastW: 0,
-      lastMeterAt: auth.authorizedAt,
-      state: 'open',
-      reason: null,
-      endedAt: null,
-      receipt: null,
-      chargerSigned: null,
-    };
-    // Durable before auth.result goes out (the caller publishes it right after this returns).
-    try {
-      this.options.store.open(record);
-    } catch (error) {
-      this.options.authenticator.release(auth.connector);
-      this.options.metrics.handshakes.inc({ outcome: 'rejected', code: 'INTERNAL' });
-      this.options.log.error({ err: error, sid: auth.sid, vid: auth.vid }, 'cannot store the session record');
-      this.options.publish(topics.vehicleAuth(auth.vid), internalError(auth.sid, auth.sk));
-      return 'failed';
-    }
-    const signer = new PileSession({ sid: auth.sid, sk: auth.sk, meterSeq: 0, stopSeq: 0 });
-    const active = {
-      record,
-      signer,
-      charger,
-      requestedAt,
-      lastSignedAt: 0,
-      chargerSigned: 0,
-    } as ActiveSession;
-    const starting = charger.energize({
-      maxW: auth.offer.maxW,
-      ...(auth.maxWh !== undefined ? { maxWh: auth.maxWh } : {}),
-      sid: auth.sid,
-      tid: auth.tid,
-    });
-    if (starting instanceof Promise) {
-      this.pendingStarts.set(auth.sid, { active });
-      starting.then(
-        () => this.confirmStart(active),
-        (error: unknown) => this.refuseStart(active, error),
-      );
-      return 'pending';
-    }
-    this.activate(active);
-    return 'started';
-  }
-
-  /** The charger accepted: the withheld auth.result goes out, then the session runs as any other. */
-  private confirmStart(active: ActiveSession): void {
-    const pending = this.pendingStarts.get(active.record.sid);
-    if (!pending) return;
-    this.pendingStarts.delete(active.record.sid);
-    if (pending.resultPayload)
-      this.options.publish(topics.vehicleAuth(active.record.vid), pending.resultPayload);
-    this.activate(active);
-  }
-
-  /**
-   * The charger refused or did not answer in time: nothing was energised, so the record closes with 0 Wh, the
-   * connector is free again and the vehicle gets a MACed error (TIMEOUT, or CONNECTOR_BUSY for a refusal).
-   */
-  private refuseStart(active: ActiveSession, error: unknown): void {
-    const { record } = active;
-    if (!this.pendingStarts.delete(record.sid)) return;
-    const timedOut = error instanceof ChargerStartError && error.code === 'TIMEOUT';
-    const reason: EndReason = timedOut ? 'start-timeout' : 'start-rejected';
-    const code = timedOut ? 'TIMEOUT' : 'CONNECTOR_BUSY';
-    const endedAt = this.options.now();
-    try {
-      const receipt = signedReceipt(active.signer, record, reason, 0, endedAt);
-      this.options.store.closeSession(record.sid, reason, endedAt, 0, receipt);
-    } catch (storeError) {
-      this.options.log.error({ err: storeError, sid: record.sid }, 'cannot close the refused session record');
-    }
-    active.charger.deenergize();
-    this.options.authenticator.release(record.connector);
-    this.options.authenticator.withdraw(record.sid);
-    this.options.metrics.handshakes.inc({ outcome: 'rejected', code });
-    this.options.log.warn(
-      { sid: record.sid, vid: record.vid, err: (error as Error).message },
-      'charger did not start',
-    );
-    const message = timedOut
-      ? 'the charger did not confirm the start in time'
-      : 'the charger refused to start';
-    this.options.publish(
-      topics.vehicleAuth(record.vid),
-      macedAuthError(record.sid, record.sk, code, message),
-    );
-    this.options.publishStatus();
+  /** Opens the session of a handshake that succeeded (see SessionStarts: its auth.result goes out on commit). */
+  start(auth: AuthorizedSession, charger: ChargerController | undefined, requestedAt?: number): void {
+    this.starts.start(auth, charger, requestedAt);
   }
 
   /** The session runs: readings every meterIntervalMs, counted and logged off the handshake's path. */
@@ -401,6 +218,6 @@ export class ChargingSessions {
       active.ending = false;
       this.endSession(active, reason, undefined, true);
     }
-    for (const { active } of [...this.pendingStarts.values()]) this.refuseStart(active, new Error(reason));
+    this.starts.refuseAll(reason);
   }
 }

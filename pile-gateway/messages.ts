@@ -44,9 +44,3 @@ export function macedAuthError(
 export function internalError(sid: string, sk: Uint8Array): string {
   return macedAuthError(sid, sk, 'INTERNAL', 'the pile cannot record the session now');
 }
-
-/** Whether a payload is the auth.result of session `sid` (the authenticator's own JSON, so a parse is safe). */
-export function isResultFor(payload: string, sid: string): boolean {
-  const m = JSON.parse(payload) as { type?: string; sid?: string };
-  return m.type === 'auth.result' && m.sid === sid;
-}

@@ -20,7 +20,7 @@ import { ChargingSessions, type EndReason, type Publish } from './charging-sessi
 import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
-import type { SessionRecord, SessionStore } from './store.js';
+import type { SessionStore } from './store.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
 
@@ -101,11 +101,6 @@ export class PileRuntime {
     return this.control.snapshot();
   }
 
-  /** Closes every session a previous run left open (reason gateway-restart; see ChargingSessions.recover). */
-  recoverOpenSessions(open: readonly SessionRecord[]): void {
-    this.charging.recover(open);
-  }
-
   /** A payload on piles/{pid}/auth. Retained messages on auth topics are never acted on. */
   handleAuth(payload: Buffer, retained: boolean): void {
     if (retained) {
@@ -113,22 +108,7 @@ export class PileRuntime {
       return;
     }
     const receivedAt = this.options.now();
-    let withheld: string | undefined;
-    for (const out of this.authenticator.handle(payload)) {
-      if (out.kind === 'authorized' && this.startSession(out.session) !== 'started') {
-        // Not durable (so not authorised), or waiting for the charger to accept: the auth.result that follows
-        // must not go out now.
-        withheld = out.session.sid;
-        continue;
-      }
-      if (
-        out.kind === 'send' &&
-        (withheld || this.charging.starting) &&
-        this.charging.withholdResult(out.payload)
-      )
-        continue;
-      if (out.kind !== 'authorized') this.apply(out, receivedAt, payload);
-    }
+    for (const out of this.authenticator.handle(payload)) this.apply(out, receivedAt, payload);
   }
 
   /** Forgets expired challenges (MACed TIMEOUT to the vehicle). */
@@ -146,7 +126,8 @@ export class PileRuntime {
         this.requestedAt.set(out.sid, receivedAt);
         break;
       case 'authorized':
-        // handled in handleAuth, which must know whether the record was stored before auth.result goes out
+        // The session opens; its auth.result goes out when the gateway commits it (see SessionStarts).
+        this.startSession(out.session);
         break;
       case 'rejected':
         m.handshakes.inc({ outcome: 'rejected', code: out.code });
@@ -172,13 +153,11 @@ export class PileRuntime {
     }
   }
 
-  /** Opens the session of a handshake that succeeded (see ChargingSessions.start). */
-  private startSession(session: AuthorizedSession): 'started' | 'pending' | 'failed' {
-    const charger = this.chargers.get(session.connector);
+  /** Opens the session of a handshake that succeeded (see SessionStarts). */
+  private startSession(session: AuthorizedSession): void {
     const requestedAt = this.requestedAt.get(session.sid);
     this.requestedAt.delete(session.sid);
-    if (!charger) return 'failed';
-    return this.charging.start(session, charger, requestedAt);
+    this.charging.start(session, this.chargers.get(session.connector), requestedAt);
   }
 
   /** Ends every open session (graceful shutdown). */

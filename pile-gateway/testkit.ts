@@ -17,8 +17,10 @@ import {
   issueTicket,
   sealCredential,
   secureRandom,
+  VehicleHandshake,
   type VehicleProvisioning,
 } from '../shared/index.js';
+import { issueTestCredential } from '../shared/testing.js';
 
 export interface TestPile {
   pid: string;
@@ -153,6 +155,17 @@ export function sealedCredentialFor(
     secureRandom(24),
   );
   return { ...sealed, tid: ticket.body.tid };
+}
+
+/** A vehicle's side of the handshake at `pile` (connector 1), with a fresh credential from the pile's root key. */
+export function vehicleHandshakeAt(pile: TestPile, vid: string, connector = 1): VehicleHandshake {
+  const nowS = Math.floor(Date.now() / 1000);
+  const credential = issueTestCredential(
+    pile.rootKey,
+    { vid, pid: pile.pid, off: pile.keyOffset, iat: nowS, nbf: nowS, exp: nowS + 3600 },
+    secureRandom,
+  );
+  return new VehicleHandshake({ vid, credential, connector, now: Date.now, random: secureRandom });
 }
 
 /** A signed pile.control payload. */

@@ -11,7 +11,7 @@ import type net from 'node:net';
 import mqtt from 'mqtt';
 import { nodeCryptoBackend, pooledSecureRandom } from '../../node/crypto.js';
 import { loadGatewayConfig } from '../../pile-gateway/config.js';
-import { SUBSCRIBE_BATCH } from '../../pile-gateway/gateway.js';
+import { subscribeInBatches } from '../../pile-gateway/gateway-connection.js';
 import { signedReceipt } from '../../pile-gateway/messages.js';
 import {
   installCryptoBackend,
@@ -89,7 +89,10 @@ function handle(pile: BarePile, payload: Buffer): void {
         currency: s.offer.currency,
       };
       pile.sessions.set(s.sid, session);
-      // After auth.result (the authenticator's next output), as the gateway sends its first reading.
+      // Nothing to store: the session is committed at once and auth.result goes out.
+      for (const result of pile.authenticator.commit(s.sid))
+        if (result.kind === 'send') publish(result.topic, result.payload);
+      // After auth.result, as the gateway sends its first reading.
       queueMicrotask(() => {
         const meter = session.signer.signMeter({
           ts: unixSeconds(Date.now()),
@@ -127,12 +130,10 @@ setInterval(() => {
 
 // In batches, as the gateway subscribes: thousands of topics do not fit one SUBSCRIBE under the packet limit.
 client.once('connect', async () => {
-  const authTopics = config.piles.map((p) => topics.pileAuth(p.pid));
-  for (let i = 0; i < authTopics.length; i += SUBSCRIBE_BATCH) {
-    await client.subscribeAsync(
-      Object.fromEntries(authTopics.slice(i, i + SUBSCRIBE_BATCH).map((t) => [t, { qos: 1 as const }])),
-    );
-  }
+  await subscribeInBatches(
+    client,
+    config.piles.map((p) => topics.pileAuth(p.pid)),
+  );
   console.log(JSON.stringify({ msg: 'serving piles', piles: piles.size }));
 });
 
