@@ -95,6 +95,21 @@ export interface ChargerController {
   onEvent(listener: (event: ChargerEvent) => void): () => void;
 }
 
+/** The listeners of one charger's events (every controller has them). */
+export class ChargerEvents {
+  private readonly listeners = new Set<(event: ChargerEvent) => void>();
+
+  /** Adds a listener; returns its removal (ChargerController.onEvent). */
+  listen(listener: (event: ChargerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: ChargerEvent): void {
+    for (const l of [...this.listeners]) l(event);
+  }
+}
+
 export interface SimulatedChargerOptions {
   /** ms to ramp from 0 to maxW */
   rampMs: number;
@@ -106,7 +121,7 @@ export interface SimulatedChargerOptions {
 export class SimulatedCharger implements ChargerController {
   private readonly rampMs: number;
   private readonly now: () => number;
-  private readonly listeners = new Set<(event: ChargerEvent) => void>();
+  private readonly events = new ChargerEvents();
   private energized = false;
   private isFaulted = false;
   private isPlugged: boolean;
@@ -178,26 +193,21 @@ export class SimulatedCharger implements ChargerController {
   }
 
   onEvent(listener: (event: ChargerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(event: ChargerEvent): void {
-    for (const l of [...this.listeners]) l(event);
+    return this.events.listen(listener);
   }
 
   /** A driver plugs a cable in: the connector can be authorised. */
   plug(): void {
     if (this.isPlugged) return;
     this.isPlugged = true;
-    this.emit({ kind: 'status' });
+    this.events.emit({ kind: 'status' });
   }
 
   /** The driver pulls the cable. */
   unplug(): void {
     this.deenergize();
     this.isPlugged = false;
-    this.emit({ kind: 'unplugged' });
+    this.events.emit({ kind: 'unplugged' });
   }
 
   /** The charger raises a fault; it stays unavailable until cleared. */
@@ -205,11 +215,11 @@ export class SimulatedCharger implements ChargerController {
     this.advance();
     this.isFaulted = true;
     this.energized = false;
-    this.emit({ kind: 'faulted', message });
+    this.events.emit({ kind: 'faulted', message });
   }
 
   clear(): void {
     this.isFaulted = false;
-    this.emit({ kind: 'cleared' });
+    this.events.emit({ kind: 'cleared' });
   }
 }

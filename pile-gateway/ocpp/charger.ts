@@ -10,6 +10,7 @@
 import {
   type ChargerController,
   type ChargerEvent,
+  ChargerEvents,
   type ChargerReading,
   type ChargerSignedReading,
   ChargerStartError,
@@ -34,7 +35,7 @@ export class OcppCharger implements ChargerController {
   private readonly link: StationLink;
   private readonly timings: OcppTimings;
   private readonly nextRemoteStartId: () => number;
-  private readonly listeners = new Set<(event: ChargerEvent) => void>();
+  private readonly events = new ChargerEvents();
   private isPlugged = false;
   private isFaulted = false;
   private unavailable = false;
@@ -191,12 +192,7 @@ export class OcppCharger implements ChargerController {
   }
 
   onEvent(listener: (event: ChargerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(event: ChargerEvent): void {
-    for (const l of [...this.listeners]) l(event);
+    return this.events.listen(listener);
   }
 
   /** The session is over for this connector: it may take the next car once it is free. */
@@ -207,7 +203,7 @@ export class OcppCharger implements ChargerController {
     this.lastSigned = session.signed;
     const tx = session.tx;
     if (tx && !tx.ended) this.disown(tx.id, tx);
-    this.emit({ kind: 'status' });
+    this.events.emit({ kind: 'status' });
   }
 
   /** A transaction still running on the station that no session owns any more: it must stop. */
@@ -246,9 +242,10 @@ export class OcppCharger implements ChargerController {
     this.isPlugged = status.plugged;
     this.isFaulted = status.faulted;
     this.unavailable = status.unavailable;
-    if (status.faulted && !wasFaulted) this.emit({ kind: 'faulted', message: 'the station reports a fault' });
-    else if (!status.faulted && wasFaulted) this.emit({ kind: 'cleared' });
-    else if (changed) this.emit({ kind: 'status' });
+    if (status.faulted && !wasFaulted)
+      this.events.emit({ kind: 'faulted', message: 'the station reports a fault' });
+    else if (!status.faulted && wasFaulted) this.events.emit({ kind: 'cleared' });
+    else if (changed) this.events.emit({ kind: 'status' });
   }
 
   /**
@@ -287,7 +284,7 @@ export class OcppCharger implements ChargerController {
     if (report.charging !== undefined) tx.charging = report.charging;
     if (report.plugged !== undefined && report.plugged !== this.isPlugged) {
       this.isPlugged = report.plugged;
-      if (!ours) this.emit({ kind: 'status' });
+      if (!ours) this.events.emit({ kind: 'status' });
     }
     if (ours && session && report.signed) {
       for (const s of report.signed) if (session.signed.length < MAX_SIGNED) session.signed.push(s);
@@ -312,13 +309,13 @@ export class OcppCharger implements ChargerController {
 
   private onSessionReport(session: Session, tx: Transaction, report: TransactionReport): void {
     if (!tx.ended) {
-      if (session.accepted) this.emit({ kind: 'meter' });
+      if (session.accepted) this.events.emit({ kind: 'meter' });
       return;
     }
     const final = this.readSession(session);
     session.endedReading = final;
     if (session.onEnded) session.onEnded(final);
-    else if (session.accepted) this.emit({ kind: 'ended', reason: report.ended ?? 'charger-stopped' });
+    else if (session.accepted) this.events.emit({ kind: 'ended', reason: report.ended ?? 'charger-stopped' });
     else this.release(session);
   }
 
@@ -331,7 +328,7 @@ export class OcppCharger implements ChargerController {
       if (!this.link.online) {
         session.graceTimer = setTimeout(() => {
           if (this.session === session && !this.link.online)
-            this.emit({ kind: 'ended', reason: 'charger-offline' });
+            this.events.emit({ kind: 'ended', reason: 'charger-offline' });
         }, this.timings.offlineGraceMs);
       }
     }
@@ -339,7 +336,7 @@ export class OcppCharger implements ChargerController {
       if (this.loose) this.loose.stopAsked = false;
       this.stopLoose();
     }
-    this.emit({ kind: 'status' });
+    this.events.emit({ kind: 'status' });
   }
 
   /**

@@ -4,7 +4,7 @@
  * the calls a CSMS acknowledges without acting on them.
  */
 import { createRPCError, type RPCClient } from 'ocpp-rpc';
-import type { ChargerEndReason } from '../charger.js';
+import type { ChargerEndReason, ChargerSignedReading } from '../charger.js';
 
 export type OcppConnection = RPCClient;
 
@@ -26,6 +26,46 @@ export function toBaseUnit(value: number, unit: string | undefined, multiplier =
     default:
       return undefined;
   }
+}
+
+/** One sampled value, as either version gives it: `value` already in Wh or W (undefined: not a reading). */
+export interface Sample {
+  timestamp: string;
+  context?: string;
+  measurand?: string;
+  phase?: string;
+  value?: number;
+  signed?: Omit<ChargerSignedReading, 'timestamp' | 'context'>;
+}
+
+export interface MeterSummary {
+  /** the highest energy register in the message, Wh */
+  registerWh?: number;
+  w?: number;
+  signed: ChargerSignedReading[];
+}
+
+/** The register, the power and the signed readings of a message's sampled values. */
+export function summarizeSamples(samples: Iterable<Sample>): MeterSummary {
+  let registerWh: number | undefined;
+  let w: number | undefined;
+  const signed: ChargerSignedReading[] = [];
+  for (const sample of samples) {
+    if (sample.signed) {
+      signed.push({
+        timestamp: sample.timestamp,
+        ...(sample.context ? { context: sample.context } : {}),
+        ...sample.signed,
+      });
+    }
+    // A phase's share is not the total.
+    if (sample.phase !== undefined || sample.value === undefined) continue;
+    const measurand = sample.measurand ?? 'Energy.Active.Import.Register';
+    if (measurand === 'Energy.Active.Import.Register')
+      registerWh = Math.max(registerWh ?? sample.value, sample.value);
+    else if (measurand === 'Power.Active.Import') w = sample.value;
+  }
+  return { ...(registerWh !== undefined ? { registerWh } : {}), ...(w !== undefined ? { w } : {}), signed };
 }
 
 /** Calls a station may send that need no action, answered as the schema wants. */

@@ -5,14 +5,16 @@
  * characters; the gateway numbers the transactions.
  */
 import { randomInt } from 'node:crypto';
-import type { ChargerSignedReading } from '../charger.js';
 import type { OcppCharger } from './charger.js';
 import {
   ACKNOWLEDGED,
   endReasonOf,
   isoNow,
+  type MeterSummary,
   notImplemented,
   type OcppConnection,
+  type Sample,
+  summarizeSamples,
   toBaseUnit,
 } from './protocol.js';
 import type { OcppStation, StationCommands } from './station.js';
@@ -45,34 +47,22 @@ const STATUS: Record<string, { plugged: boolean; faulted: boolean; unavailable: 
   Faulted: { plugged: false, faulted: true, unavailable: false },
 };
 
-function readMeterValues16(meterValues: MeterValue16[] | undefined): {
-  registerWh?: number;
-  w?: number;
-  signed: ChargerSignedReading[];
-} {
-  let registerWh: number | undefined;
-  let w: number | undefined;
-  const signed: ChargerSignedReading[] = [];
-  for (const mv of meterValues ?? []) {
-    for (const sv of mv.sampledValue) {
-      if (sv.format === 'SignedData') {
-        signed.push({
-          timestamp: mv.timestamp,
-          ...(sv.context ? { context: sv.context } : {}),
-          signedMeterData: sv.value,
-        });
-        continue;
-      }
-      if (sv.phase !== undefined) continue;
-      // 1.6 sends numbers as text; anything else is not a reading.
-      const value = toBaseUnit(Number.parseFloat(sv.value), sv.unit);
-      if (value === undefined) continue;
-      const measurand = sv.measurand ?? 'Energy.Active.Import.Register';
-      if (measurand === 'Energy.Active.Import.Register') registerWh = Math.max(registerWh ?? value, value);
-      else if (measurand === 'Power.Active.Import') w = value;
-    }
-  }
-  return { ...(registerWh !== undefined ? { registerWh } : {}), ...(w !== undefined ? { w } : {}), signed };
+/** 1.6 sends numbers as text; a SignedData value is the meter's signed reading, not a number. */
+function readMeterValues16(meterValues: MeterValue16[] | undefined): MeterSummary {
+  return summarizeSamples(
+    (meterValues ?? []).flatMap((mv) =>
+      mv.sampledValue.map((sv): Sample => {
+        const at = { timestamp: mv.timestamp, ...(sv.context ? { context: sv.context } : {}) };
+        if (sv.format === 'SignedData') return { ...at, signed: { signedMeterData: sv.value } };
+        return {
+          ...at,
+          ...(sv.measurand ? { measurand: sv.measurand } : {}),
+          ...(sv.phase !== undefined ? { phase: sv.phase } : {}),
+          value: toBaseUnit(Number.parseFloat(sv.value), sv.unit),
+        };
+      }),
+    ),
+  );
 }
 
 /** The connector that runs a transaction (StopTransaction and MeterValues may name only the transaction). */

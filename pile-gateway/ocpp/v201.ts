@@ -2,15 +2,17 @@
  * OCPP 2.0.1 on the gateway's side (CSMS role): BootNotification, Heartbeat, StatusNotification, Authorize and
  * TransactionEvent in; RequestStartTransaction and RequestStopTransaction out. EVSE N is the pile's connector N.
  */
-import type { ChargerSignedReading } from '../charger.js';
 import type { TransactionReport } from './charger.js';
 import {
   ACKNOWLEDGED,
   endReasonOf,
   isoNow,
+  type MeterSummary,
   notImplemented,
   type OcppConnection,
   type Params,
+  type Sample,
+  summarizeSamples,
   toBaseUnit,
 } from './protocol.js';
 import type { OcppStation, StationCommands } from './station.js';
@@ -52,33 +54,21 @@ interface TransactionEventRequest {
 }
 
 /** The register, the power and the signed readings in a TransactionEvent's meter values. */
-function readMeterValues(meterValues: MeterValue[] | undefined): {
-  registerWh?: number;
-  w?: number;
-  signed: ChargerSignedReading[];
-} {
-  let registerWh: number | undefined;
-  let w: number | undefined;
-  const signed: ChargerSignedReading[] = [];
-  for (const mv of meterValues ?? []) {
-    for (const sv of mv.sampledValue) {
-      const measurand = sv.measurand ?? 'Energy.Active.Import.Register';
-      if (sv.signedMeterValue) {
-        signed.push({
+function readMeterValues(meterValues: MeterValue[] | undefined): MeterSummary {
+  return summarizeSamples(
+    (meterValues ?? []).flatMap((mv) =>
+      mv.sampledValue.map(
+        (sv): Sample => ({
           timestamp: mv.timestamp,
           ...(sv.context ? { context: sv.context } : {}),
-          ...sv.signedMeterValue,
-        });
-      }
-      // A phase's share is not the total.
-      if (sv.phase !== undefined) continue;
-      const value = toBaseUnit(sv.value, sv.unitOfMeasure?.unit, sv.unitOfMeasure?.multiplier);
-      if (value === undefined) continue;
-      if (measurand === 'Energy.Active.Import.Register') registerWh = Math.max(registerWh ?? value, value);
-      else if (measurand === 'Power.Active.Import') w = value;
-    }
-  }
-  return { ...(registerWh !== undefined ? { registerWh } : {}), ...(w !== undefined ? { w } : {}), signed };
+          ...(sv.measurand ? { measurand: sv.measurand } : {}),
+          ...(sv.phase !== undefined ? { phase: sv.phase } : {}),
+          value: toBaseUnit(sv.value, sv.unitOfMeasure?.unit, sv.unitOfMeasure?.multiplier),
+          ...(sv.signedMeterValue ? { signed: sv.signedMeterValue } : {}),
+        }),
+      ),
+    ),
+  );
 }
 
 /** A cable in or out, as a transaction event tells it. */
