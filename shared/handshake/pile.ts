@@ -17,8 +17,6 @@ import { ExpiringSet, WindowCounter } from './memory.js';
 import { authError, refuseUnaddressable, rejectRequest } from './pile-replies.js';
 import {
   type AuthorizedSession,
-  type CommittingHandshake,
-  type CompletedHandshake,
   DEFAULT_PILE_LIMITS,
   type PendingHandshake,
   type PileAuthenticatorOptions,
@@ -29,6 +27,7 @@ import {
   sameRequest,
 } from './pile-types.js';
 import { derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
+import { HandshakeResults } from './results.js';
 
 export * from './pile-types.js';
 
@@ -47,9 +46,7 @@ export class PileAuthenticator {
   private readonly connectorAvailable: (connector: number) => boolean;
   private readonly ticketKeys = new Map<number, MacKey>();
   private readonly pending = new Map<string, PendingHandshake>();
-  /** authorised, waiting for the gateway's commit (record stored, charger started) or abandon */
-  private readonly committing = new Map<string, CommittingHandshake>();
-  private readonly completed = new Map<string, CompletedHandshake>();
+  private readonly results: HandshakeResults;
   private readonly occupied = new Set<number>();
   private readonly replay: ExpiringSet;
   private readonly requestCounter: WindowCounter;
@@ -68,6 +65,7 @@ export class PileAuthenticator {
     this.random = options.random;
     this.connectorAvailable = options.connectorAvailable ?? (() => true);
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
+    this.results = new HandshakeResults(this.limits.pendingTtlMs);
     this.replay = new ExpiringSet(this.limits.replayCapacity);
     this.requestCounter = new WindowCounter(60_000, this.limits.trackedVehicles);
     this.failedProofs = new WindowCounter(this.limits.lockoutMs, this.limits.trackedVehicles);
@@ -88,8 +86,8 @@ export class PileAuthenticator {
   } {
     return {
       pending: this.pending.size,
-      committing: this.committing.size,
-      completed: this.completed.size,
+      committing: this.results.committingCount,
+      completed: this.results.completedCount,
       replay: this.replay.size,
       vehicles: this.requestCounter.size,
       lockouts: this.lockedUntil.size,
@@ -111,18 +109,10 @@ export class PileAuthenticator {
    * gets the same result. Nothing for a sid that is not waiting (unknown, already committed or abandoned).
    */
   commit(sid: string): PileOutput[] {
-    const c = this.committing.get(sid);
-    if (!c) return [];
-    this.committing.delete(sid);
     const nowMs = this.now();
-    this.completed.set(sid, {
-      vid: c.vid,
-      proof: c.proof,
-      resultPayload: c.resultPayload,
-      expiresAt: nowMs + this.limits.pendingTtlMs,
-    });
-    this.noteExpiry(nowMs + this.limits.pendingTtlMs);
-    return [{ kind: 'send', topic: topics.vehicleAuth(c.vid), payload: c.resultPayload }];
+    const out = this.results.commit(sid, nowMs);
+    if (out.length > 0) this.noteExpiry(nowMs + this.limits.pendingTtlMs);
+    return out;
   }
 
   /**
@@ -131,10 +121,9 @@ export class PileAuthenticator {
    * Returns whether the sid was waiting for its commit.
    */
   abandon(sid: string): boolean {
-    const c = this.committing.get(sid);
-    if (!c) return false;
-    this.committing.delete(sid);
-    this.occupied.delete(c.connector);
+    const connector = this.results.abandon(sid);
+    if (connector === undefined) return false;
+    this.occupied.delete(connector);
     return true;
   }
 
@@ -309,19 +298,9 @@ export class PileAuthenticator {
   }
 
   private onResponse(sid: string, proofText: string, nowMs: number): PileOutput[] {
-    const done = this.completed.get(sid);
-    if (done) {
-      // A QoS-1 duplicate of a response that already succeeded gets the same result.
-      if (done.proof === proofText)
-        return [{ kind: 'send', topic: topics.vehicleAuth(done.vid), payload: done.resultPayload }];
-      return [{ kind: 'dropped', reason: 'response for a completed handshake' }];
-    }
-    const committing = this.committing.get(sid);
-    if (committing) {
-      // The gateway is still committing this session: its result goes out once, at the commit.
-      if (committing.proof === proofText) return [];
-      return [{ kind: 'dropped', reason: 'response for a completed handshake' }];
-    }
+    // A QoS-1 duplicate of a response that already succeeded gets the same result (once committed).
+    const repeated = this.results.repeat(sid, proofText);
+    if (repeated) return repeated;
     const p = this.pending.get(sid);
     if (!p) return [{ kind: 'dropped', reason: 'response for no pending handshake' }];
     const expected = deriveVehicleProof(p.ak, p.sidBytes, p.r1, p.r3, p.vid, this.pid, p.offerPlaintext);
@@ -345,7 +324,7 @@ export class PileAuthenticator {
       mac: b64uEncode(deriveResultMac(p.sk, p.sidBytes)),
     });
     // Not sent yet: the gateway commits (or abandons) the session first.
-    this.committing.set(sid, { vid: p.vid, connector: p.connector, proof: proofText, resultPayload });
+    this.results.hold(sid, { vid: p.vid, connector: p.connector, proof: proofText, resultPayload });
     this.occupied.add(p.connector);
     const session: AuthorizedSession = {
       sid,
@@ -377,7 +356,7 @@ export class PileAuthenticator {
     // Nothing can be due before the earliest expiry we know of: skip the scan (a hot-path cost otherwise,
     // since Map iteration also walks the slots of deleted entries).
     if (nowMs < this.nextExpiryAt) return NOTHING_EXPIRED;
-    // Both maps are in insertion order with one TTL, so expiry order: stop at the first live entry.
+    // Pending handshakes (and committed results) are in insertion order with one TTL: stop at the first live one.
     const out: PileOutput[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const p of this.pending.values()) {
@@ -389,14 +368,7 @@ export class PileAuthenticator {
       out.push(authError(p.vid, p.sid, 'TIMEOUT', 'no auth.response in time', p));
       out.push({ kind: 'expired', sid: p.sid, vid: p.vid });
     }
-    for (const [sid, c] of this.completed) {
-      if (c.expiresAt > nowMs) {
-        next = Math.min(next, c.expiresAt);
-        break;
-      }
-      this.completed.delete(sid);
-    }
-    this.nextExpiryAt = next;
+    this.nextExpiryAt = Math.min(next, this.results.expire(nowMs));
     return out;
   }
 
