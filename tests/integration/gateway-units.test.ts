@@ -3,7 +3,7 @@
  * with their retained flag, refused topics reported), the presence it announces, and the shutdown order.
  */
 import { Writable } from 'node:stream';
-import mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../broker/index.js';
@@ -22,7 +22,7 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { secureRandom, topics } from '../../shared/index.js';
-import { collect, waitFor } from '../support/mqtt.js';
+import { collect, connectClient, waitFor } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
 const PASSWORD = 'test-password';
@@ -33,16 +33,16 @@ const silent = pino({ level: 'silent' });
 let broker: RunningBroker;
 let url: string;
 /** a vehicle's login: sees every status and its own vehicle topics, may publish on pile auth topics */
-let observer: mqtt.MqttClient;
-let cloud: mqtt.MqttClient;
+let observer: MqttClient;
+let cloud: MqttClient;
 let seen: ReturnType<typeof collect>;
 const VID = 'car-obs';
 
 beforeAll(async () => {
   broker = await startTestBroker({ password: PASSWORD, piles: pids });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
-  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
-  observer = await mqtt.connectAsync(url, { username: `vehicle:${VID}`, password: PASSWORD });
+  cloud = await connectClient(url, 'cloud', PASSWORD);
+  observer = await connectClient(url, `vehicle:${VID}`, PASSWORD);
   await observer.subscribeAsync([topics.allPileStatus(), topics.allGatewayStatus(), topics.vehicleAll(VID)]);
   seen = collect(observer);
 });
