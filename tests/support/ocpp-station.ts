@@ -118,7 +118,16 @@ export class TestStation {
       this.queue.push({ method, params });
       return undefined;
     }
-    const answer = await this.client.call(method, params);
+    let answer: unknown;
+    try {
+      answer = await this.client.call(method, params);
+    } catch (error) {
+      // Cut off by a disconnect or the close: queued like any call made while offline (the timers' calls are
+      // not awaited by anyone, so a rejection here would go unhandled).
+      if (this.online) throw error;
+      this.queue.push({ method, params });
+      return undefined;
+    }
     this.answers.push({ method, answer });
     return answer;
   }
