@@ -66,6 +66,7 @@ export async function startGateway(
   const ready = new Promise<void>((resolve) => {
     resolveReady = resolve;
   });
+  // Its callbacks run only once connected, asynchronously: the units they use are declared below.
   const connection = connectGateway({
     gid,
     mqtt: config.mqtt,
