@@ -13,7 +13,7 @@ import type { OfferBody } from '../messages/bodies.js';
 import { parseJsonObject, validateMessage } from '../messages/decode.js';
 import { type AuthAbort, type AuthRequest, PileInbound } from '../messages/wire.js';
 import { topics } from '../topics.js';
-import { ExpiringSet, WindowCounter } from './memory.js';
+import { ExpiringSet, VehicleLimits, type VehicleStanding } from './memory.js';
 import { authError, buildChallenge, refuseUnaddressable, rejectRequest } from './pile-replies.js';
 import {
   type AuthorizedSession,
@@ -54,10 +54,7 @@ export class PileAuthenticator {
   private readonly completed = new Map<string, CompletedHandshake>();
   private readonly occupied = new Set<number>();
   private readonly replay: ExpiringSet;
-  private readonly requestCounter: WindowCounter;
-  private readonly failedProofs: WindowCounter;
-  /** limit keys locked out after failed proofs, until when; bounded like the counters */
-  private readonly lockouts: ExpiringSet;
+  private readonly vehicleLimits: VehicleLimits;
   private readonly acceptRevision1Requests: boolean;
   /** the per-pile counts of PROTOCOL §6: the only trace a refused request leaves */
   private readonly counters: PileCounters = newPileCounters();
@@ -75,9 +72,7 @@ export class PileAuthenticator {
     this.connectorAvailable = options.connectorAvailable ?? (() => true);
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
     this.replay = new ExpiringSet(this.limits.replayCapacity);
-    this.requestCounter = new WindowCounter(60_000, this.limits.trackedVehicles);
-    this.failedProofs = new WindowCounter(this.limits.lockoutMs, this.limits.trackedVehicles);
-    this.lockouts = new ExpiringSet(this.limits.trackedVehicles);
+    this.vehicleLimits = new VehicleLimits(this.limits);
     this.acceptRevision1Requests = options.acceptRevision1Requests ?? false;
   }
 
@@ -91,10 +86,13 @@ export class PileAuthenticator {
       pending: this.pending.size,
       completed: this.completed.size,
       replay: this.replay.size,
-      vehicles: this.requestCounter.size,
-      failedProofs: this.failedProofs.size,
-      lockouts: this.lockouts.size,
+      ...this.vehicleLimits.sizes,
     };
+  }
+
+  /** What this pile holds against a vehicle's (revision-2) requests now: for operators and tests. */
+  standingOf(vid: string): VehicleStanding {
+    return this.vehicleLimits.standing(vid, this.now());
   }
 
   /** What this pile refused and let through, by kind: a copy, for the gateway's metrics and for tests. */
@@ -210,10 +208,10 @@ export class PileAuthenticator {
       return this.refuse(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
     }
     // 9. limits, counted only now that the request is the named vehicle's own
-    if (this.lockouts.has(limitKey, nowMs)) {
+    if (this.vehicleLimits.isLockedOut(limitKey, nowMs)) {
       return this.refuse(request, 'RATE_LIMITED', 'too many failed proofs; try later');
     }
-    if (this.requestCounter.hit(limitKey, nowMs) > this.limits.requestsPerVehiclePerMinute) {
+    if (!this.vehicleLimits.admitRequest(limitKey, nowMs)) {
       return this.refuse(request, 'RATE_LIMITED', 'too many requests from this vehicle');
     }
     if (this.pending.size >= this.limits.maxPending) {
@@ -289,7 +287,8 @@ export class PileAuthenticator {
     const expected = deriveVehicleProof(p.ak, p.sidBytes, p.r1, p.r3, p.vid, this.pid, p.offerPlaintext);
     this.pending.delete(sid);
     if (!verifyMac(expected, tryB64uDecode(proofText, 32))) {
-      this.countFailedProof(p, nowMs);
+      // counted under the key its request was limited by (step 9)
+      this.vehicleLimits.countFailedProof(p.limitKey, nowMs);
       const message = 'vehicle proof does not verify';
       return [
         authError(p.vid, sid, 'BAD_PROOF', message, p),
@@ -326,14 +325,6 @@ export class PileAuthenticator {
       { kind: 'authorized', session },
       { kind: 'send', topic: topics.vehicleAuth(p.vid), payload: resultPayload },
     ];
-  }
-
-  /** A failed proof counts toward lockout under the key its request was limited by (step 9). */
-  private countFailedProof(p: PendingHandshake, nowMs: number): void {
-    if (this.failedProofs.hit(p.limitKey, nowMs) >= this.limits.failedProofsBeforeLockout) {
-      this.lockouts.add(p.limitKey, nowMs + this.limits.lockoutMs, nowMs);
-      this.failedProofs.reset(p.limitKey);
-    }
   }
 
   /** Ends a pending handshake only on an abort MACed under its AK; any other is counted and ignored. */
