@@ -114,6 +114,7 @@ export async function startGateway(
         metrics,
         logger,
         limits: options.limits,
+        acceptRevision1Requests: config.acceptRevision1Requests,
       }),
     );
   }
