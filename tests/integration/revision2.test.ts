@@ -28,6 +28,7 @@ import {
   VehicleHandshake,
 } from '../../shared/index.js';
 import { issueTestCredential } from '../../shared/testing.js';
+import { testClientId } from '../support/mqtt.js';
 import { type Message, RawVehicle } from '../support/raw-vehicle.js';
 import { startTestBroker } from '../support/test-broker.js';
 
@@ -49,7 +50,11 @@ const nowS = () => Math.floor(Date.now() / 1000);
 beforeAll(async () => {
   broker = await startTestBroker({ password: PASSWORD, piles: [strict.pid, migrating.pid] });
   url = `mqtt://127.0.0.1:${broker.mqttPort}`;
-  cloud = await mqtt.connectAsync(url, { username: 'cloud', password: PASSWORD });
+  cloud = await mqtt.connectAsync(url, {
+    clientId: testClientId('cloud'),
+    username: 'cloud',
+    password: PASSWORD,
+  });
   const silent = pino({ level: 'silent' });
   const collect = new Writable({
     write(chunk, _encoding, done) {
@@ -115,7 +120,8 @@ async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<v
 
 describe('revision 2 through the broker', () => {
   it('issue #12: A’s made-up requests in B’s name and wrong proofs cost B nothing; B charges', async () => {
-    for (let i = 0; i < 10; i++) {
+    // Five rounds of three messages: within the broker's burst for one vehicle connection (its publish limit).
+    for (let i = 0; i < 5; i++) {
       // A makes up a ticket naming B, under a root key of its own, and MACs the request with the AK it chose.
       const fake = issueTestCredential(
         secureRandom(32),
@@ -141,12 +147,12 @@ describe('revision 2 through the broker', () => {
       });
     }
     await until(async () =>
-      /code="BAD_REQUEST_MAC",gid="gw-r2a"\} 20/.test(
+      /code="BAD_REQUEST_MAC",gid="gw-r2a"\} 10/.test(
         await metric(gwStrict, 'evauth_gateway_requests_refused_total'),
       ),
     );
     expect(await metric(gwStrict, 'evauth_gateway_messages_dropped_total')).toMatch(
-      /reason="no-handshake",gid="gw-r2a"\} 10/,
+      /reason="no-handshake",gid="gw-r2a"\} 5/,
     );
     // The refusals went to B's topic (A never learns anything); B, genuine, is served at once, again and again.
     expect(rawA.pending()).toEqual([]);
