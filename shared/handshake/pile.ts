@@ -31,7 +31,7 @@ import {
   sameRequest,
 } from './pile-types.js';
 import { deriveResultMac, deriveVehicleProof } from './proofs.js';
-import { authenticateRequest } from './request-checks.js';
+import { authenticateRequest, type RequestCheckContext } from './request-checks.js';
 import { verifyAbortMac } from './vehicle-messages.js';
 
 export * from './pile-types.js';
@@ -55,7 +55,7 @@ export class PileAuthenticator {
   private readonly occupied = new Set<number>();
   private readonly replay: ExpiringSet;
   private readonly vehicleLimits: VehicleLimits;
-  private readonly acceptRevision1Requests: boolean;
+  private readonly requestChecks: RequestCheckContext;
   /** the per-pile counts of PROTOCOL §6: the only trace a refused request leaves */
   private readonly counters: PileCounters = newPileCounters();
   /** earliest time a pending or completed handshake can expire */
@@ -73,7 +73,12 @@ export class PileAuthenticator {
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
     this.replay = new ExpiringSet(this.limits.replayCapacity);
     this.vehicleLimits = new VehicleLimits(this.limits);
-    this.acceptRevision1Requests = options.acceptRevision1Requests ?? false;
+    this.requestChecks = {
+      pid: this.pid,
+      control: this.control,
+      ticketKey: (off) => this.ticketKey(off),
+      acceptRevision1Requests: options.acceptRevision1Requests ?? false,
+    };
   }
 
   get pendingCount(): number {
@@ -181,13 +186,7 @@ export class PileAuthenticator {
     }
 
     // 2-5: ticket, validity, key offset, the request's mac. Until it passes, nothing of it is kept.
-    const checked = authenticateRequest(request, {
-      pid: this.pid,
-      nowS,
-      control: this.control,
-      ticketKey: (off) => this.ticketKey(off),
-      acceptRevision1Requests: this.acceptRevision1Requests,
-    });
+    const checked = authenticateRequest(request, nowS, this.requestChecks);
     if (!checked.ok) return this.refuse(request, checked.code, checked.message);
     const { ticket, sidBytes, r1, akBytes, ak, revision, limitKey } = checked.value;
     // 6. revocation

@@ -36,9 +36,9 @@ export interface AuthenticatedRequest {
 /** Marks the limit key of a revision-1 request (a vid never contains NUL, PROTOCOL §1). */
 const REVISION_1_SUFFIX = '\u0000rev1';
 
+/** What the checks need of the pile; one object per pile, made once. */
 export interface RequestCheckContext {
   pid: string;
-  nowS: number;
   control: PileControlState;
   /** TK of an accepted offset (cached by the pile) */
   ticketKey(off: number): MacKey;
@@ -49,6 +49,7 @@ export interface RequestCheckContext {
 /** Steps 2-5, first failure wins; nothing is kept of a request whatever the outcome. */
 export function authenticateRequest(
   request: AuthRequest,
+  nowS: number,
   ctx: RequestCheckContext,
 ): Result<AuthenticatedRequest, ErrorCode> {
   // 2. the ticket, and whom it names
@@ -63,8 +64,8 @@ export function authenticateRequest(
   }
   if (ticket.vid !== request.vid) return fail('WRONG_VEHICLE', 'ticket belongs to another vehicle');
   // 3. validity with 300 s skew
-  if (ctx.nowS < ticket.nbf - CLOCK_SKEW_SECONDS) return fail('TICKET_NOT_YET_VALID', 'ticket not yet valid');
-  if (ctx.nowS > ticket.exp + CLOCK_SKEW_SECONDS) return fail('TICKET_EXPIRED', 'ticket expired');
+  if (nowS < ticket.nbf - CLOCK_SKEW_SECONDS) return fail('TICKET_NOT_YET_VALID', 'ticket not yet valid');
+  if (nowS > ticket.exp + CLOCK_SKEW_SECONDS) return fail('TICKET_EXPIRED', 'ticket expired');
   // 4. key offset
   if (!ctx.control.acceptsOffset(ticket.off)) {
     return fail('UNKNOWN_KEY_OFFSET', `key offset ${ticket.off} is not accepted`);
