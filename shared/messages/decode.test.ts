@@ -77,6 +77,12 @@ describe('validateMessage on a variant schema', () => {
       ok: false,
       code: 'UNSUPPORTED_VERSION',
     });
+    // Whatever `v` is, naming it never calls into it (fast-check found `{"toString":{}}` once).
+    for (const odd of [{ toString: {} }, [1], null, true, 'x'.repeat(5000)]) {
+      const out = validateMessage(PileInbound, { v: odd, type: 'auth.abort' });
+      expect(out).toMatchObject({ ok: false, code: 'UNSUPPORTED_VERSION' });
+      if (!out.ok) expect(out.message.length).toBeLessThan(100);
+    }
     const unversioned = { type: 'auth.abort', sid: b64u(22), reason: 'TIMEOUT' };
     expect(validateMessage(PileInbound, unversioned)).toMatchObject({ ok: false, code: 'MALFORMED' });
     expect(validateMessage(PileInbound, { ...unversioned, v: 1 }).ok).toBe(true);

@@ -96,10 +96,14 @@ export function validateMessage<S extends v.GenericSchema>(
   return ok(parsed.output);
 }
 
-/** The offending `v` for a message, short whatever was sent. */
+/** The offending `v` for a message, short whatever was sent (never calling into the value: it may be anything). */
 function describeVersion(version: unknown): string {
-  const text = typeof version === 'string' ? JSON.stringify(version) : String(version);
-  return text.length > 32 ? `${text.slice(0, 32)}…` : text;
+  if (typeof version === 'string') {
+    const text = JSON.stringify(version);
+    return text.length > 32 ? `${text.slice(0, 32)}…` : text;
+  }
+  if (typeof version === 'number' || typeof version === 'boolean' || version === null) return String(version);
+  return Array.isArray(version) ? 'an array' : `a value of type ${typeof version}`;
 }
 
 /** Parses a raw payload as exactly one message schema. */
