@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { validateMessage } from './decode.js';
-import { PileInbound, VehicleAuthInbound, VehicleSessionInbound } from './wire.js';
+import { decodeMessage, validateMessage } from './decode.js';
+import { CredentialRequest, PileInbound, VehicleAuthInbound, VehicleSessionInbound } from './wire.js';
 
 const b64u = (n: number) => 'A'.repeat(n);
 const templates: Record<string, unknown>[] = [
@@ -83,6 +83,13 @@ describe('validateMessage on a variant schema', () => {
       expect(out).toMatchObject({ ok: false, code: 'UNSUPPORTED_VERSION' });
       if (!out.ok) expect(out.message.length).toBeLessThan(100);
     }
+    // The same at every boundary: a credential.request of a later version is told so (the cloud answers
+    // credential.denied UNSUPPORTED_VERSION where it can address the vehicle).
+    const request = decodeMessage(
+      CredentialRequest,
+      JSON.stringify({ v: 2, type: 'credential.request', vid: 'V1' }),
+    );
+    expect(request).toMatchObject({ ok: false, code: 'UNSUPPORTED_VERSION' });
     const unversioned = { type: 'auth.abort', sid: b64u(22), reason: 'TIMEOUT' };
     expect(validateMessage(PileInbound, unversioned)).toMatchObject({ ok: false, code: 'MALFORMED' });
     expect(validateMessage(PileInbound, { ...unversioned, v: 1 }).ok).toBe(true);
