@@ -2,7 +2,7 @@
 
 import { aeadOpen, aeadSeal, type SealedBox } from '../crypto/aead.js';
 import { cryptoBackend } from '../crypto/backend.js';
-import { b64uEncode, tryB64uDecode, u32be, utf8ToBytes } from '../crypto/bytes.js';
+import { b64uEncode, tryB64uDecode, u32be } from '../crypto/bytes.js';
 import { info } from '../crypto/kdf.js';
 import { LABEL } from '../crypto/labels.js';
 import { type MacKeyInput, mac } from '../crypto/mac.js';
@@ -22,8 +22,18 @@ export function deriveRequestMac(
   connector: number,
   ts: number,
 ): Uint8Array {
-  // ts as bytes, not a string field: every request has its own, and the MAC's string cache is for repeats.
-  return mac(ak, LABEL.request, sid, r1, vid, pid, u32be(connector), utf8ToBytes(String(ts)));
+  return mac(ak, LABEL.request, sid, r1, vid, pid, u32be(connector), decimalBytes(ts));
+}
+
+/**
+ * decimal(ts): the integer's decimal digits as bytes. Written directly (they are ASCII): every request has its own
+ * ts, so neither the MAC's string cache (kept for repeats) nor a UTF-8 encoder call per request is worth it.
+ */
+function decimalBytes(n: number): Uint8Array {
+  const text = String(n);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
 }
 
 /** Revision 2: auth.abort.mac = MAC(AK, "evauth/v1/abort", sid, reason) */
