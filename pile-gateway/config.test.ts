@@ -28,6 +28,16 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(configPath)).toThrow(/piles\.0\.connectors\.0\.maxW/);
   });
 
+  it('refuses revision-1 requests unless acceptRevision1Requests is true (PROTOCOL §6 migration switch)', () => {
+    const { configPath } = gatewayFolder();
+    expect(loadGatewayConfig(configPath).config.acceptRevision1Requests).toBe(false);
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    fs.writeFileSync(configPath, JSON.stringify({ ...config, acceptRevision1Requests: true }));
+    expect(loadGatewayConfig(configPath).config.acceptRevision1Requests).toBe(true);
+    fs.writeFileSync(configPath, JSON.stringify({ ...config, acceptRevision1Requests: 'yes' }));
+    expect(() => loadGatewayConfig(configPath)).toThrow(/field acceptRevision1Requests/);
+  });
+
   it('refuses a keystore readable by others', () => {
     const { dir, configPath } = gatewayFolder();
     fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);

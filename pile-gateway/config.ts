@@ -72,6 +72,12 @@ const ConfigSchema = v.object({
    * second of records; 'full' fsyncs every record before the message that depends on it (docs/gateway.md).
    */
   sqliteSync: v.optional(v.picklist(['full', 'normal']), 'normal'),
+  /**
+   * PROTOCOL §6 migration switch: serve auth.requests without mac (revision-1 vehicles) instead of refusing them
+   * with BAD_REQUEST_MAC. Off by default; while on, anyone can again make requests in such a vehicle's name
+   * (docs/gateway.md), so turn it off once evauth_gateway_revision1_requests_total stops rising.
+   */
+  acceptRevision1Requests: v.optional(v.boolean(), false),
   /** how fast the simulated charger ramps to full power (tests shorten it) */
   rampMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 3000),
   piles: v.pipe(

@@ -1,11 +1,13 @@
 /** Prometheus metrics of one gateway (its own registry, so several gateways can share a process in tests). */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_CODES, newPileCounters, type PileCounters } from '../shared/index.js';
 
 export type DropReason =
   | 'retained'
   | 'malformed'
   | 'unaddressable'
   | 'no-handshake'
+  | 'bad-abort'
   | 'no-session'
   | 'bad-stop'
   | 'control-rejected'
@@ -20,11 +22,31 @@ export interface GatewayMetrics {
   dropped: Counter<'reason'>;
   sessionsEnded: Counter<'reason'>;
   metersSent: Counter<never>;
+  /** auth.request refused, by §6 code: the piles' own per-pile counters, summed when scraped */
+  requestsRefused: Counter<'code'>;
+  /** auth.abort that ended nothing (no pending handshake, or no valid mac) */
+  abortsIgnored: Counter<never>;
+  /** revision-1 requests (no mac) let through by the migration switch: how many such vehicles remain */
+  revision1Requests: Counter<never>;
+  /** the metrics above read this pile's counters (PileAuthenticator.counts) at every scrape */
+  watchPile(pid: string, counts: () => PileCounters): void;
 }
 
 export function createMetrics(gid: string): GatewayMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ gid });
+  const piles = new Map<string, () => PileCounters>();
+  // Summed over the gateway's piles at scrape time (a pile label would be thousands of series per code).
+  const totals = (): PileCounters => {
+    const sum = newPileCounters();
+    for (const counts of piles.values()) {
+      const c = counts();
+      for (const code of ERROR_CODES) sum.refused[code] += c.refused[code];
+      sum.abortsIgnored += c.abortsIgnored;
+      sum.revision1Accepted += c.revision1Accepted;
+    }
+    return sum;
+  };
   return {
     registry,
     handshakes: new Counter({
@@ -61,6 +83,37 @@ export function createMetrics(gid: string): GatewayMetrics {
       help: 'Signed session.meter messages sent',
       registers: [registry],
     }),
+    requestsRefused: new Counter({
+      name: 'evauth_gateway_requests_refused_total',
+      help: 'auth.request refused, by PROTOCOL §6 code (steps 1-5 keep nothing of the request: only this count)',
+      labelNames: ['code'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [code, n] of Object.entries(totals().refused)) if (n > 0) this.inc({ code }, n);
+      },
+    }),
+    abortsIgnored: new Counter({
+      name: 'evauth_gateway_aborts_ignored_total',
+      help: 'auth.abort that ended nothing: no pending handshake, or no valid mac under its AK',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(totals().abortsIgnored);
+      },
+    }),
+    revision1Requests: new Counter({
+      name: 'evauth_gateway_revision1_requests_total',
+      help: 'auth.request without mac (revision 1) let through by acceptRevision1Requests',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(totals().revision1Accepted);
+      },
+    }),
+    watchPile(pid, counts) {
+      piles.set(pid, counts);
+    },
   };
 }
 
@@ -68,6 +121,7 @@ export function createMetrics(gid: string): GatewayMetrics {
 export function dropReason(text: string): DropReason {
   if (text.startsWith('internal')) return 'internal';
   if (text.includes('no pending handshake') || text.includes('completed handshake')) return 'no-handshake';
+  if (text.startsWith('abort without')) return 'bad-abort';
   if (text.includes('JSON') || text.includes('UTF-8') || text.includes('larger than')) return 'malformed';
   return 'unaddressable';
 }

@@ -37,6 +37,8 @@ export interface PileRuntimeOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   limits?: ConstructorParameters<typeof PileAuthenticator>[0]['limits'];
+  /** the migration switch of PROTOCOL §6 (config acceptRevision1Requests): serve requests without mac */
+  acceptRevision1Requests?: boolean;
 }
 
 export class PileRuntime {
@@ -73,7 +75,9 @@ export class PileRuntime {
       random: options.random,
       limits: options.limits,
       connectorAvailable: (id) => this.chargers.get(id)?.available ?? false,
+      acceptRevision1Requests: options.acceptRevision1Requests ?? false,
     });
+    options.metrics.watchPile(this.pid, () => this.authenticator.counts());
     this.charging = new ChargingSessions({
       pid: this.pid,
       store: options.store,
@@ -124,6 +128,9 @@ export class PileRuntime {
         break;
       case 'challenged':
         this.requestedAt.set(out.sid, receivedAt);
+        // Served only because the migration switch is on: name the vehicle that still needs its update.
+        if (out.revision === 1)
+          this.log.info({ vid: out.vid, sid: out.sid }, 'revision-1 request (no mac) served');
         break;
       case 'authorized':
         // The session opens; its auth.result goes out when the gateway commits it (see SessionStarts).

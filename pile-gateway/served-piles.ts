@@ -69,6 +69,7 @@ export class ServedPiles {
           metrics: options.metrics,
           logger: options.logger,
           limits: options.limits,
+          acceptRevision1Requests: config.acceptRevision1Requests,
         }),
       );
     }

@@ -67,6 +67,8 @@ export function writeGatewayFolder(
     httpPort?: number;
     /** the OCPP endpoint's settings (port 0: any) */
     ocpp?: Record<string, unknown>;
+    /** PROTOCOL §6 migration switch: serve requests without mac */
+    acceptRevision1Requests?: boolean;
   },
 ): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -103,6 +105,9 @@ export function writeGatewayFolder(
         meterIntervalMs: options.meterIntervalMs ?? 100,
         rampMs: options.rampMs ?? 0,
         ...(options.ocpp ? { ocpp: { host: '127.0.0.1', port: 0, ...options.ocpp } } : {}),
+        ...(options.acceptRevision1Requests !== undefined
+          ? { acceptRevision1Requests: options.acceptRevision1Requests }
+          : {}),
         piles: options.piles.map((p) => ({
           pid: p.pid,
           connectors: p.connectors,

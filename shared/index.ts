@@ -13,6 +13,7 @@ export * from './handshake/memory.js';
 export * from './handshake/pile.js';
 export * from './handshake/proofs.js';
 export * from './handshake/vehicle.js';
+export * from './handshake/vehicle-messages.js';
 export * from './ids.js';
 export * from './messages/bodies.js';
 export * from './messages/decode.js';

@@ -7,6 +7,8 @@ import vectorFile from '../tests/vectors/evauth-v1.json' with { type: 'json' };
 import {
   b64uDecode,
   b64uEncode,
+  buildAuthAbort,
+  buildAuthRequest,
   buildCredentialRequest,
   buildPileControl,
   bytesToHex,
@@ -14,6 +16,7 @@ import {
   CredentialPlain,
   credentialPlaintext,
   decodeBody,
+  deriveAbortMac,
   deriveAuthKey,
   deriveControlKey,
   deriveControlMac,
@@ -21,6 +24,7 @@ import {
   deriveMeterMac,
   derivePileProof,
   deriveReceiptMac,
+  deriveRequestMac,
   deriveResultMac,
   deriveSealKey,
   deriveSessionKey,
@@ -37,7 +41,9 @@ import {
   topics,
   u32be,
   utf8ToBytes,
+  verifyAbortMac,
   verifyCredentialRequest,
+  verifyRequestMac,
 } from './index.js';
 
 type Inputs = Record<string, unknown> & {
@@ -119,13 +125,9 @@ function derive(i: Inputs): Record<string, () => unknown> {
       return hex(b64uDecode(request.mac));
     },
     sealKey: () => hex(sealKey),
-    // Revision 2 (§6), written out from the protocol text: the handshake's own builders for these MACs come
-    // with their issue and may replace these two lines.
-    requestMac: () =>
-      hex(
-        mac(ak, 'evauth/v1/request', sid, r1, i.vid, i.pid, u32be(i.request.connector), String(i.request.ts)),
-      ),
-    abortMac: () => hex(mac(ak, 'evauth/v1/abort', sid, i.abortReason)),
+    // Revision 2 (§6): the MACs the vehicle puts on auth.request and auth.abort.
+    requestMac: () => hex(deriveRequestMac(ak, sid, r1, i.vid, i.pid, i.request.connector, i.request.ts)),
+    abortMac: () => hex(deriveAbortMac(ak, sid, i.abortReason)),
   };
 }
 
@@ -175,6 +177,44 @@ describe('evauth-v1 vectors', () => {
         const built = buildPileControl(ck, i.pid, body.value);
         expect(built.body).toBe(i.controlBody);
         expect(bytesToHex(b64uDecode(built.mac))).toBe(set.outputs.controlMac);
+      });
+
+      it('revision 2: the built auth.request and auth.abort carry the vector MACs, and verify only unchanged', () => {
+        const i = set.inputs;
+        const ak = hexToBytes(set.outputs.authKey as string);
+        const sid = hexToBytes(i.sid);
+        const r1 = hexToBytes(i.r1);
+        const fields = { sid, r1, vid: i.vid, pid: i.pid, ticket: i.ticketB64u, ...i.request };
+        const request = buildAuthRequest(ak, fields);
+        expect(bytesToHex(b64uDecode(request.mac!))).toBe(set.outputs.requestMac);
+        expect(verifyRequestMac(ak, request, sid, r1)).toBe(true);
+        // The protocol's framing, written out once by hand: the shared function must agree with it.
+        const byHand = mac(
+          ak,
+          'evauth/v1/request',
+          sid,
+          r1,
+          i.vid,
+          i.pid,
+          u32be(i.request.connector),
+          String(i.request.ts),
+        );
+        expect(bytesToHex(byHand)).toBe(set.outputs.requestMac);
+        for (const changed of [
+          { ts: request.ts + 1 },
+          { connector: request.connector + 1 },
+          { vid: `${i.vid}x` },
+        ]) {
+          expect(verifyRequestMac(ak, { ...request, ...changed }, sid, r1)).toBe(false);
+        }
+        const { mac: _, ...unmaced } = request;
+        expect(verifyRequestMac(ak, unmaced, sid, r1)).toBe(false);
+        const abort = buildAuthAbort(ak, sid, i.abortReason);
+        expect(bytesToHex(b64uDecode(abort.mac!))).toBe(set.outputs.abortMac);
+        expect(verifyAbortMac(ak, sid, abort)).toBe(true);
+        expect(verifyAbortMac(ak, sid, { ...abort, reason: 'OFFER_DECLINED' })).toBe(
+          i.abortReason === 'OFFER_DECLINED',
+        );
       });
 
       it('the credential request MAC verifies', () => {

@@ -1,13 +1,11 @@
 /**
  * The whole evauth system for the end-to-end tests, through the documented entry points (docs/architecture.md):
  * broker (TCP + WebSocket) on free ports, the demo seed, the cloud credential service, the demo gateway, and the
- * head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") whose gateway holds
- * a wrong root key, and a spy on that pile's auth topic to prove no auth.response ever reaches it.
+ * head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") on its gateway's login
+ * without the pile's root key (./counterfeit-pile.ts), which records what reaches it, to prove no auth.response
+ * ever does.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import type net from 'node:net';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
 import {
@@ -19,7 +17,8 @@ import {
 } from '../../cloud/index.js';
 import { startHeadUnitServer } from '../../head-unit/server.js';
 import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
-import { b64uEncode, clientIdPrefixOf, secureRandom, topics } from '../../shared/index.js';
+import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
+import { startCounterfeitPile } from './counterfeit-pile.js';
 import { startOcppDepot } from './ocpp-depot.js';
 
 export const COUNTERFEIT_PILE = 'P9';
@@ -66,37 +65,7 @@ function makeCounterfeit(dataDir: string, mqttUrl: string): string {
   }
   const outDir = join(dataDir, 'gateways', ROGUE_GATEWAY);
   exportGateway(dataDir, ROGUE_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
-  // The impostor: same pile id, same broker login, but not the pile's root key.
-  const keystorePath = join(outDir, 'keystore.json');
-  const keystore = JSON.parse(readFileSync(keystorePath, 'utf8')) as { piles: { rootKey: string }[] };
-  for (const pile of keystore.piles) pile.rootKey = b64uEncode(secureRandom(32));
-  writeFileSync(keystorePath, JSON.stringify(keystore), { mode: 0o600 });
   return join(outDir, 'config.json');
-}
-
-async function connectSpy(configPath: string, seen: string[]): Promise<MqttClient> {
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
-    mqtt: { url: string; username: string; password: string };
-  };
-  const client = mqtt.connect(config.mqtt.url, {
-    username: config.mqtt.username,
-    password: config.mqtt.password,
-    clientId: `${clientIdPrefixOf(config.mqtt.username)}e2e-spy`,
-    reconnectPeriod: 200,
-  });
-  client.on('connect', () => {
-    (client.stream as net.Socket).setNoDelay?.(true);
-    client.subscribe(topics.pileAuth(COUNTERFEIT_PILE), { qos: 1 });
-  });
-  client.on('message', (_topic, payload) => {
-    try {
-      seen.push(String((JSON.parse(payload.toString()) as { type?: unknown }).type));
-    } catch {
-      seen.push('unparsable');
-    }
-  });
-  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  return client;
 }
 
 export async function startSystem(dataDir: string): Promise<RunningSystem> {
@@ -133,14 +102,13 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const demoDir = join(dataDir, 'gateways', DEMO_GATEWAY);
   exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
   const gateways: RunningGateway[] = [];
-  for (const config of [join(demoDir, 'config.json'), rogueConfig]) {
-    const gateway = await startGateway(config, { logger: logger.child({ component: 'gateway' }) });
-    await gateway.ready;
-    gateways.push(gateway);
-  }
+  const demoGateway = await startGateway(join(demoDir, 'config.json'), {
+    logger: logger.child({ component: 'gateway' }),
+  });
+  await demoGateway.ready;
+  gateways.push(demoGateway);
   const depot = await startOcppDepot(dataDir, mqttUrl, logger);
-  const seen: string[] = [];
-  const spy = await connectSpy(rogueConfig, seen);
+  const counterfeit = await startCounterfeitPile(rogueConfig, COUNTERFEIT_PILE);
   const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
 
   return {
@@ -148,7 +116,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
     mqttUrl,
     wsUrl,
     dataDir,
-    spied: () => [...seen],
+    spied: () => [...counterfeit.seen],
     async restartBroker(downMs) {
       await broker.close();
       await new Promise((r) => setTimeout(r, downMs));
@@ -169,7 +137,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
         body,
         mac: b64uEncode(secureRandom(32)),
       };
-      await spy.publishAsync(topics.vehicleSession(vid), JSON.stringify(meter), { qos: 1 });
+      await counterfeit.client.publishAsync(topics.vehicleSession(vid), JSON.stringify(meter), { qos: 1 });
     },
     async stopCloud() {
       await cloud?.close();
@@ -190,7 +158,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
     },
     async close() {
       await headUnit.close();
-      spy.end(true);
+      counterfeit.close();
       for (const g of gateways.reverse()) await g.close();
       await depot.close();
       await cloud?.close();

@@ -105,6 +105,7 @@ async function charge(options: ChargeOptions): Promise<number> {
         offer: session.offer,
         meters: session.meters.map((m) => ({ seq: m.seq, ...m.reading })),
         rejected: session.rejected,
+        rejectedCount: session.rejectedCount,
         receipt: r,
         receiptMessage: receipt.message,
         receiptVerified: true,
@@ -112,10 +113,10 @@ async function charge(options: ChargeOptions): Promise<number> {
     } else {
       say(`receipt (MAC verified): ${r.wh} Wh, ${r.cost} ${r.currency}, reason ${r.reason}`);
       say(
-        `  ${session.meters.length} readings verified, ${session.rejected.length} rejected; handshake ${outcome.totalMs} ms`,
+        `  ${session.meters.length} readings verified, ${session.rejectedCount} rejected; handshake ${outcome.totalMs} ms`,
       );
     }
-    return session.rejected.length === 0 ? 0 : 3;
+    return session.rejectedCount === 0 ? 0 : 3;
   } finally {
     await client.close();
   }

@@ -73,6 +73,8 @@ export const en = {
   'err.TICKET_NOT_YET_VALID': 'The credential is not valid yet (check the vehicle clock).',
   'err.TICKET_EXPIRED': 'The credential has expired.',
   'err.UNKNOWN_KEY_OFFSET': 'The charger has changed its keys since the credential was issued.',
+  'err.BAD_REQUEST_MAC':
+    'The charger could not verify the vehicle’s request (its credential may be damaged).',
   'err.REVOKED': 'The credential has been revoked.',
   'err.REPLAY': 'The charger saw this request before.',
   'err.UNKNOWN_CONNECTOR': 'This connector does not exist on the charger.',

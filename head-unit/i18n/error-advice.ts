@@ -21,6 +21,8 @@ const NEXT: Record<FailureCode, NextAction> = {
   TICKET_NOT_YET_VALID: 'wait',
   TICKET_EXPIRED: 'renew',
   UNKNOWN_KEY_OFFSET: 'renew',
+  // the pile derived another AK from the ticket than the one the vehicle holds: a new credential fixes that
+  BAD_REQUEST_MAC: 'renew',
   REVOKED: 'renew',
   REPLAY: 'retry',
   UNKNOWN_CONNECTOR: 'anotherPile',

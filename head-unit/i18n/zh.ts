@@ -75,6 +75,7 @@ export const zh: Record<MessageKey, string> = {
   'err.TICKET_NOT_YET_VALID': '凭证尚未生效（请检查车辆时钟）。',
   'err.TICKET_EXPIRED': '凭证已过期。',
   'err.UNKNOWN_KEY_OFFSET': '凭证签发后充电桩已更换密钥。',
+  'err.BAD_REQUEST_MAC': '充电桩无法验证车辆的请求（凭证可能已损坏）。',
   'err.REVOKED': '凭证已被吊销。',
   'err.REPLAY': '充电桩已收到过此请求。',
   'err.UNKNOWN_CONNECTOR': '充电桩上没有此充电枪。',

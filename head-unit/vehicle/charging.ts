@@ -35,6 +35,8 @@ export interface ChargingSessionEvents {
 }
 
 const MAX_KEPT_METERS = 20_000;
+/** Rejected readings carry no valid MAC, so anyone able to publish with the sid could send them: keep the last few. */
+const MAX_KEPT_REJECTED = 100;
 
 export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
   readonly sid: string;
@@ -45,7 +47,9 @@ export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
   readonly startedAt: number;
   /** verified readings, oldest first */
   readonly meters: VerifiedMeter[] = [];
+  /** the latest rejected readings (at most MAX_KEPT_REJECTED); rejectedCount counts them all */
   readonly rejected: RejectedMeter[] = [];
+  rejectedCount = 0;
   receipt?: VerifiedReceipt;
   /** resolves with the verified receipt whenever the session ends (stop, cap, unplug, fault, restart) */
   readonly ended: Promise<VerifiedReceipt>;
@@ -95,6 +99,8 @@ export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
       case 'end-rejected': {
         const rejected = { code: event.code, message: event.message, at: this.now() };
         this.rejected.push(rejected);
+        if (this.rejected.length > MAX_KEPT_REJECTED) this.rejected.shift();
+        this.rejectedCount += 1;
         this.emit('meter-rejected', rejected);
         break;
       }

@@ -6,6 +6,8 @@ export const LABEL = {
   sealKey: 'evauth/v1/seal-key',
   vehicleMacKey: 'evauth/v1/vehicle-mac-key',
   sessionKey: 'evauth/v1/session-key',
+  request: 'evauth/v1/request',
+  abort: 'evauth/v1/abort',
   pileProof: 'evauth/v1/pile-proof',
   vehicleProof: 'evauth/v1/vehicle-proof',
   offer: 'evauth/v1/offer',

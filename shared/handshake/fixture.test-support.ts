@@ -1,11 +1,16 @@
 /** A pile, a vehicle and their credential, wired in memory with a manual clock. For tests only. */
 import { buildPileControl, PileControlState } from '../control.js';
 import type { VehicleCredential } from '../credential.js';
+import { b64uDecode, b64uEncode } from '../crypto/bytes.js';
 import { deriveControlKey } from '../crypto/kdf.js';
+import { macKeyOf } from '../crypto/mac.js';
+import type { AuthRequest } from '../messages/wire.js';
 import { handleAndCommit, issueTestCredential, ManualClock, seededRandom } from '../testing.js';
 import type { TicketTerms } from '../ticket.js';
 import { PileAuthenticator, type PileLimits, type PileOutput } from './pile.js';
+import { deriveRequestMac } from './proofs.js';
 import { type VehicleEvent, VehicleHandshake } from './vehicle.js';
+import { type AuthRequestFields, buildAuthRequest } from './vehicle-messages.js';
 
 export { handleAndCommit };
 
@@ -15,7 +20,12 @@ export const PID = 'PILE-0001';
 export const VID = 'VEH-0001';
 
 export function createWorld(
-  options: { limits?: Partial<PileLimits>; seed?: string; connectors?: number } = {},
+  options: {
+    limits?: Partial<PileLimits>;
+    seed?: string;
+    connectors?: number;
+    acceptRevision1Requests?: boolean;
+  } = {},
 ) {
   const random = seededRandom(options.seed ?? 'world');
   const clock = new ClockWithSeconds(T0);
@@ -32,6 +42,7 @@ export function createWorld(
     random,
     limits: options.limits ?? {},
     connectorAvailable: () => connectorUp,
+    acceptRevision1Requests: options.acceptRevision1Requests ?? false,
   });
   const credentialFor = (terms: Partial<TicketTerms> = {}, key = rootKey): VehicleCredential =>
     issueTestCredential(
@@ -41,6 +52,21 @@ export function createWorld(
     );
   const vehicleFor = (credential: VehicleCredential, connector = 1, vid = credential.parsed.body.vid) =>
     new VehicleHandshake({ vid, credential, connector, now: clock.now, random });
+  /** An auth.request as a holder of the credential's AK makes it: fresh sid and r1, any field as given. */
+  const signedRequest = (
+    credential: VehicleCredential,
+    fields: Partial<Omit<AuthRequestFields, 'ticket'>> = {},
+  ): AuthRequest =>
+    buildAuthRequest(macKeyOf(credential.ak), {
+      sid: random(16),
+      r1: random(16),
+      vid: credential.parsed.body.vid,
+      pid: credential.pid,
+      connector: 1,
+      ticket: credential.ticket,
+      ts: clock.seconds,
+      ...fields,
+    });
   const controlKey = deriveControlKey(rootKey, PID);
   const applyControl = (
     seq: number,
@@ -69,6 +95,7 @@ export function createWorld(
     pile,
     credentialFor,
     vehicleFor,
+    signedRequest,
     applyControl,
     setConnectorUp: (up: boolean) => {
       connectorUp = up;
@@ -114,4 +141,27 @@ export function runHandshake(world: ReturnType<typeof createWorld>, vehicle: Veh
   const resultOut = response ? handleAndCommit(world.pile, response.payload) : [];
   const onResult = resultOut.length ? vehicle.receive(onlySent(resultOut)) : [];
   return { request, challengeOut, challenge, onChallenge, response, resultOut, onResult };
+}
+
+/**
+ * The request's mac made again under `ak` after its fields were changed, as a holder of AK could; left as it is
+ * where a field no longer has its type (the shape check refuses that first).
+ */
+export function resignRequest(request: Record<string, unknown>, ak: Uint8Array): Record<string, unknown> {
+  const { sid, r1, vid, pid, connector, ts } = request;
+  if (
+    typeof sid !== 'string' ||
+    typeof r1 !== 'string' ||
+    typeof vid !== 'string' ||
+    typeof pid !== 'string' ||
+    typeof connector !== 'number' ||
+    typeof ts !== 'number'
+  )
+    return request;
+  try {
+    const mac = deriveRequestMac(ak, b64uDecode(sid), b64uDecode(r1), vid, pid, connector, ts);
+    return { ...request, mac: b64uEncode(mac) };
+  } catch {
+    return request;
+  }
 }

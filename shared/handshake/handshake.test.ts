@@ -9,6 +9,7 @@ import {
   handleAndCommit,
   onlySent,
   PID,
+  resignRequest,
   runHandshake,
   sent,
   T0S,
@@ -113,6 +114,7 @@ describe('a full handshake and charging session', () => {
 });
 
 describe('the pile answers each check of PROTOCOL §6 with its code', () => {
+  /** A request with fields changed and its mac made again, as a holder of AK could (revision 2). */
   const requestWith = (
     world: ReturnType<typeof createWorld>,
     patch: Record<string, unknown>,
@@ -120,7 +122,7 @@ describe('the pile answers each check of PROTOCOL §6 with its code', () => {
   ) => {
     const vehicle = world.vehicleFor(credential);
     const request = JSON.parse(vehicle.start().payload) as Record<string, unknown>;
-    return world.pile.handle(JSON.stringify({ ...request, ...patch }));
+    return world.pile.handle(JSON.stringify(resignRequest({ ...request, ...patch }, credential.ak)));
   };
 
   it('MALFORMED: a shape error that still names the vehicle', () => {
@@ -188,13 +190,12 @@ describe('the pile answers each check of PROTOCOL §6 with its code', () => {
     const vehicle = world.vehicleFor(credential);
     const request = JSON.parse(vehicle.start().payload) as Record<string, unknown>;
     expect(errorCodeOf(world.pile.handle(JSON.stringify(request)))).toBeUndefined();
-    // Same sid, different content while pending.
-    expect(
-      errorCodeOf(world.pile.handle(JSON.stringify({ ...request, ts: (request.ts as number) + 1 }))),
-    ).toBe('REPLAY');
+    // Same sid, different content while pending (MACed: the vehicle itself sent it).
+    const later = resignRequest({ ...request, ts: (request.ts as number) + 1 }, credential.ak);
+    expect(errorCodeOf(world.pile.handle(JSON.stringify(later)))).toBe('REPLAY');
     // Same ticket and r1 under a fresh sid.
-    const fresh = b64uEncode(world.random(16));
-    expect(errorCodeOf(world.pile.handle(JSON.stringify({ ...request, sid: fresh })))).toBe('REPLAY');
+    const fresh = resignRequest({ ...request, sid: b64uEncode(world.random(16)) }, credential.ak);
+    expect(errorCodeOf(world.pile.handle(JSON.stringify(fresh)))).toBe('REPLAY');
   });
 
   it('UNKNOWN_CONNECTOR and CONNECTOR_BUSY', () => {
@@ -272,11 +273,15 @@ describe('the pile answers each check of PROTOCOL §6 with its code', () => {
 describe('the vehicle side', () => {
   it('refuses a pile without the root key: PILE_NOT_AUTHENTIC, auth.abort, and never an auth.response', () => {
     const world = createWorld();
-    const impostor = createWorld({ seed: 'impostor' });
+    // A counterfeit pile checks nothing: here one that takes any request without its mac.
+    const impostor = createWorld({ seed: 'impostor', acceptRevision1Requests: true });
     // A ticket the impostor pile accepts in every field, but AK comes from the real root key.
     const credential = world.credentialFor();
     const vehicle = world.vehicleFor(credential);
-    const challenge = onlySent(impostor.pile.handle(vehicle.start().payload));
+    const { mac, ...unmaced } = JSON.parse(vehicle.start().payload) as Record<string, unknown>;
+    // The impostor derives another AK from the ticket, so the genuine request's mac fails there.
+    expect(errorCodeOf(impostor.pile.handle(JSON.stringify({ ...unmaced, mac })))).toBe('BAD_REQUEST_MAC');
+    const challenge = onlySent(impostor.pile.handle(JSON.stringify(unmaced)));
     const events = vehicle.receive(challenge);
     expect(events.map((e) => e.kind)).toEqual(['send', 'failed']);
     expect(events[1]).toMatchObject({ code: 'PILE_NOT_AUTHENTIC' });

@@ -94,3 +94,69 @@ export class WindowCounter {
     }
   }
 }
+
+/** What a pile holds against one vehicle (one limit key) now. */
+export interface VehicleStanding {
+  /** requests counted in the current minute */
+  requests: number;
+  /** failed proofs counting toward lockout */
+  failedProofs: number;
+  lockedOut: boolean;
+}
+
+/**
+ * The per-vehicle limits of PROTOCOL §6 step 9: requests per minute, failed proofs, lockout. Only requests that
+ * passed step 5 reach it (revision 2), so only a vehicle's own traffic counts against it. Bounded per memory.
+ */
+export class VehicleLimits {
+  private readonly requests: WindowCounter;
+  private readonly failedProofs: WindowCounter;
+  /** limit keys locked out, until when */
+  private readonly lockouts: ExpiringSet;
+
+  constructor(
+    private readonly limits: {
+      requestsPerVehiclePerMinute: number;
+      failedProofsBeforeLockout: number;
+      lockoutMs: number;
+      trackedVehicles: number;
+    },
+  ) {
+    this.requests = new WindowCounter(60_000, limits.trackedVehicles);
+    this.failedProofs = new WindowCounter(limits.lockoutMs, limits.trackedVehicles);
+    this.lockouts = new ExpiringSet(limits.trackedVehicles);
+  }
+
+  isLockedOut(key: string, nowMs: number): boolean {
+    return this.lockouts.has(key, nowMs);
+  }
+
+  /** Counts one request; false when it is over the limit per minute. */
+  admitRequest(key: string, nowMs: number): boolean {
+    return this.requests.hit(key, nowMs) <= this.limits.requestsPerVehiclePerMinute;
+  }
+
+  /** Counts a failed proof; the one that reaches the limit locks the key out. */
+  countFailedProof(key: string, nowMs: number): void {
+    if (this.failedProofs.hit(key, nowMs) >= this.limits.failedProofsBeforeLockout) {
+      this.lockouts.add(key, nowMs + this.limits.lockoutMs, nowMs);
+      this.failedProofs.reset(key);
+    }
+  }
+
+  standing(key: string, nowMs: number): VehicleStanding {
+    return {
+      requests: this.requests.count(key, nowMs),
+      failedProofs: this.failedProofs.count(key, nowMs),
+      lockedOut: this.lockouts.has(key, nowMs),
+    };
+  }
+
+  get sizes(): { vehicles: number; failedProofs: number; lockouts: number } {
+    return {
+      vehicles: this.requests.size,
+      failedProofs: this.failedProofs.size,
+      lockouts: this.lockouts.size,
+    };
+  }
+}

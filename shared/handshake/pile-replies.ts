@@ -1,11 +1,43 @@
-/** The pile's error replies (PROTOCOL §6): auth.error, MACed once SK exists, and what a refusal emits. */
-import { b64uEncode } from '../crypto/bytes.js';
+/**
+ * The pile's replies (PROTOCOL §6): the auth.challenge, auth.error (MACed once SK exists), and what a refusal
+ * emits.
+ */
+import { b64uEncode, utf8ToBytes } from '../crypto/bytes.js';
+import type { MacKeyInput } from '../crypto/mac.js';
 import type { ErrorCode } from '../errors.js';
 import { isValidId } from '../ids.js';
+import type { OfferBody } from '../messages/bodies.js';
 import type { AuthRequest } from '../messages/wire.js';
 import { topics } from '../topics.js';
 import type { PileOutput } from './pile-types.js';
-import { deriveErrorMac } from './proofs.js';
+import { deriveErrorMac, derivePileProof, sealOffer } from './proofs.js';
+
+/** The auth.challenge for a request that passed every check: r3, the pile's proof, and the offer sealed under SK. */
+export function buildChallenge(c: {
+  sid: string;
+  sidBytes: Uint8Array;
+  r1: Uint8Array;
+  r3: Uint8Array;
+  ak: MacKeyInput;
+  sk: Uint8Array;
+  pid: string;
+  vid: string;
+  offer: OfferBody;
+  nonce: Uint8Array;
+}): { challengePayload: string; offerPlaintext: Uint8Array } {
+  const proof = derivePileProof(c.ak, c.sidBytes, c.r1, c.r3, c.pid, c.vid);
+  const offerPlaintext = utf8ToBytes(JSON.stringify(c.offer));
+  const challengePayload = JSON.stringify({
+    v: 1,
+    type: 'auth.challenge',
+    sid: c.sid,
+    pid: c.pid,
+    r3: b64uEncode(c.r3),
+    proof: b64uEncode(proof),
+    offer: sealOffer(c.sk, c.sidBytes, offerPlaintext, c.nonce),
+  });
+  return { challengePayload, offerPlaintext };
+}
 
 /** auth.error to the vehicle; with the session keys it carries MAC(SK, "evauth/v1/error", sid, code). */
 export function authError(

@@ -2,7 +2,7 @@
 
 import type { PileControlState } from '../control.js';
 import type { MacKey } from '../crypto/mac.js';
-import type { ErrorCode } from '../errors.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Clock, RandomSource } from '../ids.js';
 import type { OfferBody, TicketBody } from '../messages/bodies.js';
 import type { AuthRequest, SessionStop } from '../messages/wire.js';
@@ -60,7 +60,8 @@ export interface AuthorizedSession {
 
 export type PileOutput =
   | { kind: 'send'; topic: string; payload: string }
-  | { kind: 'challenged'; sid: string; vid: string; connector: number }
+  /** revision 1: a request without mac, let through by the migration switch (PROTOCOL §6) */
+  | { kind: 'challenged'; sid: string; vid: string; connector: number; revision: 1 | 2 }
   /** the vehicle proved itself: the gateway opens the session, then calls commit(sid) or abandon(sid) */
   | { kind: 'authorized'; session: AuthorizedSession }
   | { kind: 'rejected'; code: ErrorCode; sid?: string; vid?: string; message: string }
@@ -84,7 +85,41 @@ export interface PendingHandshake {
   offer: OfferBody;
   offerPlaintext: Uint8Array;
   challengePayload: string;
+  /** the key its limits and lockout count under: the vid (revision 2), or the vid marked as revision 1 */
+  limitKey: string;
   expiresAt: number;
+}
+
+/**
+ * What a pile counts of what it refused or let through (PROTOCOL §6: the per-pile counter of refused requests).
+ * Fixed keys, so bounded whatever arrives.
+ */
+export interface PileCounters {
+  /** payloads refused at step 1 and auth.requests refused at steps 2-9, by code */
+  refused: Record<ErrorCode, number>;
+  /** auth.abort that ended nothing: no pending handshake, or no valid mac */
+  abortsIgnored: number;
+  /** revision-1 requests (no mac) let through by the migration switch: how many such vehicles remain */
+  revision1Accepted: number;
+}
+
+export function newPileCounters(): PileCounters {
+  const refused = Object.fromEntries(ERROR_CODES.map((code) => [code, 0])) as Record<ErrorCode, number>;
+  return { refused, abortsIgnored: 0, revision1Accepted: 0 };
+}
+
+/** Size of every memory of a pile that grows with traffic. */
+export interface PileMemoryStats {
+  pending: number;
+  /** proved handshakes waiting for the gateway's commit or abandon */
+  committing: number;
+  completed: number;
+  replay: number;
+  /** vehicles (limit keys) with a request count this minute */
+  vehicles: number;
+  /** vehicles with failed proofs counting toward lockout */
+  failedProofs: number;
+  lockouts: number;
 }
 
 /** A handshake whose vehicle proved itself, until the gateway commits or abandons its session. */
@@ -111,11 +146,17 @@ export interface PileAuthenticatorOptions {
   limits?: Partial<PileLimits>;
   /** Whether the charger can take a vehicle on this connector now (plugged-in checks, faults). */
   connectorAvailable?: (connector: number) => boolean;
+  /**
+   * The migration switch of PROTOCOL §6: accept auth.requests without mac (revision 1) instead of refusing them
+   * with BAD_REQUEST_MAC. Off by default; such requests are counted (PileCounters.revision1Accepted).
+   */
+  acceptRevision1Requests?: boolean;
 }
 
-/** Whether two requests for one sid carry the same content (a QoS-1 duplicate). */
+/** Whether two requests for one sid carry the same content, mac included (a QoS-1 duplicate). */
 export function sameRequest(a: AuthRequest, b: AuthRequest): boolean {
   return (
+    a.mac === b.mac &&
     a.vid === b.vid &&
     a.pid === b.pid &&
     a.connector === b.connector &&

@@ -4,30 +4,35 @@
  */
 
 import type { PileControlState } from '../control.js';
-import { b64uEncode, tryB64uDecode, utf8ToBytes } from '../crypto/bytes.js';
-import { deriveAuthKey, deriveSessionKey, deriveTicketKey } from '../crypto/kdf.js';
+import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
+import { deriveSessionKey, deriveTicketKey } from '../crypto/kdf.js';
 import { MacKey, verifyMac } from '../crypto/mac.js';
+import type { ErrorCode } from '../errors.js';
 import { CLOCK_SKEW_SECONDS, type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import type { OfferBody } from '../messages/bodies.js';
 import { parseJsonObject, validateMessage } from '../messages/decode.js';
-import { type AuthRequest, PileInbound } from '../messages/wire.js';
-import { parseTicket } from '../ticket.js';
+import { type AuthAbort, type AuthRequest, PileInbound } from '../messages/wire.js';
 import { topics } from '../topics.js';
-import { ExpiringSet, WindowCounter } from './memory.js';
-import { authError, refuseUnaddressable, rejectRequest } from './pile-replies.js';
+import { ExpiringSet, VehicleLimits, type VehicleStanding } from './memory.js';
+import { authError, buildChallenge, refuseUnaddressable, rejectRequest } from './pile-replies.js';
 import {
   type AuthorizedSession,
   DEFAULT_PILE_LIMITS,
+  newPileCounters,
   type PendingHandshake,
   type PileAuthenticatorOptions,
   type PileConnector,
+  type PileCounters,
   type PileLimits,
+  type PileMemoryStats,
   type PileOutput,
   type PileTariff,
   sameRequest,
 } from './pile-types.js';
-import { derivePileProof, deriveResultMac, deriveVehicleProof, sealOffer } from './proofs.js';
+import { deriveResultMac, deriveVehicleProof } from './proofs.js';
+import { authenticateRequest, type RequestCheckContext } from './request-checks.js';
 import { HandshakeResults } from './results.js';
+import { verifyAbortMac } from './vehicle-messages.js';
 
 export * from './pile-types.js';
 
@@ -49,9 +54,10 @@ export class PileAuthenticator {
   private readonly results: HandshakeResults;
   private readonly occupied = new Set<number>();
   private readonly replay: ExpiringSet;
-  private readonly requestCounter: WindowCounter;
-  private readonly failedProofs: WindowCounter;
-  private readonly lockedUntil = new Map<string, number>();
+  private readonly vehicleLimits: VehicleLimits;
+  private readonly requestChecks: RequestCheckContext;
+  /** the per-pile counts of PROTOCOL §6: the only trace a refused request leaves */
+  private readonly counters: PileCounters = newPileCounters();
   /** earliest time a pending or completed handshake can expire */
   private nextExpiryAt = Number.POSITIVE_INFINITY;
 
@@ -67,8 +73,13 @@ export class PileAuthenticator {
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
     this.results = new HandshakeResults(this.limits.pendingTtlMs);
     this.replay = new ExpiringSet(this.limits.replayCapacity);
-    this.requestCounter = new WindowCounter(60_000, this.limits.trackedVehicles);
-    this.failedProofs = new WindowCounter(this.limits.lockoutMs, this.limits.trackedVehicles);
+    this.vehicleLimits = new VehicleLimits(this.limits);
+    this.requestChecks = {
+      pid: this.pid,
+      control: this.control,
+      ticketKey: (off) => this.ticketKey(off),
+      acceptRevision1Requests: options.acceptRevision1Requests ?? false,
+    };
   }
 
   get pendingCount(): number {
@@ -76,22 +87,24 @@ export class PileAuthenticator {
   }
 
   /** Size of every memory that grows with traffic; for bounds checks and metrics. */
-  memoryStats(): {
-    pending: number;
-    committing: number;
-    completed: number;
-    replay: number;
-    vehicles: number;
-    lockouts: number;
-  } {
+  memoryStats(): PileMemoryStats {
     return {
       pending: this.pending.size,
       committing: this.results.committingCount,
       completed: this.results.completedCount,
       replay: this.replay.size,
-      vehicles: this.requestCounter.size,
-      lockouts: this.lockedUntil.size,
+      ...this.vehicleLimits.sizes,
     };
+  }
+
+  /** What this pile holds against a vehicle's (revision-2) requests now: for operators and tests. */
+  standingOf(vid: string): VehicleStanding {
+    return this.vehicleLimits.standing(vid, this.now());
+  }
+
+  /** What this pile refused and let through, by kind: a copy, for the gateway's metrics and for tests. */
+  counts(): PileCounters {
+    return { ...this.counters, refused: { ...this.counters.refused } };
   }
 
   isOccupied(connector: number): boolean {
@@ -154,7 +167,11 @@ export class PileAuthenticator {
     const json = parseJsonObject(payload);
     if (!json.ok) return refuseUnaddressable(undefined, json.message);
     const message = validateMessage(PileInbound, json.value);
-    if (!message.ok) return refuseUnaddressable(json.value, message.message, message.code);
+    if (!message.ok) {
+      // 1. version, then shape: counted per pile whether or not the payload names someone to answer.
+      this.counters.refused[message.code] += 1;
+      return refuseUnaddressable(json.value, message.message, message.code);
+    }
     const m = message.value;
     const nowMs = this.now();
     const expired = this.expire(nowMs);
@@ -167,7 +184,7 @@ export class PileAuthenticator {
         out = this.onResponse(m.sid, m.proof, nowMs);
         break;
       case 'auth.abort':
-        out = this.onAbort(m.sid, m.reason);
+        out = this.onAbort(m);
         break;
       case 'session.stop':
         out = [{ kind: 'stop', message: m }];
@@ -179,73 +196,48 @@ export class PileAuthenticator {
   private onRequest(request: AuthRequest, nowMs: number): PileOutput[] {
     const nowS = unixSeconds(nowMs);
 
-    // QoS 1 may deliver twice: the same request for a pending sid gets the same challenge.
+    // QoS 1 may deliver twice: the same request (mac included) for a pending sid gets the same challenge. Only
+    // an exact copy of one that passed step 5 matches; anything else under that sid goes through the checks.
     const existing = this.pending.get(request.sid);
-    if (existing) {
-      if (sameRequest(existing.request, request)) {
-        return [{ kind: 'send', topic: topics.vehicleAuth(request.vid), payload: existing.challengePayload }];
-      }
-      return rejectRequest(request, 'REPLAY', 'session id is already in use');
+    if (existing && sameRequest(existing.request, request)) {
+      return [{ kind: 'send', topic: topics.vehicleAuth(request.vid), payload: existing.challengePayload }];
     }
 
-    // 2. the ticket
-    const parsed = parseTicket(request.ticket);
-    if (!parsed.ok) return rejectRequest(request, 'MALFORMED', parsed.message);
-    const ticket = parsed.value.body;
-    const sidBytes = tryB64uDecode(request.sid, RANDOM_BYTES);
-    const r1 = tryB64uDecode(request.r1, RANDOM_BYTES);
-    if (!sidBytes || !r1)
-      return rejectRequest(request, 'MALFORMED', 'sid and r1 must be 16 bytes of base64url');
-    if (request.pid !== this.pid || ticket.pid !== this.pid) {
-      return rejectRequest(request, 'WRONG_PILE', `ticket is for pile ${ticket.pid}, this is ${this.pid}`);
-    }
-    if (ticket.vid !== request.vid)
-      return rejectRequest(request, 'WRONG_VEHICLE', 'ticket belongs to another vehicle');
-    // 3. validity with 300 s skew
-    if (nowS < ticket.nbf - CLOCK_SKEW_SECONDS)
-      return rejectRequest(request, 'TICKET_NOT_YET_VALID', 'ticket not yet valid');
-    if (nowS > ticket.exp + CLOCK_SKEW_SECONDS)
-      return rejectRequest(request, 'TICKET_EXPIRED', 'ticket expired');
-    // 4. key offset
-    if (!this.control.acceptsOffset(ticket.off)) {
-      return rejectRequest(request, 'UNKNOWN_KEY_OFFSET', `key offset ${ticket.off} is not accepted`);
-    }
-    // 5. revocation
-    if (this.control.isRevoked(ticket.tid, nowS)) return rejectRequest(request, 'REVOKED', 'ticket revoked');
-    // 6. replay
+    // 2-5: ticket, validity, key offset, the request's mac. Until it passes, nothing of it is kept.
+    const checked = authenticateRequest(request, nowS, this.requestChecks);
+    if (!checked.ok) return this.refuse(request, checked.code, checked.message);
+    const { ticket, sidBytes, r1, akBytes, ak, revision, limitKey } = checked.value;
+    // 6. revocation
+    if (this.control.isRevoked(ticket.tid, nowS)) return this.refuse(request, 'REVOKED', 'ticket revoked');
+    // 7. replay
     const pairKey = `t${ticket.tid}${request.r1}`;
-    if (this.replay.has(`s${request.sid}`, nowMs) || this.replay.has(pairKey, nowMs)) {
-      return rejectRequest(request, 'REPLAY', 'request seen before');
+    if (existing || this.replay.has(`s${request.sid}`, nowMs) || this.replay.has(pairKey, nowMs)) {
+      return this.refuse(request, 'REPLAY', 'request seen before');
     }
-    // 7. connector
+    // 8. connector
     const connector = this.connectors.get(request.connector);
-    if (!connector) return rejectRequest(request, 'UNKNOWN_CONNECTOR', `no connector ${request.connector}`);
+    if (!connector) return this.refuse(request, 'UNKNOWN_CONNECTOR', `no connector ${request.connector}`);
     if (
       this.occupied.has(connector.id) ||
       !this.connectorAvailable(connector.id) ||
       this.pendingOnConnectorByOther(connector.id, request.vid)
     ) {
-      return rejectRequest(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
+      return this.refuse(request, 'CONNECTOR_BUSY', `connector ${connector.id} is busy`);
     }
-    // 8. limits
-    const lockedUntil = this.lockedUntil.get(request.vid);
-    if (lockedUntil !== undefined) {
-      if (lockedUntil > nowMs)
-        return rejectRequest(request, 'RATE_LIMITED', 'too many failed proofs; try later');
-      this.lockedUntil.delete(request.vid);
+    // 9. limits, counted only now that the request is the named vehicle's own
+    if (this.vehicleLimits.isLockedOut(limitKey, nowMs)) {
+      return this.refuse(request, 'RATE_LIMITED', 'too many failed proofs; try later');
     }
-    if (this.requestCounter.hit(request.vid, nowMs) > this.limits.requestsPerVehiclePerMinute) {
-      return rejectRequest(request, 'RATE_LIMITED', 'too many requests from this vehicle');
+    if (!this.vehicleLimits.admitRequest(limitKey, nowMs)) {
+      return this.refuse(request, 'RATE_LIMITED', 'too many requests from this vehicle');
     }
     if (this.pending.size >= this.limits.maxPending) {
-      return rejectRequest(request, 'RATE_LIMITED', 'pile is busy with other handshakes');
+      return this.refuse(request, 'RATE_LIMITED', 'pile is busy with other handshakes');
     }
+    if (revision === 1) this.counters.revision1Accepted += 1;
 
     const r3 = this.random(RANDOM_BYTES);
-    const akBytes = deriveAuthKey(this.ticketKey(ticket.off), parsed.value.bytes);
-    const ak = new MacKey(akBytes); // MACs twice: the pile's proof now, the vehicle's proof on auth.response
     const sk = deriveSessionKey(akBytes, r1, r3, sidBytes);
-    const proof = derivePileProof(ak, sidBytes, r1, r3, this.pid, request.vid);
     const offer: OfferBody = {
       connector: connector.id,
       maxW: connector.maxW,
@@ -253,16 +245,17 @@ export class PileAuthenticator {
       currency: this.tariff.currency,
       expiresAt: nowS + Math.ceil(this.limits.pendingTtlMs / 1000),
     };
-    const offerPlaintext = utf8ToBytes(JSON.stringify(offer));
-    const sealed = sealOffer(sk, sidBytes, offerPlaintext, this.random(24));
-    const challengePayload = JSON.stringify({
-      v: 1,
-      type: 'auth.challenge',
+    const { challengePayload, offerPlaintext } = buildChallenge({
       sid: request.sid,
+      sidBytes,
+      r1,
+      r3,
+      ak,
+      sk,
       pid: this.pid,
-      r3: b64uEncode(r3),
-      proof: b64uEncode(proof),
-      offer: sealed,
+      vid: request.vid,
+      offer,
+      nonce: this.random(24),
     });
     const validUntilMs = (ticket.exp + CLOCK_SKEW_SECONDS) * 1000;
     this.replay.add(`s${request.sid}`, Math.max(validUntilMs, nowMs + this.limits.pendingTtlMs), nowMs);
@@ -281,12 +274,13 @@ export class PileAuthenticator {
       offer,
       offerPlaintext,
       challengePayload,
+      limitKey,
       expiresAt: nowMs + this.limits.pendingTtlMs,
     });
     this.noteExpiry(nowMs + this.limits.pendingTtlMs);
     return [
       { kind: 'send', topic: topics.vehicleAuth(request.vid), payload: challengePayload },
-      { kind: 'challenged', sid: request.sid, vid: request.vid, connector: connector.id },
+      { kind: 'challenged', sid: request.sid, vid: request.vid, connector: connector.id, revision },
     ];
   }
 
@@ -306,10 +300,8 @@ export class PileAuthenticator {
     const expected = deriveVehicleProof(p.ak, p.sidBytes, p.r1, p.r3, p.vid, this.pid, p.offerPlaintext);
     this.pending.delete(sid);
     if (!verifyMac(expected, tryB64uDecode(proofText, 32))) {
-      if (this.failedProofs.hit(p.vid, nowMs) >= this.limits.failedProofsBeforeLockout) {
-        this.lockedUntil.set(p.vid, nowMs + this.limits.lockoutMs);
-        this.failedProofs.reset(p.vid);
-      }
+      // counted under the key its request was limited by (step 9)
+      this.vehicleLimits.countFailedProof(p.limitKey, nowMs);
       const message = 'vehicle proof does not verify';
       return [
         authError(p.vid, sid, 'BAD_PROOF', message, p),
@@ -340,11 +332,25 @@ export class PileAuthenticator {
     return [{ kind: 'authorized', session }];
   }
 
-  private onAbort(sid: string, reason: string): PileOutput[] {
-    const p = this.pending.get(sid);
-    if (!p) return [{ kind: 'dropped', reason: 'abort for no pending handshake' }];
-    this.pending.delete(sid);
-    return [{ kind: 'aborted', sid, vid: p.vid, reason }];
+  /** Ends a pending handshake only on an abort MACed under its AK; any other is counted and ignored. */
+  private onAbort(abort: AuthAbort): PileOutput[] {
+    const p = this.pending.get(abort.sid);
+    if (!p) {
+      this.counters.abortsIgnored += 1;
+      return [{ kind: 'dropped', reason: 'abort for no pending handshake' }];
+    }
+    if (!verifyAbortMac(p.ak, p.sidBytes, abort)) {
+      this.counters.abortsIgnored += 1;
+      return [{ kind: 'dropped', reason: 'abort without a valid mac' }];
+    }
+    this.pending.delete(abort.sid);
+    return [{ kind: 'aborted', sid: abort.sid, vid: p.vid, reason: abort.reason }];
+  }
+
+  /** A request refused at one of the steps 2-9: answered, and counted per pile by code (nothing per vehicle). */
+  private refuse(request: AuthRequest, code: ErrorCode, message: string): PileOutput[] {
+    this.counters.refused[code] += 1;
+    return rejectRequest(request, code, message);
   }
 
   /** Forgets challenges older than the pending TTL, telling each vehicle with a MACed TIMEOUT. */

@@ -2,11 +2,44 @@
 
 import { aeadOpen, aeadSeal, type SealedBox } from '../crypto/aead.js';
 import { cryptoBackend } from '../crypto/backend.js';
-import { b64uEncode, tryB64uDecode } from '../crypto/bytes.js';
+import { b64uEncode, tryB64uDecode, u32be } from '../crypto/bytes.js';
 import { info } from '../crypto/kdf.js';
 import { LABEL } from '../crypto/labels.js';
 import { type MacKeyInput, mac } from '../crypto/mac.js';
 import type { ErrorCode } from '../errors.js';
+
+/**
+ * Revision 2: auth.request.mac = MAC(AK, "evauth/v1/request", sid, r1, vid, pid, u32be(connector), decimal(ts)).
+ * Only a holder of AK can make it, so the pile can tell a genuine request from a made-up one before it keeps
+ * anything of it.
+ */
+export function deriveRequestMac(
+  ak: MacKeyInput,
+  sid: Uint8Array,
+  r1: Uint8Array,
+  vid: string,
+  pid: string,
+  connector: number,
+  ts: number,
+): Uint8Array {
+  return mac(ak, LABEL.request, sid, r1, vid, pid, u32be(connector), decimalBytes(ts));
+}
+
+/**
+ * decimal(ts): the integer's decimal digits as bytes. Written directly (they are ASCII): every request has its own
+ * ts, so neither the MAC's string cache (kept for repeats) nor a UTF-8 encoder call per request is worth it.
+ */
+function decimalBytes(n: number): Uint8Array {
+  const text = String(n);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** Revision 2: auth.abort.mac = MAC(AK, "evauth/v1/abort", sid, reason) */
+export function deriveAbortMac(ak: MacKeyInput, sid: Uint8Array, reason: string): Uint8Array {
+  return mac(ak, LABEL.abort, sid, reason);
+}
 
 /** proof = MAC(AK, "evauth/v1/pile-proof", sid, r1, r3, pid, vid) */
 export function derivePileProof(

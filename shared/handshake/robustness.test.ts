@@ -2,8 +2,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { b64uEncode } from '../crypto/bytes.js';
-import { validateMessage } from '../messages/decode.js';
-import { PileInbound } from '../messages/wire.js';
 import { createWorld, onlySent } from './fixture.test-support.js';
 
 /**
@@ -33,9 +31,30 @@ function payloads(
   );
 }
 
-/** A well-formed auth.request: the pile rightly challenges it (seed -711853918 once made one by replacing `ts`). */
-const isWellFormedRequest = (message: Record<string, unknown>) =>
-  message.type === 'auth.request' && validateMessage(PileInbound, message).ok;
+/**
+ * The genuine request itself (a field replaced by its own value): the pile rightly challenges it. Any other change
+ * to a well-formed request breaks its mac (revision 2), so it is garbage too.
+ */
+const isTheGenuine = (genuine: string) => (message: Record<string, unknown>) =>
+  JSON.stringify(message) === genuine;
+
+/**
+ * Well-formed requests that only a holder of AK could have made right, each with one MACed value changed or the
+ * mac itself replaced or left out: every one must stop at step 5.
+ */
+function forgedRequests(genuine: Record<string, unknown>) {
+  const changes = fc.oneof(
+    fc.nat({ max: 4_000_000_000 }).map((ts) => ({ ts })),
+    fc.integer({ min: 1, max: 255 }).map((connector) => ({ connector })),
+    fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => ({ r1: b64uEncode(b) })),
+    fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => ({ sid: b64uEncode(b) })),
+    fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ({ mac: b64uEncode(b) })),
+    fc.constant({ mac: undefined }),
+  );
+  return changes
+    .map((change) => JSON.stringify({ ...genuine, ...change }))
+    .filter((payload) => payload !== JSON.stringify(genuine));
+}
 
 describe('10,000 random and malformed payloads', () => {
   it('the pile never throws, answers no one it cannot name, and keeps no state', () => {
@@ -45,20 +64,23 @@ describe('10,000 random and malformed payloads', () => {
     const templates = [
       request,
       { v: 1, type: 'auth.response', sid: request.sid, proof: b64uEncode(new Uint8Array(32)) },
-      { v: 1, type: 'auth.abort', sid: request.sid, reason: 'PILE_NOT_AUTHENTIC' },
+      { v: 1, type: 'auth.abort', sid: request.sid, reason: 'PILE_NOT_AUTHENTIC', mac: request.mac },
       { v: 1, type: 'session.stop', sid: request.sid, seq: 1, mac: b64uEncode(new Uint8Array(32)) },
     ];
-    let malformedRequest = 0;
+    let refusedRequest = 0;
     fc.assert(
-      fc.property(payloads(templates, isWellFormedRequest), (payload) => {
-        const out = world.pile.handle(payload);
-        for (const o of out) {
-          // Anything that is not a well-formed request is answered at most with an error.
-          if (o.kind === 'authorized' || o.kind === 'challenged') return false;
-          if (o.kind === 'rejected') malformedRequest++;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.oneof(payloads(templates, isTheGenuine(JSON.stringify(request))), forgedRequests(request)),
+        (payload) => {
+          const out = world.pile.handle(payload);
+          for (const o of out) {
+            // Anything that is not a well-formed request is answered at most with an error.
+            if (o.kind === 'authorized' || o.kind === 'challenged') return false;
+            if (o.kind === 'rejected') refusedRequest++;
+          }
+          return true;
+        },
+      ),
       { numRuns: 10_000 },
     );
     expect(world.pile.memoryStats()).toEqual({
@@ -67,9 +89,14 @@ describe('10,000 random and malformed payloads', () => {
       completed: 0,
       replay: 0,
       vehicles: 0,
+      failedProofs: 0,
       lockouts: 0,
     });
-    expect(malformedRequest).toBeGreaterThan(0);
+    expect(refusedRequest).toBeGreaterThan(0);
+    // Well-formed requests with a changed field were among them: refused at step 5, counted per pile only.
+    const counts = world.pile.counts();
+    expect(counts.refused.BAD_REQUEST_MAC).toBeGreaterThan(0);
+    expect(Object.values(counts.refused).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(refusedRequest);
     // And it still serves a genuine vehicle afterwards.
     const genuine = world.vehicleFor(world.credentialFor());
     genuine.receive(onlySent(world.pile.handle(genuine.start().payload)));
@@ -124,17 +151,7 @@ describe('replay memory under 100,000 distinct requests', () => {
     let maxPending = 0;
     let challenged = 0;
     for (let i = 0; i < 100_000; i++) {
-      const payload = JSON.stringify({
-        v: 1,
-        type: 'auth.request',
-        sid: b64uEncode(world.random(16)),
-        vid: 'VEH-0001',
-        pid: 'PILE-0001',
-        connector: 1,
-        ticket: credential.ticket,
-        r1: b64uEncode(world.random(16)),
-        ts: world.clock.seconds,
-      });
+      const payload = JSON.stringify(world.signedRequest(credential));
       if (world.pile.handle(payload).some((o) => o.kind === 'challenged')) challenged++;
       world.clock.advance(1_000);
       const stats = world.pile.memoryStats();

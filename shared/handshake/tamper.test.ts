@@ -62,14 +62,16 @@ function outcomeOf(pileOut: PileOutput[], vehicleEvents: VehicleEvent[]): string
 }
 
 const HANDSHAKE_OUTCOMES: Record<string, Record<string, string[]>> = {
+  // Revision 2: the mac covers sid, r1, vid, pid, connector and ts, and AK comes from the ticket, so a change that
+  // passes steps 1-4 stops at step 5; the vehicle never sees a challenge for it.
   'auth.request': {
     v: ['UNSUPPORTED_VERSION', 'MALFORMED'],
     type: ['DROPPED'],
-    sid: ['MALFORMED', 'TIMEOUT'],
+    sid: ['MALFORMED', 'BAD_REQUEST_MAC'],
     // A vid that is no longer a valid id names no vehicle to answer: dropped.
     vid: ['WRONG_VEHICLE', 'MALFORMED', 'DROPPED'],
     pid: ['WRONG_PILE', 'MALFORMED'],
-    connector: ['UNKNOWN_CONNECTOR', 'MALFORMED', 'OFFER_INVALID'],
+    connector: ['BAD_REQUEST_MAC', 'MALFORMED'],
     ticket: [
       'MALFORMED',
       'WRONG_PILE',
@@ -77,9 +79,11 @@ const HANDSHAKE_OUTCOMES: Record<string, Record<string, string[]>> = {
       'TICKET_NOT_YET_VALID',
       'TICKET_EXPIRED',
       'UNKNOWN_KEY_OFFSET',
-      'PILE_NOT_AUTHENTIC',
+      'BAD_REQUEST_MAC',
     ],
-    r1: ['MALFORMED', 'PILE_NOT_AUTHENTIC'],
+    r1: ['MALFORMED', 'BAD_REQUEST_MAC'],
+    ts: ['BAD_REQUEST_MAC'],
+    mac: ['BAD_REQUEST_MAC', 'MALFORMED'],
   },
   'auth.challenge': {
     v: ['TIMEOUT'],

@@ -15,6 +15,7 @@ import { decodeBody, parseJsonObject, validateMessage } from '../messages/decode
 import { type AuthChallenge, type AuthError, type AuthResult, VehicleAuthInbound } from '../messages/wire.js';
 import { topics } from '../topics.js';
 import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, openOffer } from './proofs.js';
+import { buildAuthAbort, buildAuthRequest } from './vehicle-messages.js';
 
 export type VehicleHandshakeState = 'idle' | 'requested' | 'offered' | 'responded' | 'authorized' | 'failed';
 
@@ -106,17 +107,18 @@ export class VehicleHandshake {
     this.stepDeadline = now + this.stepTimeoutMs;
     return {
       topic: topics.pileAuth(this.credential.pid),
-      payload: JSON.stringify({
-        v: 1,
-        type: 'auth.request',
-        sid: this.sid,
-        vid: this.vid,
-        pid: this.credential.pid,
-        connector: this.connector,
-        ticket: this.credential.ticket,
-        r1: b64uEncode(this.r1),
-        ts: unixSeconds(now),
-      }),
+      // Revision 2: MACed under AK, so no one without it can make a request in this vehicle's name.
+      payload: JSON.stringify(
+        buildAuthRequest(this.ak, {
+          sid: this.sidBytes,
+          r1: this.r1,
+          vid: this.vid,
+          pid: this.credential.pid,
+          connector: this.connector,
+          ticket: this.credential.ticket,
+          ts: unixSeconds(now),
+        }),
+      ),
     };
   }
 
@@ -289,7 +291,8 @@ export class VehicleHandshake {
         kind: 'send',
         message: {
           topic: topics.pileAuth(this.credential.pid),
-          payload: JSON.stringify({ v: 1, type: 'auth.abort', sid: this.sid, reason: abort }),
+          // MACed under AK (revision 2): the pile ends the pending handshake only on a genuine abort.
+          payload: JSON.stringify(buildAuthAbort(this.ak, this.sidBytes, abort)),
         },
       });
     }

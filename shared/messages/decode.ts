@@ -77,18 +77,33 @@ function schemaFor(schema: v.GenericSchema, value: unknown): v.GenericSchema {
   return byLiteral.get((value as Record<string, unknown>)[variant.key]) ?? schema;
 }
 
-/** Validates an already-parsed object against one message schema, then its version. */
+/**
+ * Validates an already-parsed object: first its version, then its shape against one message schema. An object
+ * whose `v` is present and not 1 is UNSUPPORTED_VERSION before anything else is looked at (PROTOCOL §6 step 1),
+ * so a message of a later version is told so even where its fields differ; one without `v` fails the shape.
+ */
 export function validateMessage<S extends v.GenericSchema>(
   schema: S,
   value: unknown,
 ): Decoded<v.InferOutput<S>> {
+  if (typeof value === 'object' && value !== null && 'v' in value) {
+    const version = (value as { v?: unknown }).v;
+    if (version !== 1)
+      return fail('UNSUPPORTED_VERSION', `version ${describeVersion(version)} is not supported (expected 1)`);
+  }
   const parsed = v.safeParse(schemaFor(schema, value), value);
   if (!parsed.success) return fail('MALFORMED', describeIssue(parsed.issues));
-  const out = parsed.output as { v?: unknown };
-  if (typeof out === 'object' && out !== null && 'v' in out && out.v !== 1) {
-    return fail('UNSUPPORTED_VERSION', `version ${String(out.v)} is not supported (expected 1)`);
-  }
   return ok(parsed.output);
+}
+
+/** The offending `v` for a message, short whatever was sent (never calling into the value: it may be anything). */
+function describeVersion(version: unknown): string {
+  if (typeof version === 'string') {
+    const text = JSON.stringify(version);
+    return text.length > 32 ? `${text.slice(0, 32)}…` : text;
+  }
+  if (typeof version === 'number' || typeof version === 'boolean' || version === null) return String(version);
+  return Array.isArray(version) ? 'an array' : `a value of type ${typeof version}`;
 }
 
 /** Parses a raw payload as exactly one message schema. */

@@ -1,6 +1,7 @@
 /**
- * One schema per wire message of PROTOCOL §4-§9. Shape failures map to MALFORMED; `v` is checked after the
- * shape (PROTOCOL §6 step 1), so every schema accepts any integer `v`. Unknown fields are ignored.
+ * One schema per wire message of PROTOCOL §4-§9. Shape failures map to MALFORMED. A `v` other than 1 is
+ * UNSUPPORTED_VERSION, checked before the shape (PROTOCOL §6 step 1, in validateMessage), so a later version is
+ * told so rather than called malformed; the schemas themselves accept any integer `v`. Unknown fields are ignored.
  */
 import * as v from 'valibot';
 import { ERROR_CODES } from '../errors.js';
@@ -28,6 +29,11 @@ export const AuthRequest = v.object({
   ticket: b64u,
   r1: b64u16,
   ts: unixTime,
+  /**
+   * Revision 2: MAC(AK, "evauth/v1/request", …). Optional in the shape: a revision-1 request has none, and the
+   * pile answers that with BAD_REQUEST_MAC at step 5 (or lets it through where its operator allows revision 1).
+   */
+  mac: v.optional(b64u32),
 });
 
 /** §6 auth.challenge — pile → vehicle. */
@@ -74,6 +80,8 @@ export const AuthAbort = v.object({
   type: v.literal('auth.abort'),
   sid: b64u16,
   reason: v.pipe(v.string(), v.maxLength(64)),
+  /** Revision 2: MAC(AK, "evauth/v1/abort", sid, reason); an abort without a valid one ends nothing. */
+  mac: v.optional(b64u32),
 });
 
 /** §8 session.meter — pile → vehicle. */

@@ -6,6 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VehicleClient } from '../../head-unit/vehicle/index.js';
 import {
+  type AuthRequest,
+  b64uDecode,
+  buildAuthAbort,
+  buildAuthRequest,
   secureRandom,
   type VehicleCredential,
   VehicleHandshake,
@@ -112,20 +116,30 @@ describe('§6 error codes through the broker', () => {
   });
 
   it('QoS-1 duplicate gets the same challenge; a changed request under the same sid is REPLAY', async () => {
-    const hs = handshake(carA.vid, clientA.usableCredential('IT-P2')!, 2);
+    const credential = clientA.usableCredential('IT-P2')!;
+    const hs = handshake(carA.vid, credential, 2);
     const request = hs.start().payload;
-    const sid = (JSON.parse(request) as Message).sid;
+    const sid = (JSON.parse(request) as Message).sid as string;
     rawA.send('IT-P2', request);
     rawA.send('IT-P2', request);
     const first = await rawA.nextText((m) => m.sid === sid);
     const second = await rawA.nextText((m) => m.sid === sid);
     expect(JSON.parse(first).type).toBe('auth.challenge');
     expect(second).toBe(first);
-    const changed = JSON.parse(request) as Message;
-    changed.ts = Number(changed.ts) + 1;
+    // Changed by the vehicle itself (MACed again under its AK): REPLAY. Changed by anyone else: BAD_REQUEST_MAC.
+    const original = JSON.parse(request) as AuthRequest;
+    const changed = { ...original, ts: original.ts + 1 };
     rawA.send('IT-P2', changed);
+    expect((await rawA.next((m) => m.sid === sid)).code).toBe('BAD_REQUEST_MAC');
+    const remade = buildAuthRequest(credential.ak, {
+      ...changed,
+      sid: b64uDecode(original.sid),
+      r1: b64uDecode(original.r1),
+    });
+    rawA.send('IT-P2', remade);
     expect((await rawA.next((m) => m.sid === sid)).code).toBe('REPLAY');
-    rawA.send('IT-P2', { v: 1, type: 'auth.abort', sid, reason: 'TIMEOUT' });
+    // Free the connector: an abort MACed under AK ends the pending handshake.
+    rawA.send('IT-P2', buildAuthAbort(credential.ak, b64uDecode(sid), 'TIMEOUT'));
   });
 
   it('UNKNOWN_CONNECTOR and CONNECTOR_BUSY', async () => {
