@@ -66,7 +66,11 @@ export class PileAuthenticator {
     this.connectorAvailable = options.connectorAvailable ?? (() => true);
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
     this.replay = new ExpiringSet(this.limits.replayCapacity);
-    this.requestCounter = new WindowCounter(60_000, this.limits.trackedVehicles);
+    this.requestCounter = new WindowCounter(
+      60_000,
+      this.limits.trackedVehicles,
+      this.limits.requestsPerVehiclePerMinute,
+    );
     this.failedProofs = new WindowCounter(this.limits.lockoutMs, this.limits.trackedVehicles);
   }
 
