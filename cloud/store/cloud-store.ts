@@ -9,7 +9,6 @@ import type {
   AuditRow,
   GatewayRow,
   GrantRow,
-  GrantScope,
   IssuedTicket,
   LoginRow,
   PileRow,
@@ -104,15 +103,7 @@ export interface CloudTx extends CloudReads {
   setControl(pid: string, seq: number, state: string): Promise<void>;
 
   /** Returns the new grant's id. */
-  insertGrant(grant: {
-    vid: string;
-    scope: GrantScope;
-    target: string | null;
-    nbf: number;
-    exp: number | null;
-    max_wh: number | null;
-    created_at: number;
-  }): Promise<number>;
+  insertGrant(grant: Omit<GrantRow, 'id' | 'revoked_at'>): Promise<number>;
   setGrantRevoked(id: number, at: number): Promise<void>;
   /** Revokes every grant of the vehicle not revoked yet. */
   revokeGrantsOfVehicle(vid: string, at: number): Promise<void>;

@@ -5,19 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CloudTx } from './cloud-store.js';
-import type {
-  AuditEntry,
-  AuditRow,
-  GatewayRow,
-  GrantRow,
-  IssuedTicket,
-  LoginRow,
-  PileRow,
-  RetainedRow,
-  RevocationKind,
-  TicketRow,
-  VehicleRow,
-} from './records.js';
+import type * as Row from './records.js';
 
 export type UnitMode = 'closed' | 'read' | 'write';
 
@@ -73,56 +61,56 @@ export class SqliteUnit implements CloudTx {
   // --- reads
 
   async login(username: string) {
-    return this.get<LoginRow>('SELECT * FROM mqtt_users WHERE username = ?', username);
+    return this.get<Row.LoginRow>('SELECT * FROM mqtt_users WHERE username = ?', username);
   }
   async logins() {
-    return this.all<LoginRow>('SELECT * FROM mqtt_users ORDER BY username');
+    return this.all<Row.LoginRow>('SELECT * FROM mqtt_users ORDER BY username');
   }
 
   async vehicle(vid: string) {
-    return this.get<VehicleRow>('SELECT * FROM vehicles WHERE vid = ?', vid);
+    return this.get<Row.VehicleRow>('SELECT * FROM vehicles WHERE vid = ?', vid);
   }
   async vehicles() {
-    return this.all<VehicleRow>('SELECT * FROM vehicles ORDER BY vid');
+    return this.all<Row.VehicleRow>('SELECT * FROM vehicles ORDER BY vid');
   }
   async vehicleIds() {
     return this.column<string>('SELECT vid FROM vehicles ORDER BY vid');
   }
 
   async gateway(gid: string) {
-    return this.get<GatewayRow>('SELECT * FROM gateways WHERE gid = ?', gid);
+    return this.get<Row.GatewayRow>('SELECT * FROM gateways WHERE gid = ?', gid);
   }
   async gateways() {
-    return this.all<GatewayRow>('SELECT * FROM gateways ORDER BY gid');
+    return this.all<Row.GatewayRow>('SELECT * FROM gateways ORDER BY gid');
   }
 
   async pile(pid: string) {
-    return this.get<PileRow>('SELECT * FROM piles WHERE pid = ?', pid);
+    return this.get<Row.PileRow>('SELECT * FROM piles WHERE pid = ?', pid);
   }
   async piles() {
-    return this.all<PileRow>('SELECT * FROM piles ORDER BY pid');
+    return this.all<Row.PileRow>('SELECT * FROM piles ORDER BY pid');
   }
   async pileIds() {
     return this.column<string>('SELECT pid FROM piles ORDER BY pid');
   }
   async pilesOfGateway(gid: string) {
-    return this.all<PileRow>('SELECT * FROM piles WHERE gid = ? ORDER BY pid', gid);
+    return this.all<Row.PileRow>('SELECT * FROM piles WHERE gid = ? ORDER BY pid', gid);
   }
   async siteHasPile(site: string) {
     return this.get('SELECT 1 FROM piles WHERE site = ? LIMIT 1', site) !== undefined;
   }
 
   async grant(id: number) {
-    return this.get<GrantRow>('SELECT * FROM grants WHERE id = ?', id);
+    return this.get<Row.GrantRow>('SELECT * FROM grants WHERE id = ?', id);
   }
   async grants() {
-    return this.all<GrantRow>('SELECT * FROM grants ORDER BY id');
+    return this.all<Row.GrantRow>('SELECT * FROM grants ORDER BY id');
   }
   async grantsOfVehicle(vid: string) {
-    return this.all<GrantRow>('SELECT * FROM grants WHERE vid = ? ORDER BY id', vid);
+    return this.all<Row.GrantRow>('SELECT * FROM grants WHERE vid = ? ORDER BY id', vid);
   }
   async activeGrants(vid: string, now: number) {
-    return this.all<GrantRow>(
+    return this.all<Row.GrantRow>(
       `SELECT g.* FROM grants g JOIN vehicles v ON v.vid = g.vid
        WHERE g.vid = ? AND g.revoked_at IS NULL AND v.revoked_at IS NULL AND g.nbf <= ? AND (g.exp IS NULL OR g.exp > ?)
        ORDER BY g.id DESC`,
@@ -133,17 +121,17 @@ export class SqliteUnit implements CloudTx {
   }
 
   async ticket(tid: string) {
-    return this.get<TicketRow>('SELECT * FROM tickets WHERE tid = ?', tid);
+    return this.get<Row.TicketRow>('SELECT * FROM tickets WHERE tid = ?', tid);
   }
   async latestTicket(vid: string, pid: string) {
-    return this.get<TicketRow>(
+    return this.get<Row.TicketRow>(
       'SELECT * FROM tickets WHERE vid = ? AND pid = ? ORDER BY iat DESC, rowid DESC LIMIT 1',
       vid,
       pid,
     );
   }
   async recentTickets(limit: number) {
-    return this.all<TicketRow>('SELECT * FROM tickets ORDER BY iat DESC, rowid DESC LIMIT ?', limit);
+    return this.all<Row.TicketRow>('SELECT * FROM tickets ORDER BY iat DESC, rowid DESC LIMIT ?', limit);
   }
   async offsetsInUse(pid: string, expAtLeast: number) {
     return this.column<number>(
@@ -153,7 +141,7 @@ export class SqliteUnit implements CloudTx {
     );
   }
   async revokedTicketsOfPile(pid: string, expAtLeast: number, limit: number) {
-    return this.all<Pick<TicketRow, 'tid' | 'exp'>>(
+    return this.all<Pick<Row.TicketRow, 'tid' | 'exp'>>(
       `SELECT tid, exp FROM tickets WHERE pid = ? AND revoked_at IS NOT NULL AND exp >= ?
        ORDER BY revoked_at DESC, tid LIMIT ?`,
       pid,
@@ -166,16 +154,19 @@ export class SqliteUnit implements CloudTx {
     return this.get<{ payload: string }>('SELECT payload FROM retained WHERE topic = ?', topic)?.payload;
   }
   async retainedSince(rev: number) {
-    return this.all<RetainedRow>('SELECT rev, topic, payload FROM retained WHERE rev > ? ORDER BY rev', rev);
+    return this.all<Row.RetainedRow>(
+      'SELECT rev, topic, payload FROM retained WHERE rev > ? ORDER BY rev',
+      rev,
+    );
   }
 
   async recentAudit(limit: number) {
-    return this.all<AuditRow>('SELECT * FROM audit ORDER BY id DESC LIMIT ?', limit);
+    return this.all<Row.AuditRow>('SELECT * FROM audit ORDER BY id DESC LIMIT ?', limit);
   }
 
   // --- writes
 
-  async putLogin(login: LoginRow) {
+  async putLogin(login: Row.LoginRow) {
     this.run(
       `INSERT INTO mqtt_users(username, scrypt_hash, mosquitto_hash, created_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(username) DO UPDATE SET scrypt_hash = excluded.scrypt_hash,
@@ -190,7 +181,7 @@ export class SqliteUnit implements CloudTx {
     this.run('DELETE FROM mqtt_users WHERE username = ?', username);
   }
 
-  async insertVehicle(v: Omit<VehicleRow, 'revoked_at'>) {
+  async insertVehicle(v: Omit<Row.VehicleRow, 'revoked_at'>) {
     this.run(
       'INSERT INTO vehicles(vid, name, vehicle_key_sealed, created_at) VALUES (?, ?, ?, ?)',
       v.vid,
@@ -203,11 +194,11 @@ export class SqliteUnit implements CloudTx {
     this.run('UPDATE vehicles SET revoked_at = ? WHERE vid = ? AND revoked_at IS NULL', at, vid);
   }
 
-  async insertGateway(g: GatewayRow) {
+  async insertGateway(g: Row.GatewayRow) {
     this.run('INSERT INTO gateways(gid, name, created_at) VALUES (?, ?, ?)', g.gid, g.name, g.created_at);
   }
 
-  async insertPile(p: Omit<PileRow, 'key_offset' | 'control_seq' | 'control_state'>) {
+  async insertPile(p: Omit<Row.PileRow, 'key_offset' | 'control_seq' | 'control_state'>) {
     this.run(
       `INSERT INTO piles(pid, gid, site, name, address, lat, lon, connectors, price_per_kwh, currency,
          root_key_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -228,7 +219,7 @@ export class SqliteUnit implements CloudTx {
   async lockPile(pid: string) {
     // a write unit holds SQLite's write lock from its BEGIN IMMEDIATE: every row is ours already
     this.live('write');
-    return this.get<PileRow>('SELECT * FROM piles WHERE pid = ?', pid);
+    return this.get<Row.PileRow>('SELECT * FROM piles WHERE pid = ?', pid);
   }
   async setKeyOffset(pid: string, keyOffset: number) {
     this.run('UPDATE piles SET key_offset = ? WHERE pid = ?', keyOffset, pid);
@@ -237,7 +228,7 @@ export class SqliteUnit implements CloudTx {
     this.run('UPDATE piles SET control_seq = ?, control_state = ? WHERE pid = ?', seq, state, pid);
   }
 
-  async insertGrant(g: Omit<GrantRow, 'id' | 'revoked_at'>) {
+  async insertGrant(g: Omit<Row.GrantRow, 'id' | 'revoked_at'>) {
     const info = this.run(
       'INSERT INTO grants(vid, scope, target, nbf, exp, max_wh, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       g.vid,
@@ -257,7 +248,7 @@ export class SqliteUnit implements CloudTx {
     this.run('UPDATE grants SET revoked_at = ? WHERE vid = ? AND revoked_at IS NULL', at, vid);
   }
 
-  async insertTicket(t: IssuedTicket) {
+  async insertTicket(t: Row.IssuedTicket) {
     this.run(
       `INSERT INTO tickets(tid, vid, pid, grant_id, off, iat, nbf, exp, ticket, sealed)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -289,7 +280,7 @@ export class SqliteUnit implements CloudTx {
     );
     return info.changes;
   }
-  async recordRevocation(kind: RevocationKind, target: string, at: number) {
+  async recordRevocation(kind: Row.RevocationKind, target: string, at: number) {
     this.run('INSERT INTO revocations(kind, target, ts) VALUES (?, ?, ?)', kind, target, at);
   }
 
@@ -327,7 +318,7 @@ export class SqliteUnit implements CloudTx {
     this.run('DELETE FROM request_nonces WHERE ts < ?', ts);
   }
 
-  async audit(entry: AuditEntry) {
+  async audit(entry: Row.AuditEntry) {
     this.run(
       'INSERT INTO audit(ts, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)',
       entry.ts,
