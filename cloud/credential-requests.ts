@@ -137,6 +137,7 @@ async function grantCredential(
   }
 }
 
+/** Answers one credential.request payload: the outcome says what to publish, if anything (module comment). */
 export async function answerCredentialRequest(
   context: CredentialRequestContext,
   payload: Uint8Array,

@@ -18,7 +18,6 @@ import { type AuditActor, audit } from './audit.js';
 import {
   addGrant,
   requirePile,
-  requireVehicle,
   revokeGrant,
   revokeGrantsCovering,
   revokeTicket,
@@ -109,10 +108,6 @@ export class Registry implements CloudData {
     return passwordMatches(await this.store.read((tx) => tx.login(username)), password);
   }
 
-  async gatewayPiles(gid: string): Promise<string[]> {
-    return (await this.store.read((tx) => tx.pilesOfGateway(gid))).map((p) => p.pid);
-  }
-
   async hasVehicle(vid: string): Promise<boolean> {
     return (await this.store.read((tx) => tx.vehicle(vid))) !== undefined;
   }
@@ -123,10 +118,6 @@ export class Registry implements CloudData {
 
   async hasPile(pid: string): Promise<boolean> {
     return (await this.store.read((tx) => tx.pile(pid))) !== undefined;
-  }
-
-  requireVehicle(vid: string): Promise<void> {
-    return this.store.read((tx) => requireVehicle(tx, vid));
   }
 
   requirePile(pid: string): Promise<PileRow> {
