@@ -32,7 +32,7 @@ const program = new Command('npm run soak --')
   .action(
     async (o: { minutes: number; brokerEvery: number; gatewayEvery: number; rate: number; hold: number }) => {
       await useBuiltServices();
-      const fleet = createFleet({ piles: 50, vehicles: 20 });
+      const fleet = await createFleet({ piles: 50, vehicles: 20 });
       let broker = await startBrokerProcess(fleet, 'aedes');
       const port = broker.mqttPort;
       let gateway = await startGatewayProcess(fleet, broker.url);
@@ -82,7 +82,7 @@ const program = new Command('npm run soak --')
       await vehicles.close();
       await gateway.service.stop('SIGTERM', 10_000);
       await broker.service.stop();
-      removeFleet(fleet);
+      await removeFleet(fleet);
       const result = { ...o, counts, loadavg: loadavg(), events, lostSessions: vehicles.lostDetails };
       writeFileSync(join(ROOT, 'bench', 'results', 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
       console.log(

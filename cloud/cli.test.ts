@@ -3,27 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCloudCli } from './cli.test-support.js';
-import { openDatabase } from './db.js';
+import { tableRowCounts } from './store/sqlite-file.test-support.js';
 
 const cli = (...args: string[]) => runCloudCli(args);
 
-/** Row counts of every table and the last audit id: "unchanged" means all equal. */
-function snapshot(dir: string) {
-  const db = openDatabase(join(dir, 'cloud.db'), { readonly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
-      name: string;
-    }[];
-    return Object.fromEntries(
-      tables.map((t) => [
-        t.name,
-        (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n,
-      ]),
-    );
-  } finally {
-    db.close();
-  }
-}
+/** Row counts of every table: "unchanged" means all equal. */
+const snapshot = (dir: string) => tableRowCounts(join(dir, 'cloud.db'));
 
 describe('evauth-cloud CLI (real process)', () => {
   let dir: string;

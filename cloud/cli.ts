@@ -61,31 +61,31 @@ function dataDir(): string {
 }
 
 /** Opens an existing registry; a missing data folder is a user error, not something to create silently. */
-function withRegistry<T>(fn: (registry: Registry) => T): T {
+async function withRegistry<T>(fn: (registry: Registry) => Promise<T>): Promise<T> {
   const dir = dataDir();
   if (!existsSync(join(dir, DB_FILE))) {
     throw new UsageError(`no evauth registry in ${dir} (run "evauth-cloud --data ${dir} init" first)`);
   }
-  const registry = openRegistry(dir);
+  const registry = await openRegistry(dir);
   try {
-    if (!registry.initialised)
+    if (!(await registry.isInitialised()))
       throw new UsageError(`registry in ${dir} is not initialised; run evauth-cloud init`);
-    return fn(registry);
+    return await fn(registry);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
 program
   .command('init')
   .description('create the data folder, cloud.db, master.key and the cloud service login (cloud.secret)')
-  .action(() => {
-    const registry = openRegistry(dataDir());
+  .action(async () => {
+    const registry = await openRegistry(dataDir());
     try {
-      const { created } = registry.init();
+      const { created } = await registry.init();
       out(created ? `initialised ${dataDir()}` : `${dataDir()} was already initialised`);
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 
@@ -98,9 +98,9 @@ vehicle
   .option('--mqtt-url <url>', 'broker URL for the vehicle', 'mqtt://127.0.0.1:1883')
   .option('--ws-url <url>', 'broker WebSocket URL', 'ws://127.0.0.1:8083/mqtt')
   .option('--name <name>', 'display name', '')
-  .action((vid: string, o: { mqttUrl: string; wsUrl: string; name: string }) => {
+  .action(async (vid: string, o: { mqttUrl: string; wsUrl: string; name: string }) => {
     checkId('vehicle id', vid);
-    withRegistry((r) => out(r.addVehicle(vid, { mqttUrl: o.mqttUrl, wsUrl: o.wsUrl, name: o.name })));
+    out(await withRegistry((r) => r.addVehicle(vid, { mqttUrl: o.mqttUrl, wsUrl: o.wsUrl, name: o.name })));
   });
 
 const pile = program.command('pile').description('charging piles');
@@ -117,10 +117,10 @@ pile
   .option('--max-power <watts>', 'maximum power per connector in W', intArg(1, 10_000_000), 150000)
   .option('--price <perKWh>', 'tariff per kWh (decimal)', '0.39')
   .option('--currency <code>', 'ISO 4217 currency', 'EUR')
-  .action((pid: string, o) => {
+  .action(async (pid: string, o) => {
     checkId('pile id', pid);
-    withRegistry((r) =>
-      out(
+    out(
+      await withRegistry((r) =>
         r.addPile(pid, {
           ...(o.gateway ? { gid: o.gateway } : {}),
           site: o.site,
@@ -141,12 +141,10 @@ gateway
   .command('add <gid>')
   .description('register a gateway (its login is created by "gateway export")')
   .option('--name <name>', 'display name', '')
-  .action((gid: string, o: { name: string }) => {
+  .action(async (gid: string, o: { name: string }) => {
     checkId('gateway id', gid);
-    withRegistry((r) => {
-      r.addGateway(gid, { name: o.name });
-      out(`gateway ${gid} added`);
-    });
+    await withRegistry((r) => r.addGateway(gid, { name: o.name }));
+    out(`gateway ${gid} added`);
   });
 gateway
   .command('export <gid>')
@@ -154,17 +152,16 @@ gateway
   .option('--mqtt-url <url>', 'broker URL for the gateway', 'mqtt://127.0.0.1:1883')
   .option('--out <dir>', 'output folder (default <data>/gateways/<gid>)')
   .option('--http-port <port>', 'gateway HTTP port (/healthz, /metrics)', intArg(0, 65535), 9464)
-  .action((gid: string, o: { mqttUrl: string; out?: string; httpPort: number }) => {
+  .action(async (gid: string, o: { mqttUrl: string; out?: string; httpPort: number }) => {
     checkId('gateway id', gid);
-    withRegistry((r) =>
-      out(
-        writeGatewayExport(r, gid, {
-          mqttUrl: o.mqttUrl,
-          outDir: o.out ?? join(dataDir(), 'gateways', gid),
-          httpPort: o.httpPort,
-        }),
-      ),
+    const configPath = await withRegistry((r) =>
+      writeGatewayExport(r, gid, {
+        mqttUrl: o.mqttUrl,
+        outDir: o.out ?? join(dataDir(), 'gateways', gid),
+        httpPort: o.httpPort,
+      }),
     );
+    out(configPath);
   });
 
 program
@@ -176,22 +173,20 @@ program
   .option('--from <time>', 'valid from (Unix seconds or ISO date; default now)', timeArg)
   .option('--until <time>', 'valid until (default: open-ended)', timeArg)
   .option('--max-wh <wh>', 'energy cap per ticket in Wh', intArg(1, Number.MAX_SAFE_INTEGER))
-  .action((vid: string, o) => {
+  .action(async (vid: string, o) => {
     checkId('vehicle id', vid);
     const scope = o.pile ? 'pile' : o.site !== undefined ? 'site' : o.all ? 'all' : undefined;
     if (!scope) throw new UsageError('say what to grant: --pile <pid>, --site <site> or --all');
-    withRegistry((r) => {
-      const id = r.grant(vid, {
+    const id = await withRegistry((r) =>
+      r.grant(vid, {
         scope,
         ...(o.pile ? { target: o.pile } : o.site !== undefined ? { target: o.site } : {}),
         ...(o.from !== undefined ? { nbf: o.from } : {}),
         ...(o.until !== undefined ? { exp: o.until } : {}),
         ...(o.maxWh !== undefined ? { maxWh: o.maxWh } : {}),
-      });
-      out(
-        `grant ${id}: ${vid} -> ${scope}${o.pile ? ` ${o.pile}` : o.site !== undefined ? ` ${o.site}` : ''}`,
-      );
-    });
+      }),
+    );
+    out(`grant ${id}: ${vid} -> ${scope}${o.pile ? ` ${o.pile}` : o.site !== undefined ? ` ${o.site}` : ''}`);
   });
 
 program
@@ -200,40 +195,38 @@ program
   .addOption(new Option('--ticket <tid>', 'ticket id').conflicts(['vehicle', 'grant']))
   .addOption(new Option('--vehicle <vid>', 'vehicle id').argParser(idArg('vehicle id')).conflicts(['grant']))
   .addOption(new Option('--grant <id>', 'grant id').argParser(intArg(1, Number.MAX_SAFE_INTEGER)))
-  .action((o: { ticket?: string; vehicle?: string; grant?: number }) => {
-    withRegistry((r) => {
-      if (o.ticket) r.revokeTicket(o.ticket);
-      else if (o.vehicle) r.revokeVehicle(o.vehicle);
-      else if (o.grant !== undefined) r.revokeGrant(o.grant);
-      else throw new UsageError('say what to revoke: --ticket <tid>, --vehicle <vid> or --grant <id>');
-      out('revoked');
+  .action(async (o: { ticket?: string; vehicle?: string; grant?: number }) => {
+    await withRegistry((r) => {
+      if (o.ticket) return r.revokeTicket(o.ticket);
+      if (o.vehicle) return r.revokeVehicle(o.vehicle);
+      if (o.grant !== undefined) return r.revokeGrant(o.grant);
+      throw new UsageError('say what to revoke: --ticket <tid>, --vehicle <vid> or --grant <id>');
     });
+    out('revoked');
   });
 
 program
   .command('rotate <pid>')
   .description("raise a pile's root key offset; the old one stays accepted until its last ticket expires")
-  .action((pid: string) => {
+  .action(async (pid: string) => {
     checkId('pile id', pid);
-    withRegistry((r) => {
-      const { previous, current } = r.rotate(pid);
-      out(`pile ${pid}: key offset ${previous} -> ${current}`);
-    });
+    const { previous, current } = await withRegistry((r) => r.rotate(pid));
+    out(`pile ${pid}: key offset ${previous} -> ${current}`);
   });
 
 program
   .command('list <what>')
   .description('list vehicles | piles | gateways | grants | tickets | audit')
   .option('--json', 'JSON output')
-  .action((what: string, o: { json?: boolean }) => {
-    withRegistry((r) => out(listRows(r, what, Boolean(o.json))));
+  .action(async (what: string, o: { json?: boolean }) => {
+    out(await withRegistry((r) => listRows(r, what, Boolean(o.json))));
   });
 
 program
   .command('show <kind> <id>')
   .description('show one vehicle | pile | gateway | grant | ticket')
-  .action((kind: string, id: string) => {
-    withRegistry((r) => out(showEntity(r, kind, id)));
+  .action(async (kind: string, id: string) => {
+    out(await withRegistry((r) => showEntity(r, kind, id)));
   });
 
 program
@@ -244,18 +237,17 @@ program
   .option('--ws-port <port>', 'WebSocket port', intArg(1, 65535), 8083)
   .option('--run-as <user>', 'Mosquitto "user" option (the account it drops root to)')
   .option('--plugin <path>', 'path of mosquitto_dynamic_security.so')
-  .action((dir: string, o) => {
-    withRegistry((r) =>
-      out(
-        exportMosquitto(r, dir, {
-          host: o.host,
-          mqttPort: o.mqttPort,
-          wsPort: o.wsPort,
-          ...(o.runAs ? { runAsUser: o.runAs } : {}),
-          ...(o.plugin ? { pluginPath: o.plugin } : {}),
-        }).join('\n'),
-      ),
+  .action(async (dir: string, o) => {
+    const files = await withRegistry((r) =>
+      exportMosquitto(r, dir, {
+        host: o.host,
+        mqttPort: o.mqttPort,
+        wsPort: o.wsPort,
+        ...(o.runAs ? { runAsUser: o.runAs } : {}),
+        ...(o.plugin ? { pluginPath: o.plugin } : {}),
+      }),
     );
+    out(files.join('\n'));
   });
 
 /** The receipts file's text; "-" is stdin. */
@@ -299,7 +291,8 @@ program
   .action(async (file: string, o: { pile?: string; signKey?: string }) => {
     if (o.pile === undefined && o.signKey === undefined)
       throw new UsageError('say whose key to verify with: --pile <pid> or --sign-key <key>');
-    const keyText = o.pile !== undefined ? withRegistry((r) => registeredSignKey(r, o.pile!)) : o.signKey!;
+    const keyText =
+      o.pile !== undefined ? await withRegistry((r) => registeredSignKey(r, o.pile!)) : o.signKey!;
     const key = parseOcmfPublicKey(o.pile === undefined ? readIfPemFile(keyText) : keyText);
     if (!key.ok) {
       const problem = key.message.slice(key.field.length + 2); // the message is "<field>: <problem>"

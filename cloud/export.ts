@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
 import { usernames } from '../shared/index.js';
-import type { PileRow, Registry } from './registry.js';
+import type { Registry } from './registry.js';
 
 export interface GatewayExportOptions {
   mqttUrl: string;
@@ -12,31 +12,34 @@ export interface GatewayExportOptions {
   meterIntervalMs?: number;
 }
 
-/** The password in an earlier export of this gateway, if it still verifies (re-export must not break it). */
-function previousPassword(registry: Registry, configPath: string, username: string): string | undefined {
+/** The password of an earlier export in this config file, if any. */
+function exportedPassword(configPath: string): string | undefined {
   if (!existsSync(configPath)) return undefined;
   try {
     const password = JSON.parse(readFileSync(configPath, 'utf8'))?.mqtt?.password;
-    return typeof password === 'string' && registry.verifyMqttPassword(username, password)
-      ? password
-      : undefined;
+    return typeof password === 'string' ? password : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function writeGatewayExport(registry: Registry, gid: string, options: GatewayExportOptions): string {
-  registry.requireGateway(gid);
+export async function writeGatewayExport(
+  registry: Registry,
+  gid: string,
+  options: GatewayExportOptions,
+): Promise<string> {
+  await registry.requireGateway(gid);
   const username = usernames.gateway(gid);
   mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
   const configPath = join(options.outDir, 'config.json');
-  let password = previousPassword(registry, configPath, username);
-  if (!password) {
+  // an earlier export's password is kept while it still verifies (re-export must not break a running gateway)
+  let password = exportedPassword(configPath);
+  if (!password || !(await registry.verifyMqttPassword(username, password))) {
     password = generatePassword();
-    registry.setMqttPassword(username, password);
-    registry.audit('cli', 'gateway.export', gid, { newPassword: true });
+    await registry.setMqttPassword(username, password);
+    await registry.audit('cli', 'gateway.export', gid, { newPassword: true });
   }
-  const piles = registry.db.prepare('SELECT * FROM piles WHERE gid = ? ORDER BY pid').all(gid) as PileRow[];
+  const piles = await registry.store.read((tx) => tx.pilesOfGateway(gid));
   const config = {
     v: 1,
     gid,
@@ -54,7 +57,7 @@ export function writeGatewayExport(registry: Registry, gid: string, options: Gat
       tariff: { pricePerKWh: p.price_per_kwh, currency: p.currency },
     })),
   };
-  const keystore = { v: 1, piles: piles.map((p) => registry.keystoreEntry(p.pid)) };
+  const keystore = { v: 1, piles: piles.map((p) => registry.keystoreEntryOf(p)) };
   writeFileSync(join(options.outDir, 'keystore.json'), `${JSON.stringify(keystore, null, 2)}\n`, {
     mode: 0o600,
   });

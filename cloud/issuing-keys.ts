@@ -1,23 +1,26 @@
 /**
- * The keys one issuing pass needs, unsealed and derived once instead of once per credential: TK per
- * (pile, offset) and the seal key per vehicle. Opening a sealed key and deriving from it cost more than issuing
- * the ticket itself. A cache lives for one pass (or one request) only; nothing outlives it.
+ * The keys issuing needs, unsealed and derived once instead of once per credential: TK per (pile, offset) and
+ * the seal key per vehicle. Opening a sealed key and deriving from it cost more than issuing the ticket itself.
+ * A cache lives for one pass (or one request) only; nothing outlives it.
  */
 import { deriveSealKey, deriveTicketKey } from '../shared/index.js';
-import type { PileRow, Registry } from './registry.js';
+import { RegistryError } from './registry-records.js';
+import type { MasterKey } from './secrets.js';
+import type { CloudReads } from './store/cloud-store.js';
+import type { PileRow } from './store/records.js';
 
 export class IssuingKeys {
   private readonly ticketKeys = new Map<string, Uint8Array>();
   private readonly sealKeys = new Map<string, Uint8Array>();
 
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly masterKey: MasterKey) {}
 
   /** TK for the pile's offset `off` (PROTOCOL §3); the root key is wiped as soon as TK is derived. */
   ticketKey(pile: Pick<PileRow, 'pid' | 'root_key_sealed'>, off: number): Uint8Array {
     const id = `${pile.pid}\u0000${off}`;
     let tk = this.ticketKeys.get(id);
     if (!tk) {
-      const rootKey = this.registry.pileRootKey(pile);
+      const rootKey = this.masterKey.openPileRootKey(pile.pid, pile.root_key_sealed);
       tk = deriveTicketKey(rootKey, off, pile.pid);
       rootKey.fill(0);
       this.ticketKeys.set(id, tk);
@@ -25,11 +28,13 @@ export class IssuingKeys {
     return tk;
   }
 
-  /** The vehicle's credential seal key (PROTOCOL §5). */
-  sealKey(vid: string): Uint8Array {
+  /** The vehicle's credential seal key (PROTOCOL §5), its sealed key read in the caller's unit of work. */
+  async sealKey(tx: CloudReads, vid: string): Promise<Uint8Array> {
     let key = this.sealKeys.get(vid);
     if (!key) {
-      const vehicleKey = this.registry.vehicleKey(vid);
+      const vehicle = await tx.vehicle(vid);
+      if (!vehicle) throw new RegistryError('NOT_FOUND', `unknown vehicle ${vid}`);
+      const vehicleKey = this.masterKey.openVehicleKey(vid, vehicle.vehicle_key_sealed);
       key = deriveSealKey(vehicleKey, vid);
       vehicleKey.fill(0);
       this.sealKeys.set(vid, key);

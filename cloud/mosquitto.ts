@@ -29,27 +29,29 @@ const PLUGIN_CANDIDATES = [
   '/usr/local/lib/mosquitto_dynamic_security.so',
 ];
 
-function principals(registry: Registry): { username: string; principal: Principal; hash: string }[] {
-  const rows = registry.db
-    .prepare('SELECT username, mosquitto_hash FROM mqtt_users ORDER BY username')
-    .all() as { username: string; mosquitto_hash: string }[];
-  const out: { username: string; principal: Principal; hash: string }[] = [];
-  for (const row of rows) {
-    const parsed = parseUsername(row.username);
-    if (!parsed) continue;
-    let principal: Principal;
-    if (parsed.kind === 'gateway') {
-      principal = { kind: 'gateway', gid: parsed.gid, piles: new Set(registry.gatewayPiles(parsed.gid)) };
-    } else principal = parsed;
-    if (parsed.kind === 'vehicle') {
-      const v = registry.db.prepare('SELECT revoked_at FROM vehicles WHERE vid = ?').get(parsed.vid) as
-        | { revoked_at: number | null }
-        | undefined;
-      if (!v || v.revoked_at !== null) continue;
+/** Every login that may connect now (not a revoked vehicle's), with its rights' principal and Mosquitto hash. */
+function principals(registry: Registry): Promise<{ username: string; principal: Principal; hash: string }[]> {
+  return registry.store.read(async (tx) => {
+    const out: { username: string; principal: Principal; hash: string }[] = [];
+    for (const login of await tx.logins()) {
+      const parsed = parseUsername(login.username);
+      if (!parsed) continue;
+      if (parsed.kind === 'vehicle') {
+        const vehicle = await tx.vehicle(parsed.vid);
+        if (!vehicle || vehicle.revoked_at !== null) continue;
+      }
+      const principal: Principal =
+        parsed.kind === 'gateway'
+          ? {
+              kind: 'gateway',
+              gid: parsed.gid,
+              piles: new Set((await tx.pilesOfGateway(parsed.gid)).map((p) => p.pid)),
+            }
+          : parsed;
+      out.push({ username: login.username, principal, hash: login.mosquitto_hash });
     }
-    out.push({ username: row.username, principal, hash: row.mosquitto_hash });
-  }
-  return out;
+    return out;
+  });
 }
 
 /** `$7$<iterations>$<b64 salt>$<b64 hash>` → the dynamic-security client fields. */
@@ -71,14 +73,14 @@ function receiveTopics(principal: Principal, subscribe: string[]): string[] {
   return [...new Set(subscribe.map((topic) => topic.replace(/(^|\/)piles\/[^/+#]+\//, '$1piles/+/')))];
 }
 
-export function exportMosquitto(
+export async function exportMosquitto(
   registry: Registry,
   dir: string,
   options: MosquittoExportOptions = {},
-): string[] {
+): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const abs = resolve(dir);
-  const clients = principals(registry);
+  const clients = await principals(registry);
   const roles = clients.map(({ username, principal }) => {
     const rights = rightsOf(principal);
     return {
@@ -170,6 +172,6 @@ export function exportMosquitto(
   };
   for (const [name, content] of Object.entries(files))
     writeFileSync(join(abs, name), content, { mode: 0o600 });
-  registry.audit('cli', 'export-mosquitto', abs, { clients: clients.length });
+  await registry.audit('cli', 'export-mosquitto', abs, { clients: clients.length });
   return Object.keys(files).map((name) => join(abs, name));
 }

@@ -1,6 +1,9 @@
 /** The registry's record shapes, its typed error, and the checks a record passes before it is stored. */
 import * as v from 'valibot';
 import { isValidId } from '../shared/index.js';
+import type { GrantScope } from './store/records.js';
+
+export type { GrantScope, PileRow } from './store/records.js';
 
 export type RegistryErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'NOT_INITIALISED';
 
@@ -31,26 +34,6 @@ export interface PileSpec {
   pricePerKWh: string;
   currency: string;
 }
-
-export interface PileRow {
-  pid: string;
-  gid: string | null;
-  site: string;
-  name: string;
-  address: string;
-  lat: number;
-  lon: number;
-  connectors: string;
-  price_per_kwh: string;
-  currency: string;
-  root_key_sealed: Buffer;
-  key_offset: number;
-  control_seq: number;
-  control_state: string | null;
-  created_at: number;
-}
-
-export type GrantScope = 'pile' | 'site' | 'all';
 
 export interface GrantSpec {
   scope: GrantScope;

@@ -1,12 +1,29 @@
-/** The cloud registry: vehicles, piles, gateways, grants and MQTT logins in cloud.db, with an audit row per change. */
+/**
+ * The cloud registry: vehicles, piles, gateways, grants and MQTT logins, with an audit row per change. Every
+ * method is one unit of work on the cloud's store; the clear keys it hands out (provisioning files, keystore
+ * entries) are sealed under the master key in the store.
+ */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
-import { b64uEncode, type PileKeystoreEntry, usernames, type VehicleProvisioning } from '../shared/index.js';
-import { type Db, openDatabase, statement } from './db.js';
-import { addGrant, revokeGrant, revokeTicket, revokeVehicle } from './grants.js';
-import { MqttLogins } from './logins.js';
+import {
+  b64uEncode,
+  type PileKeystoreEntry,
+  unixSeconds,
+  usernames,
+  type VehicleProvisioning,
+} from '../shared/index.js';
+import { type AuditActor, audit } from './audit.js';
+import {
+  addGrant,
+  requirePile,
+  revokeGrant,
+  revokeGrantsCovering,
+  revokeTicket,
+  revokeVehicle,
+} from './grants.js';
+import { loginRow, passwordMatches } from './logins.js';
 import {
   type GrantSpec,
   type PileRow,
@@ -15,7 +32,9 @@ import {
   requireId,
   validatePileSpec,
 } from './registry-records.js';
-import { loadOrCreateMasterKey, openSecret, sealSecret, writePrivateFile } from './secrets.js';
+import { MasterKey, writePrivateFile } from './secrets.js';
+import type { CloudStore } from './store/cloud-store.js';
+import { SqliteCloudStore } from './store/sqlite-store.js';
 
 export {
   type ConnectorSpec,
@@ -31,47 +50,44 @@ export {
 export const CLOUD_SECRET_FILE = 'cloud.secret';
 export const DB_FILE = 'cloud.db';
 
-export class Registry {
-  /** MQTT logins (password hashes) */
-  private readonly logins: MqttLogins;
+/** What the issuer needs of a registry: its store and the master key that opens the keys sealed in it. */
+export interface CloudData {
+  readonly store: CloudStore;
+  readonly masterKey: MasterKey;
+}
 
+export class Registry implements CloudData {
   constructor(
-    readonly db: Db,
+    readonly store: CloudStore,
     readonly dataDir: string,
-    private readonly masterKey: Uint8Array,
-  ) {
-    this.logins = new MqttLogins(db);
+    readonly masterKey: MasterKey,
+  ) {}
+
+  close(): Promise<void> {
+    return this.store.close();
   }
 
-  close(): void {
-    this.db.close();
+  audit(actor: AuditActor, action: string, subject: string | null, detail?: unknown, nowMs = Date.now()) {
+    return this.store.transaction((tx) => audit(tx, actor, action, subject, unixSeconds(nowMs), detail));
   }
 
-  audit(actor: string, action: string, subject: string | null, detail?: unknown, nowMs = Date.now()): void {
-    statement(this.db, 'INSERT INTO audit(ts, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)').run(
-      Math.floor(nowMs / 1000),
-      actor,
-      action,
-      subject,
-      detail === undefined ? null : JSON.stringify(detail),
-    );
-  }
-
-  get initialised(): boolean {
-    return this.db.prepare("SELECT 1 FROM mqtt_users WHERE username = 'cloud'").get() !== undefined;
+  /** Whether `init` has made the cloud's own login. */
+  async isInitialised(): Promise<boolean> {
+    return (await this.store.read((tx) => tx.login(usernames.cloud))) !== undefined;
   }
 
   /** Creates the cloud's own MQTT login; its clear password goes to <data>/cloud.secret (0600) only. */
-  init(nowMs = Date.now()): { created: boolean } {
-    if (this.initialised) return { created: false };
+  async init(nowMs = Date.now()): Promise<{ created: boolean }> {
+    if (await this.isInitialised()) return { created: false };
     const password = generatePassword();
     const secretPath = join(this.dataDir, CLOUD_SECRET_FILE);
     if (existsSync(secretPath))
       throw new RegistryError('EXISTS', `${secretPath} exists but the registry has no cloud login`);
-    this.db.transaction(() => {
-      this.setMqttPassword(usernames.cloud, password, nowMs);
-      this.audit('cli', 'init', null, undefined, nowMs);
-    })();
+    const login = loginRow(usernames.cloud, password, nowMs);
+    await this.store.transaction(async (tx) => {
+      await tx.putLogin(login);
+      await audit(tx, 'cli', 'init', null, unixSeconds(nowMs));
+    });
     writePrivateFile(secretPath, `${password}\n`);
     return { created: true };
   }
@@ -83,60 +99,43 @@ export class Registry {
     return readFileSync(path, 'utf8').trim();
   }
 
-  setMqttPassword(username: string, password: string, nowMs = Date.now()): void {
-    this.logins.setPassword(username, password, nowMs);
+  async setMqttPassword(username: string, password: string, nowMs = Date.now()): Promise<void> {
+    const login = loginRow(username, password, nowMs);
+    await this.store.transaction((tx) => tx.putLogin(login));
   }
 
-  verifyMqttPassword(username: string, password: string): boolean {
-    return this.logins.verifyPassword(username, password);
+  async verifyMqttPassword(username: string, password: string): Promise<boolean> {
+    return passwordMatches(await this.store.read((tx) => tx.login(username)), password);
   }
 
-  gatewayPiles(gid: string): string[] {
-    const rows = this.db.prepare('SELECT pid FROM piles WHERE gid = ? ORDER BY pid').all(gid) as {
-      pid: string;
-    }[];
-    return rows.map((r) => r.pid);
+  async hasVehicle(vid: string): Promise<boolean> {
+    return (await this.store.read((tx) => tx.vehicle(vid))) !== undefined;
   }
 
-  hasVehicle(vid: string): boolean {
-    return this.db.prepare('SELECT 1 FROM vehicles WHERE vid = ?').get(vid) !== undefined;
+  async hasGateway(gid: string): Promise<boolean> {
+    return (await this.store.read((tx) => tx.gateway(gid))) !== undefined;
   }
 
-  requireVehicle(vid: string): void {
-    requireId(vid, 'vehicle id');
-    if (!this.hasVehicle(vid)) throw new RegistryError('NOT_FOUND', `unknown vehicle ${vid}`);
+  async hasPile(pid: string): Promise<boolean> {
+    return (await this.store.read((tx) => tx.pile(pid))) !== undefined;
   }
 
-  requirePile(pid: string): PileRow {
-    requireId(pid, 'pile id');
-    const row = this.db.prepare('SELECT * FROM piles WHERE pid = ?').get(pid) as PileRow | undefined;
-    if (!row) throw new RegistryError('NOT_FOUND', `unknown pile ${pid}`);
-    return row;
+  requirePile(pid: string): Promise<PileRow> {
+    return this.store.read((tx) => requirePile(tx, pid));
   }
 
-  requireGateway(gid: string): void {
+  async requireGateway(gid: string): Promise<void> {
     requireId(gid, 'gateway id');
-    if (!this.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(gid)) {
-      throw new RegistryError('NOT_FOUND', `unknown gateway ${gid}`);
-    }
-  }
-
-  vehicleKey(vid: string): Uint8Array {
-    const row = statement(this.db, 'SELECT vehicle_key_sealed FROM vehicles WHERE vid = ?').get(vid) as
-      | { vehicle_key_sealed: Buffer }
-      | undefined;
-    if (!row) throw new RegistryError('NOT_FOUND', `unknown vehicle ${vid}`);
-    return openSecret(this.masterKey, 'vehicle-key', vid, row.vehicle_key_sealed);
-  }
-
-  pileRootKey(pile: Pick<PileRow, 'pid' | 'root_key_sealed'>): Uint8Array {
-    return openSecret(this.masterKey, 'pile-root-key', pile.pid, pile.root_key_sealed);
+    if (!(await this.hasGateway(gid))) throw new RegistryError('NOT_FOUND', `unknown gateway ${gid}`);
   }
 
   /** Registers a vehicle and writes its PROTOCOL §11 provisioning file (the only copy of its MQTT password). */
-  addVehicle(vid: string, urls: { mqttUrl: string; wsUrl: string; name?: string }, nowMs = Date.now()) {
+  async addVehicle(
+    vid: string,
+    urls: { mqttUrl: string; wsUrl: string; name?: string },
+    nowMs = Date.now(),
+  ): Promise<VehicleProvisioning> {
     requireId(vid, 'vehicle id');
-    if (this.hasVehicle(vid)) throw new RegistryError('EXISTS', `vehicle ${vid} already exists`);
     const vehicleKey = randomBytes(32);
     const password = generatePassword();
     const provisioning: VehicleProvisioning = {
@@ -145,18 +144,18 @@ export class Registry {
       vehicleKey: b64uEncode(vehicleKey),
       mqtt: { url: urls.mqttUrl, wsUrl: urls.wsUrl, username: usernames.vehicle(vid), password },
     };
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO vehicles(vid, name, vehicle_key_sealed, created_at) VALUES (?, ?, ?, ?)')
-        .run(
-          vid,
-          urls.name ?? '',
-          sealSecret(this.masterKey, 'vehicle-key', vid, vehicleKey),
-          Math.floor(nowMs / 1000),
-        );
-      this.setMqttPassword(usernames.vehicle(vid), password, nowMs);
-      this.audit('cli', 'vehicle.add', vid, undefined, nowMs);
-    })();
+    const login = loginRow(usernames.vehicle(vid), password, nowMs);
+    await this.store.transaction(async (tx) => {
+      if (await tx.vehicle(vid)) throw new RegistryError('EXISTS', `vehicle ${vid} already exists`);
+      await tx.insertVehicle({
+        vid,
+        name: urls.name ?? '',
+        vehicle_key_sealed: this.masterKey.sealVehicleKey(vid, vehicleKey),
+        created_at: unixSeconds(nowMs),
+      });
+      await tx.putLogin(login);
+      await audit(tx, 'cli', 'vehicle.add', vid, unixSeconds(nowMs));
+    });
     this.writeVehicleProvisioning(provisioning);
     return provisioning;
   }
@@ -170,103 +169,121 @@ export class Registry {
     writeFileSync(
       this.vehicleProvisioningPath(provisioning.vid),
       `${JSON.stringify(provisioning, null, 2)}\n`,
-      {
-        mode: 0o600,
-      },
+      { mode: 0o600 },
     );
   }
 
-  addGateway(gid: string, options: { name?: string } = {}, nowMs = Date.now()): void {
+  async addGateway(gid: string, options: { name?: string } = {}, nowMs = Date.now()): Promise<void> {
     requireId(gid, 'gateway id');
-    if (this.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(gid)) {
-      throw new RegistryError('EXISTS', `gateway ${gid} already exists`);
-    }
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO gateways(gid, name, created_at) VALUES (?, ?, ?)')
-        .run(gid, options.name ?? '', Math.floor(nowMs / 1000));
-      this.audit('cli', 'gateway.add', gid, undefined, nowMs);
-    })();
+    await this.store.transaction(async (tx) => {
+      if (await tx.gateway(gid)) throw new RegistryError('EXISTS', `gateway ${gid} already exists`);
+      await tx.insertGateway({ gid, name: options.name ?? '', created_at: unixSeconds(nowMs) });
+      await audit(tx, 'cli', 'gateway.add', gid, unixSeconds(nowMs));
+    });
   }
 
   /** Registers a pile with a new root key (sealed under the master key) and returns its §11 keystore entry. */
-  addPile(pid: string, spec: PileSpec, nowMs = Date.now()): PileKeystoreEntry {
-    requireId(pid, 'pile id');
-    if (spec.gid !== undefined) this.requireGateway(spec.gid);
-    if (this.db.prepare('SELECT 1 FROM piles WHERE pid = ?').get(pid)) {
-      throw new RegistryError('EXISTS', `pile ${pid} already exists`);
+  async addPile(pid: string, spec: PileSpec, nowMs = Date.now()): Promise<PileKeystoreEntry> {
+    const [entry] = await this.addPiles([{ pid, spec }], nowMs);
+    return entry!;
+  }
+
+  /** Registers several piles in one unit of work (all or none), e.g. a new site. */
+  async addPiles(piles: { pid: string; spec: PileSpec }[], nowMs = Date.now()): Promise<PileKeystoreEntry[]> {
+    for (const { pid, spec } of piles) {
+      requireId(pid, 'pile id');
+      if (spec.gid !== undefined) requireId(spec.gid, 'gateway id');
+      validatePileSpec(spec);
     }
-    validatePileSpec(spec);
-    const rootKey = randomBytes(32);
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO piles(pid, gid, site, name, address, lat, lon, connectors, price_per_kwh, currency,
-             root_key_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
+    const rootKeys = piles.map(() => randomBytes(32));
+    await this.store.transaction(async (tx) => {
+      for (const [i, { pid, spec }] of piles.entries()) {
+        if (spec.gid !== undefined && !(await tx.gateway(spec.gid)))
+          throw new RegistryError('NOT_FOUND', `unknown gateway ${spec.gid}`);
+        if (await tx.pile(pid)) throw new RegistryError('EXISTS', `pile ${pid} already exists`);
+        await tx.insertPile({
           pid,
-          spec.gid ?? null,
-          spec.site,
-          spec.name,
-          spec.address,
-          spec.lat,
-          spec.lon,
-          JSON.stringify(spec.connectors),
-          spec.pricePerKWh,
-          spec.currency,
-          sealSecret(this.masterKey, 'pile-root-key', pid, rootKey),
-          Math.floor(nowMs / 1000),
-        );
-      this.audit('cli', 'pile.add', pid, { gid: spec.gid ?? null, site: spec.site }, nowMs);
-    })();
-    const entry: PileKeystoreEntry = { v: 1, pid, rootKey: b64uEncode(rootKey), keyOffset: 0 };
-    mkdirSync(join(this.dataDir, 'provisioning', 'piles'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(this.dataDir, 'provisioning', 'piles', `${pid}.json`), `${JSON.stringify(entry)}\n`, {
-      mode: 0o600,
+          gid: spec.gid ?? null,
+          site: spec.site,
+          name: spec.name,
+          address: spec.address,
+          lat: spec.lat,
+          lon: spec.lon,
+          connectors: JSON.stringify(spec.connectors),
+          price_per_kwh: spec.pricePerKWh,
+          currency: spec.currency,
+          root_key_sealed: this.masterKey.sealPileRootKey(pid, rootKeys[i]!),
+          created_at: unixSeconds(nowMs),
+        });
+        await audit(tx, 'cli', 'pile.add', pid, unixSeconds(nowMs), {
+          gid: spec.gid ?? null,
+          site: spec.site,
+        });
+      }
     });
-    return entry;
+    mkdirSync(join(this.dataDir, 'provisioning', 'piles'), { recursive: true, mode: 0o700 });
+    return piles.map(({ pid }, i) => {
+      const entry: PileKeystoreEntry = { v: 1, pid, rootKey: b64uEncode(rootKeys[i]!), keyOffset: 0 };
+      writeFileSync(
+        join(this.dataDir, 'provisioning', 'piles', `${pid}.json`),
+        `${JSON.stringify(entry)}\n`,
+        {
+          mode: 0o600,
+        },
+      );
+      return entry;
+    });
   }
 
-  keystoreEntry(pid: string): PileKeystoreEntry {
-    const pile = this.requirePile(pid);
-    return { v: 1, pid, rootKey: b64uEncode(this.pileRootKey(pile)), keyOffset: pile.key_offset };
+  /** The pile's §11 keystore entry: its clear root key and current offset. */
+  keystoreEntryOf(pile: PileRow): PileKeystoreEntry {
+    const rootKey = this.masterKey.openPileRootKey(pile.pid, pile.root_key_sealed);
+    return { v: 1, pid: pile.pid, rootKey: b64uEncode(rootKey), keyOffset: pile.key_offset };
   }
 
-  grant(vid: string, spec: GrantSpec, nowMs = Date.now()): number {
-    return addGrant(this, vid, spec, nowMs);
+  async keystoreEntry(pid: string): Promise<PileKeystoreEntry> {
+    return this.keystoreEntryOf(await this.requirePile(pid));
   }
 
-  revokeTicket(tid: string, nowMs = Date.now()): void {
-    revokeTicket(this, tid, nowMs);
+  grant(vid: string, spec: GrantSpec, nowMs = Date.now()): Promise<number> {
+    return this.store.transaction((tx) => addGrant(tx, vid, spec, nowMs));
+  }
+
+  revokeTicket(tid: string, nowMs = Date.now()): Promise<void> {
+    return this.store.transaction((tx) => revokeTicket(tx, tid, nowMs));
   }
 
   /** Ends a vehicle: its MQTT login, its grants and every ticket it holds. */
-  revokeVehicle(vid: string, nowMs = Date.now()): void {
-    revokeVehicle(this, vid, nowMs);
+  revokeVehicle(vid: string, nowMs = Date.now()): Promise<void> {
+    return this.store.transaction((tx) => revokeVehicle(tx, vid, nowMs));
   }
 
   /** Ends a grant; the service then revokes the tickets that no other grant covers. */
-  revokeGrant(id: number, nowMs = Date.now()): void {
-    revokeGrant(this, id, nowMs);
+  revokeGrant(id: number, nowMs = Date.now()): Promise<void> {
+    return this.store.transaction((tx) => revokeGrant(tx, id, nowMs));
+  }
+
+  /** Ends every grant of the vehicle that covers the pile; returns how many. */
+  revokeGrantsCovering(vid: string, pid: string, nowMs = Date.now()): Promise<number> {
+    return this.store.transaction((tx) => revokeGrantsCovering(tx, vid, pid, nowMs));
   }
 
   /** Raises the pile's root key offset; the service keeps the old one accepted while its tickets live. */
-  rotate(pid: string, nowMs = Date.now()): { previous: number; current: number } {
-    const pile = this.requirePile(pid);
-    if (pile.key_offset >= 0xffffffff) throw new RegistryError('INVALID', `pile ${pid} has no offset left`);
-    const current = pile.key_offset + 1;
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE piles SET key_offset = ? WHERE pid = ?').run(current, pid);
-      this.audit('cli', 'rotate', pid, { previous: pile.key_offset, current }, nowMs);
-    })();
-    return { previous: pile.key_offset, current };
+  rotate(pid: string, nowMs = Date.now()): Promise<{ previous: number; current: number }> {
+    return this.store.transaction(async (tx) => {
+      const pile = await requirePile(tx, pid);
+      if (pile.key_offset >= 0xffffffff) throw new RegistryError('INVALID', `pile ${pid} has no offset left`);
+      const current = pile.key_offset + 1;
+      await tx.setKeyOffset(pid, current);
+      await audit(tx, 'cli', 'rotate', pid, unixSeconds(nowMs), { previous: pile.key_offset, current });
+      return { previous: pile.key_offset, current };
+    });
   }
 }
 
 /** Opens (creating or migrating) <dataDir>/cloud.db and the master key. */
-export function openRegistry(dataDir: string): Registry {
+export async function openRegistry(dataDir: string): Promise<Registry> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(dataDir, DB_FILE));
-  return new Registry(db, dataDir, loadOrCreateMasterKey(dataDir));
+  const masterKey = MasterKey.loadOrCreate(dataDir);
+  return new Registry(SqliteCloudStore.open(join(dataDir, DB_FILE)), dataDir, masterKey);
 }

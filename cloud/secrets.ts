@@ -55,3 +55,28 @@ export function openSecret(masterKey: Uint8Array, purpose: string, id: string, b
   if (!plain) throw new Error(`${purpose} of ${id} does not open with this master key`);
   return plain;
 }
+
+/** The master key and what it seals: vehicle keys and pile root keys, each bound to its owner's id. */
+export class MasterKey {
+  constructor(private readonly key: Uint8Array) {}
+
+  static loadOrCreate(dataDir: string): MasterKey {
+    return new MasterKey(loadOrCreateMasterKey(dataDir));
+  }
+
+  sealVehicleKey(vid: string, vehicleKey: Uint8Array): Buffer {
+    return sealSecret(this.key, 'vehicle-key', vid, vehicleKey);
+  }
+
+  openVehicleKey(vid: string, sealed: Uint8Array): Uint8Array {
+    return openSecret(this.key, 'vehicle-key', vid, sealed);
+  }
+
+  sealPileRootKey(pid: string, rootKey: Uint8Array): Buffer {
+    return sealSecret(this.key, 'pile-root-key', pid, rootKey);
+  }
+
+  openPileRootKey(pid: string, sealed: Uint8Array): Uint8Array {
+    return openSecret(this.key, 'pile-root-key', pid, sealed);
+  }
+}

@@ -39,39 +39,33 @@ const SITES = [
 const PILES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'];
 const VEHICLES = ['EV-ANNA', 'EV-BEN', 'EV-CARLA'];
 
-export function seedDemo(
+export async function seedDemo(
   dataDir: string,
   options: { mqttUrl: string; wsUrl: string; gatewayHttpPort?: number },
-): DemoSummary {
-  const registry = openRegistry(dataDir);
+): Promise<DemoSummary> {
+  const registry = await openRegistry(dataDir);
   try {
-    const created = !registry.initialised;
-    registry.init();
-    const tx = registry.db.transaction(() => {
-      if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(GATEWAY)) {
-        registry.addGateway(GATEWAY, { name: 'Demo gateway' });
-      }
-      PILES.forEach((pid, i) => {
-        if (registry.db.prepare('SELECT 1 FROM piles WHERE pid = ?').get(pid)) return;
-        const s = SITES[i < 3 ? 0 : 1]!;
-        registry.addPile(pid, {
-          gid: GATEWAY,
-          site: s.site,
-          name: `${s.site} ${pid}`,
-          address: s.address,
-          lat: s.lat + i * 0.0003,
-          lon: s.lon + i * 0.0003,
-          connectors: [
-            { id: 1, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
-            { id: 2, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
-          ],
-          pricePerKWh: s.price,
-          currency: 'EUR',
-        });
+    const created = !(await registry.isInitialised());
+    await registry.init();
+    if (!(await registry.hasGateway(GATEWAY))) await registry.addGateway(GATEWAY, { name: 'Demo gateway' });
+    for (const [i, pid] of PILES.entries()) {
+      if (await registry.hasPile(pid)) continue;
+      const s = SITES[i < 3 ? 0 : 1]!;
+      await registry.addPile(pid, {
+        gid: GATEWAY,
+        site: s.site,
+        name: `${s.site} ${pid}`,
+        address: s.address,
+        lat: s.lat + i * 0.0003,
+        lon: s.lon + i * 0.0003,
+        connectors: [
+          { id: 1, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
+          { id: 2, maxW: s.maxW, kind: i < 3 ? 'CCS2' : 'Type2' },
+        ],
+        pricePerKWh: s.price,
+        currency: 'EUR',
       });
-    });
-    tx();
-    // Vehicles write their provisioning files, so they are added outside the transaction, one by one.
+    }
     const grants: Record<string, { scope: 'all' | 'site' | 'pile'; target?: string }[]> = {
       'EV-ANNA': [{ scope: 'all' }],
       'EV-BEN': [
@@ -86,9 +80,9 @@ export function seedDemo(
     const provisioningFiles: string[] = [];
     for (const vid of VEHICLES) {
       const path = registry.vehicleProvisioningPath(vid);
-      if (!registry.hasVehicle(vid)) {
-        registry.addVehicle(vid, { mqttUrl: options.mqttUrl, wsUrl: options.wsUrl, name: vid });
-        for (const g of grants[vid] ?? []) registry.grant(vid, g);
+      if (!(await registry.hasVehicle(vid))) {
+        await registry.addVehicle(vid, { mqttUrl: options.mqttUrl, wsUrl: options.wsUrl, name: vid });
+        for (const g of grants[vid] ?? []) await registry.grant(vid, g);
       } else if (existsSync(path)) {
         const parsed = parseVehicleProvisioning(JSON.parse(readFileSync(path, 'utf8')));
         if (
@@ -103,7 +97,7 @@ export function seedDemo(
       }
       provisioningFiles.push(path);
     }
-    const gatewayConfigPath = writeGatewayExport(registry, GATEWAY, {
+    const gatewayConfigPath = await writeGatewayExport(registry, GATEWAY, {
       mqttUrl: options.mqttUrl,
       outDir: join(dataDir, 'gateways', GATEWAY),
       ...(options.gatewayHttpPort !== undefined ? { httpPort: options.gatewayHttpPort } : {}),
@@ -119,6 +113,6 @@ export function seedDemo(
       provisioningFiles,
     };
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -1,16 +1,24 @@
 /**
- * The credential service: one MQTT client logged in as `cloud`. It mirrors the registry's `retained` table to
- * the broker (changes as they happen, everything on each (re)connect), answers credential.request, renews
- * tickets before they expire, and notices changes made by the CLI through SQLite's data_version.
+ * The credential service: one MQTT client logged in as `cloud`. It mirrors the store's retained rows to the
+ * broker (changes as they happen, everything on each (re)connect), answers credential.request, renews tickets
+ * before they expire, and notices changes made by the CLI through the store's external version.
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { pooledSecureRandom } from '../node/crypto.js';
 import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
-import { type RandomSource, topics, usernames } from '../shared/index.js';
-import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
+import { type CredentialDenialCode, type RandomSource, topics, usernames } from '../shared/index.js';
+import {
+  answerCredentialRequest,
+  type CredentialRequestContext,
+  type DropReason,
+  type Outbound,
+  RequestLimiter,
+  type RequestOutcome,
+} from './credential-requests.js';
+import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions } from './issuer.js';
+import { reconcileSteps } from './reconcile.js';
 import { openRegistry, RegistryError } from './registry.js';
-import { handleCredentialRequest, type Outbound, RequestLimiter } from './requests.js';
 
 export interface CloudServiceOptions {
   dataDir: string;
@@ -31,29 +39,54 @@ export interface CloudServiceOptions {
   issueBatch?: number;
 }
 
+/** What the credential.requests received since the start came to. */
+export interface CredentialRequestStats {
+  /** answered with the credential (issued or resent) */
+  answered: number;
+  denied: Partial<Record<CredentialDenialCode, number>>;
+  /** never answered: not shown to come from the vehicle they name, or more waiting than the service holds */
+  dropped: Partial<Record<DropReason | 'OVERLOADED', number>>;
+}
+
 export interface CloudService {
   close(): Promise<void>;
-  /** resolves once every retained row known now has been published (for tests and start-up) */
+  /** resolves once connected and every retained row known now has been published (for tests and start-up) */
   flushed(): Promise<void>;
+  requestStats(): CredentialRequestStats;
 }
+
+/** credential.requests waiting for the store at most; more are dropped (each holds its payload until answered) */
+const MAX_PENDING_REQUESTS = 10_000;
+/** dropped requests are logged as counts at most this often, so a flood of them is not a flood of log lines */
+const DROP_LOG_INTERVAL_MS = 1000;
 
 export async function startCloudService(options: CloudServiceOptions): Promise<CloudService> {
   const now = options.now ?? Date.now;
   const log = options.logger;
-  const registry = openRegistry(options.dataDir);
-  if (!registry.initialised) {
-    registry.close();
+  const registry = await openRegistry(options.dataDir);
+  if (!(await registry.isInitialised())) {
+    await registry.close();
     throw new RegistryError('NOT_INITIALISED', `${options.dataDir} has no registry; run evauth-cloud init`);
   }
+  const { store } = registry;
   const issuer: IssuerOptions = {
     ticketLifeSeconds: options.ticketLifeSeconds ?? DEFAULT_TICKET_LIFE_SECONDS,
     random: options.random ?? pooledSecureRandom(),
     ...(options.issueBatch ? { issueBatch: options.issueBatch } : {}),
   };
-  const limiter = new RequestLimiter();
+  const requests: CredentialRequestContext = { data: registry, limiter: new RequestLimiter(), issuer };
+  const stats: CredentialRequestStats = { answered: 0, denied: {}, dropped: {} };
+  /** the drop log: its pending timer, when it last wrote, and the last request dropped */
+  let dropLogTimer: NodeJS.Timeout | undefined;
+  let dropLoggedAt = Number.NEGATIVE_INFINITY;
+  let lastDrop: { reason: string; detail: string } | undefined;
+  let pendingRequests = 0;
   let publishedRev = 0;
-  let lastDataVersion = -1;
+  /** raised on every (re)connect: a flush that read rows before it must not move publishedRev */
+  let connection = 0;
+  let lastExternalVersion = -1;
   let inFlight: Promise<unknown> = Promise.resolve();
+  let flushing: Promise<unknown> = Promise.resolve();
 
   const client: MqttClient = connectMqtt({
     urls: options.mqttUrl,
@@ -63,23 +96,27 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     ...(options.reconnectPeriodMs !== undefined ? { reconnectPeriodMs: options.reconnectPeriodMs } : {}),
   });
 
+  const firstConnection = new Promise<void>((resolve) => client.once('connect', () => resolve()));
   const publish = (m: Outbound) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain });
 
   /**
-   * Publishes retained rows changed since the last flush; everything after a (re)connect. Only committed rows
-   * may reach the broker: a credential the database does not know must never be retained there.
+   * Publishes retained rows changed since the last flush; everything after a (re)connect. The store hands out
+   * committed rows only: a credential it does not hold must never be retained at the broker.
    */
-  const flush = () => {
-    if (!client.connected || registry.db.inTransaction) return inFlight;
-    const rows = registry.db
-      .prepare('SELECT rev, topic, payload FROM retained WHERE rev > ? ORDER BY rev')
-      .all(publishedRev) as { rev: number; topic: string; payload: string }[];
-    if (rows.length === 0) return inFlight;
+  const publishCommitted = async () => {
+    if (!client.connected) return;
+    const since = connection;
+    const rows = await store.read((tx) => tx.retainedSince(publishedRev));
+    if (rows.length === 0 || since !== connection) return;
     publishedRev = rows[rows.length - 1]!.rev;
     const sent = Promise.all(rows.map((r) => publish({ topic: r.topic, payload: r.payload, retain: true })));
     inFlight = Promise.all([inFlight, sent]).catch((err: unknown) => log?.warn({ err }, 'publish failed'));
     log?.debug({ count: rows.length }, 'retained messages published');
-    return inFlight;
+  };
+  /** Flushes run one after another, so two never publish the same rows. */
+  const flush = (): Promise<unknown> => {
+    flushing = flushing.then(publishCommitted).catch((err: unknown) => log?.error({ err }, 'flush failed'));
+    return flushing;
   };
 
   let closed = false;
@@ -94,11 +131,9 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     let changed = 0;
     const steps = reconcileSteps(registry, now(), issuer);
     try {
-      for (;;) {
-        const step = steps.next();
-        if (step.done) break;
-        changed += step.value;
-        if (step.value > 0) void flush();
+      for await (const stepChanged of steps) {
+        changed += stepChanged;
+        if (stepChanged > 0) void flush();
         await new Promise((resolve) => setImmediate(resolve));
         if (closed) return;
       }
@@ -106,7 +141,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     } catch (err) {
       log?.error({ err }, 'reconcile failed');
     } finally {
-      steps.return();
+      await steps.return();
     }
   };
 
@@ -125,12 +160,64 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
         passing = undefined;
       }
     })();
-    return passing.then(() => inFlight);
+    return passing.then(() => flushing).then(() => inFlight);
+  };
+
+  const logDrops = () => {
+    clearTimeout(dropLogTimer);
+    dropLogTimer = undefined;
+    dropLoggedAt = performance.now();
+    log?.warn({ dropped: stats.dropped, ...lastDrop }, 'credential.requests dropped unanswered');
+  };
+  /** Counts a request dropped unanswered; the counts are logged soon, at most once per DROP_LOG_INTERVAL_MS. */
+  const noteDrop = (reason: DropReason | 'OVERLOADED', detail: string) => {
+    stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
+    lastDrop = { reason, detail };
+    dropLogTimer ??= setTimeout(
+      logDrops,
+      Math.max(0, dropLoggedAt + DROP_LOG_INTERVAL_MS - performance.now()),
+    );
+  };
+
+  const record = (outcome: RequestOutcome) => {
+    if (outcome.kind === 'dropped') return noteDrop(outcome.reason, outcome.detail);
+    if (outcome.kind === 'denied') stats.denied[outcome.code] = (stats.denied[outcome.code] ?? 0) + 1;
+    else stats.answered++;
+    if (outcome.kind === 'denied' && outcome.error)
+      log?.error({ err: outcome.error }, 'credential.request failed');
+    log?.info(
+      {
+        outcome: outcome.kind,
+        vid: outcome.vid,
+        // not `pid`: pino's base fields already hold the process id there, and a second `pid` key makes
+        // a JSON line with duplicate keys (one value lost or the line refused, depending on the reader)
+        pile: outcome.pid,
+        ...(outcome.kind === 'denied' ? { code: outcome.code } : {}),
+      },
+      'credential.request',
+    );
+  };
+
+  const answer = async (payload: Uint8Array) => {
+    if (pendingRequests >= MAX_PENDING_REQUESTS)
+      return noteDrop('OVERLOADED', `${MAX_PENDING_REQUESTS} requests already waiting`);
+    pendingRequests++;
+    try {
+      const outcome = await answerCredentialRequest(requests, payload, now());
+      record(outcome);
+      if (outcome.kind === 'denied' || outcome.kind === 'resent') void publish(outcome.message);
+      else if (outcome.kind === 'issued') void flush();
+    } catch (err) {
+      log?.error({ err }, 'credential.request failed');
+    } finally {
+      pendingRequests--;
+    }
   };
 
   client.on('connect', () => {
     log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
     publishedRev = 0;
+    connection++;
     client.subscribe(topics.credentialRequests(), { qos: 1 });
     // A pass under way publishes everything from rev 0 as it goes and when it ends; a second pass right after
     // it would only re-read every pair (and take CPU from the broker delivering the first one).
@@ -139,36 +226,16 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   });
   client.on('error', (err) => log?.warn({ err: err.message }, 'mqtt error'));
   client.on('message', (topic, payload) => {
-    if (topic !== topics.credentialRequests()) return;
-    try {
-      const outcome = handleCredentialRequest(registry, payload, now(), limiter, issuer);
-      if (outcome.kind === 'dropped') log?.warn({ reason: outcome.reason }, 'credential.request dropped');
-      else
-        log?.info(
-          {
-            outcome: outcome.kind,
-            vid: outcome.vid,
-            // not `pid`: pino's base fields already hold the process id there, and a second `pid` key makes
-            // a JSON line with duplicate keys (one value lost or the line refused, depending on the reader)
-            pile: outcome.pid,
-            ...('code' in outcome ? { code: outcome.code } : {}),
-          },
-          'credential.request',
-        );
-      if (outcome.kind === 'denied' || outcome.kind === 'resent') void publish(outcome.message);
-      else if (outcome.kind === 'issued') void flush();
-    } catch (err) {
-      log?.error({ err }, 'credential.request failed');
-    }
+    if (topic === topics.credentialRequests()) void answer(payload);
   });
 
   const poll = setInterval(() => {
-    const version = registry.db.pragma('data_version', { simple: true }) as number;
-    if (version !== lastDataVersion) {
-      const first = lastDataVersion === -1;
-      lastDataVersion = version;
+    void store.externalVersion().then((version) => {
+      if (version === lastExternalVersion) return;
+      const first = lastExternalVersion === -1;
+      lastExternalVersion = version;
       if (!first) void pass('registry changed');
-    }
+    });
   }, options.pollIntervalMs ?? 500);
   const periodic = setInterval(() => void pass('periodic'), options.reconcileIntervalMs ?? 5000);
   void pass('start');
@@ -176,17 +243,22 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   let closing: Promise<void> | undefined;
   return {
     flushed: async () => {
+      await firstConnection;
       await passing;
       await flush();
+      await inFlight;
     },
+    requestStats: () => structuredClone(stats),
     close: () => {
       closing ??= (async () => {
         closed = true;
         clearInterval(poll);
         clearInterval(periodic);
+        if (dropLogTimer) logDrops();
         await passing;
         await closeMqtt(client);
-        registry.close();
+        await flushing;
+        await registry.close();
         log?.info('cloud service stopped');
       })();
       return closing;

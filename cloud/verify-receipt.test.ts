@@ -41,15 +41,15 @@ function session(pg: number, startWh: number, wh: number): string {
 let dir: string;
 /** A registry with pile P1, which has no signing key (the registry stores none yet). */
 let registryDir: string;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'evauth-verify-receipt-'));
   registryDir = join(dir, 'registry');
-  const registry = openRegistry(registryDir);
+  const registry = await openRegistry(registryDir);
   try {
-    registry.init();
-    registry.addPile('P1', testPileSpec());
+    await registry.init();
+    await registry.addPile('P1', testPileSpec());
   } finally {
-    registry.close();
+    await registry.close();
   }
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,13 +103,15 @@ describe('verifyReceipts', () => {
     expect(splitOcmfRecords(`hello\n${vector.ocmf}`).stray).toBe(1);
   });
 
-  it('reads a pile’s key from its directory entry, and says when it has none', () => {
-    const registry = openRegistry(registryDir);
+  it('reads a pile’s key from its directory entry, and says when it has none', async () => {
+    const registry = await openRegistry(registryDir);
     try {
-      expect(() => registeredSignKey(registry, 'P1')).toThrow('pile P1 has no signing key registered');
-      expect(() => registeredSignKey(registry, 'P2')).toThrow('unknown pile P2');
+      await expect(registeredSignKey(registry, 'P1')).rejects.toThrow(
+        'pile P1 has no signing key registered',
+      );
+      await expect(registeredSignKey(registry, 'P2')).rejects.toThrow('unknown pile P2');
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 });

@@ -11,7 +11,7 @@ import {
   type ParsedOcmf,
   parseOcmf,
 } from '../shared/index.js';
-import { directoryEntry } from './issuer.js';
+import { directoryEntry } from './pile-topics.js';
 import { type Registry, RegistryError } from './registry.js';
 
 /** A file of receipts is read whole; this bounds it (some 4,000 records of 4 KiB). */
@@ -21,8 +21,8 @@ export const MAX_RECEIPT_FILE_BYTES = 16 * 1024 * 1024;
  * The pile's public signing key from its directory entry in the registry. The registry does not store signing
  * keys yet (they come with the key registration of issue #14); until then this says so. The one place to rewire.
  */
-export function registeredSignKey(registry: Registry, pid: string): string {
-  const entry: object = directoryEntry(registry.requirePile(pid));
+export async function registeredSignKey(registry: Registry, pid: string): Promise<string> {
+  const entry: object = directoryEntry(await registry.requirePile(pid));
   const signKey = 'signKey' in entry ? entry.signKey : undefined;
   if (typeof signKey !== 'string' || signKey === '')
     throw new RegistryError('NOT_FOUND', `pile ${pid} has no signing key registered`);

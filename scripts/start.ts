@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop(0));
 
   try {
-    const registry = openRegistry(dataDir);
-    closers.push({ name: 'registry', close: async () => registry.close() });
+    const registry = await openRegistry(dataDir);
+    closers.push({ name: 'registry', close: () => registry.close() });
     const broker = await startBroker({
       host,
       mqttPort,
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const wsUrl = `ws://${host}:${broker.wsPort}/mqtt`;
 
     // Idempotent: creates the demo on first run, refreshes broker URLs in the provisioning files afterwards.
-    const demo = seedDemo(dataDir, { mqttUrl, wsUrl, gatewayHttpPort });
+    const demo = await seedDemo(dataDir, { mqttUrl, wsUrl, gatewayHttpPort });
     const cloud = await startCloudService({ dataDir, mqttUrl, logger: logger.child({ component: 'cloud' }) });
     closers.push({ name: 'cloud', close: () => cloud.close() });
 
@@ -74,7 +74,12 @@ async function main(): Promise<void> {
     for (const gid of gids) {
       const outDir = path.join(dataDir, 'gateways', gid);
       // A reading every second makes the demo lively; the protocol asks for at least one per 5 s.
-      exportGateway(dataDir, gid, { mqttUrl, outDir, httpPort: gatewayHttpPort, meterIntervalMs: 1000 });
+      await exportGateway(dataDir, gid, {
+        mqttUrl,
+        outDir,
+        httpPort: gatewayHttpPort,
+        meterIntervalMs: 1000,
+      });
       const gateway = await startGateway(path.join(outDir, 'config.json'), {
         logger: logger.child({ component: 'gateway' }),
       });

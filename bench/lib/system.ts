@@ -21,44 +21,50 @@ export interface Fleet {
   vehicles: WorkerVehicle[];
 }
 
-/** Registers `piles` piles (2 connectors each) on one gateway and `vehicles` vehicles, in one transaction. */
-export function createFleet(options: { piles: number; vehicles: number; baseDir?: string }): Fleet {
+/** Registers `piles` piles (2 connectors each) on one gateway and `vehicles` vehicles. */
+export async function createFleet(options: {
+  piles: number;
+  vehicles: number;
+  baseDir?: string;
+}): Promise<Fleet> {
   const dataDir = fs.mkdtempSync(path.join(options.baseDir ?? os.tmpdir(), 'evauth-bench-'));
-  const registry = openRegistry(dataDir);
-  registry.init();
-  registry.addGateway(BENCH_GID);
+  const registry = await openRegistry(dataDir);
+  await registry.init();
+  await registry.addGateway(BENCH_GID);
   const piles: WorkerPile[] = [];
   const vehicles: WorkerVehicle[] = [];
-  registry.db.transaction(() => {
-    for (let i = 0; i < options.piles; i++) {
-      const pid = `BP${String(i).padStart(5, '0')}`;
-      const entry = registry.addPile(pid, {
-        gid: BENCH_GID,
-        site: `Site ${Math.floor(i / 20)}`,
-        name: `Bench pile ${i}`,
-        address: 'Benchstraße 1',
-        lat: 51 + i * 1e-4,
-        lon: 6.7,
-        connectors: [
-          { id: 1, maxW: 150_000 },
-          { id: 2, maxW: 150_000 },
-        ],
-        pricePerKWh: '0.39',
-        currency: 'EUR',
-      });
-      piles.push({ pid, rootKey: entry.rootKey, keyOffset: entry.keyOffset, connectors: [1, 2] });
-    }
-    for (let i = 0; i < options.vehicles; i++) {
-      const vid = `BV${String(i).padStart(5, '0')}`;
-      const p = registry.addVehicle(vid, { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' });
-      vehicles.push({ vid, username: p.mqtt.username, password: p.mqtt.password });
-    }
-  })();
+  const specs = Array.from({ length: options.piles }, (_, i) => ({
+    pid: `BP${String(i).padStart(5, '0')}`,
+    spec: {
+      gid: BENCH_GID,
+      site: `Site ${Math.floor(i / 20)}`,
+      name: `Bench pile ${i}`,
+      address: 'Benchstraße 1',
+      lat: 51 + i * 1e-4,
+      lon: 6.7,
+      connectors: [
+        { id: 1, maxW: 150_000 },
+        { id: 2, maxW: 150_000 },
+      ],
+      pricePerKWh: '0.39',
+      currency: 'EUR',
+    },
+  }));
+  for (const entry of await registry.addPiles(specs))
+    piles.push({ pid: entry.pid, rootKey: entry.rootKey, keyOffset: entry.keyOffset, connectors: [1, 2] });
+  for (let i = 0; i < options.vehicles; i++) {
+    const vid = `BV${String(i).padStart(5, '0')}`;
+    const p = await registry.addVehicle(vid, {
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      wsUrl: 'ws://127.0.0.1:1/mqtt',
+    });
+    vehicles.push({ vid, username: p.mqtt.username, password: p.mqtt.password });
+  }
   return { dataDir, registry, piles, vehicles };
 }
 
-export function removeFleet(fleet: Fleet): void {
-  fleet.registry.close();
+export async function removeFleet(fleet: Fleet): Promise<void> {
+  await fleet.registry.close();
   fs.rmSync(fleet.dataDir, { recursive: true, force: true });
 }
 
@@ -92,10 +98,10 @@ export async function startBrokerProcess(
   } else {
     const dir = path.join(fleet.dataDir, 'mosquitto');
     // The gateway's login is made by its first export; Mosquitto's logins are fixed at its own export.
-    exportBenchGateway(fleet, `mqtt://127.0.0.1:${mqttPort}`);
+    await exportBenchGateway(fleet, `mqtt://127.0.0.1:${mqttPort}`);
     // Exported from the registry at each start, as an operator would after adding vehicles; we run as root,
     // so Mosquitto must not drop to its own user (it could not read the 0600 files).
-    exportMosquitto(fleet.registry, dir, {
+    await exportMosquitto(fleet.registry, dir, {
       mqttPort,
       wsPort,
       ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
@@ -117,9 +123,9 @@ export interface GatewayProcess {
 }
 
 /** Writes the bench gateway's config and keystore for `mqttUrl` (the cloud's export); returns the config's path. */
-function exportBenchGateway(fleet: Fleet, mqttUrl: string): string {
+async function exportBenchGateway(fleet: Fleet, mqttUrl: string): Promise<string> {
   const outDir = gatewayDir(fleet);
-  exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
+  await exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
   return path.join(outDir, 'config.json');
 }
 
@@ -131,7 +137,7 @@ const servingPiles = (out: string) => out.includes('"msg":"serving piles"');
  * served by the protocol state machines alone. Runs from source under tsx, with the services' node flags.
  */
 export async function startBarePileProcess(fleet: Fleet, mqttUrl: string): Promise<GatewayProcess> {
-  const configPath = exportBenchGateway(fleet, mqttUrl);
+  const configPath = await exportBenchGateway(fleet, mqttUrl);
   const service = benchService('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
   const startupMs = await service.start(servingPiles, 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
@@ -147,7 +153,7 @@ export async function startGatewayProcess(
     readyTimeoutMs?: number;
   } = {},
 ): Promise<GatewayProcess> {
-  const configPath = exportBenchGateway(fleet, mqttUrl);
+  const configPath = await exportBenchGateway(fleet, mqttUrl);
   if (options.dataDir || options.sqliteSync) {
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as {
       dataDir: string;

@@ -252,7 +252,7 @@ async function runOnBroker(
 }
 
 export async function handshakeScenario(options: HandshakeOptions): Promise<BrokerRun[]> {
-  const fleet = createFleet({
+  const fleet = await createFleet({
     piles: options.piles ?? (options.quick ? 400 : 1000),
     vehicles: options.vehicles ?? (options.quick ? 40 : 100),
   });
@@ -264,6 +264,6 @@ export async function handshakeScenario(options: HandshakeOptions): Promise<Brok
     }
     return runs;
   } finally {
-    removeFleet(fleet);
+    await removeFleet(fleet);
   }
 }

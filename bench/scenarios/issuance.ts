@@ -38,10 +38,8 @@ export async function issuanceScenario(options: {
   const log = options.log ?? (() => {});
   const vehicles = options.vehicles ?? (options.quick ? 20 : 100);
   const piles = options.piles ?? (options.quick ? 500 : 1000);
-  const fleet = createFleet({ piles, vehicles });
-  fleet.registry.db.transaction(() => {
-    for (const v of fleet.vehicles) fleet.registry.grant(v.vid, { scope: 'all' });
-  })();
+  const fleet = await createFleet({ piles, vehicles });
+  for (const v of fleet.vehicles) await fleet.registry.grant(v.vid, { scope: 'all' });
   const total = vehicles * piles;
   const result: IssuanceResult = {
     vehicles,
@@ -115,7 +113,7 @@ export async function issuanceScenario(options: {
     await Promise.all(clients.map((c) => c.endAsync()));
     await cloud?.close();
     await broker.service.stop();
-    removeFleet(fleet);
+    await removeFleet(fleet);
   }
   result.loadavg1 = loadavg()[0];
   return result;

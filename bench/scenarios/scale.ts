@@ -61,7 +61,7 @@ export async function scaleScenario(options: {
   const log = options.log ?? (() => {});
   const piles = options.piles ?? (options.quick ? 10_000 : 10_000);
   const t0 = performance.now();
-  const fleet = createFleet({ piles, vehicles: options.quick ? 40 : 100 });
+  const fleet = await createFleet({ piles, vehicles: options.quick ? 40 : 100 });
   const result: ScaleResult = {
     piles,
     connectors: piles * 2,
@@ -122,7 +122,7 @@ export async function scaleScenario(options: {
     await driver?.close();
     await gateway?.service.stop('SIGTERM', 15_000);
     await broker.service.stop();
-    removeFleet(fleet);
+    await removeFleet(fleet);
   }
   result.loadavg1 = loadavg()[0];
   return result;

@@ -21,11 +21,11 @@ export async function startOcppDepot(
   mqttUrl: string,
   logger: Logger,
 ): Promise<{ station: TestStation; close(): Promise<void> }> {
-  const registry = openRegistry(dataDir);
+  const registry = await openRegistry(dataDir);
   try {
-    if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(OCPP_GATEWAY)) {
-      registry.addGateway(OCPP_GATEWAY, { name: 'OCPP station for the tests' });
-      registry.addPile(OCPP_PILE, {
+    if (!(await registry.hasGateway(OCPP_GATEWAY))) {
+      await registry.addGateway(OCPP_GATEWAY, { name: 'OCPP station for the tests' });
+      await registry.addPile(OCPP_PILE, {
         gid: OCPP_GATEWAY,
         site: 'Depot',
         name: 'Depot P8',
@@ -41,10 +41,10 @@ export async function startOcppDepot(
       });
     }
   } finally {
-    registry.close();
+    await registry.close();
   }
   const outDir = join(dataDir, 'gateways', OCPP_GATEWAY);
-  exportGateway(dataDir, OCPP_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
+  await exportGateway(dataDir, OCPP_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
   const configPath = join(outDir, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { piles: Record<string, unknown>[] };
   for (const pile of config.piles)

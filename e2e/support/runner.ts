@@ -38,7 +38,7 @@ const control = createServer((req, res) => {
       return reply(200, { ok: true });
     }
     if (req.method === 'POST' && url.pathname === '/grants/revoke') {
-      const revoked = system.revokeGrants(
+      const revoked = await system.revokeGrants(
         url.searchParams.get('vid') ?? '',
         url.searchParams.get('pid') ?? '',
       );

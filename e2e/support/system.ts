@@ -34,7 +34,7 @@ export interface RunningSystem {
   spied(): string[];
   /** stops the broker, waits `downMs`, starts it again on the same ports */
   restartBroker(downMs: number): Promise<void>;
-  revokeGrants(vid: string, pid: string): number;
+  revokeGrants(vid: string, pid: string): Promise<number>;
   /** publishes a session.meter with a wrong MAC to the vehicle, as any gateway login could */
   forgeMeter(vid: string, sid: string): Promise<void>;
   /** the cloud credential service down (the vehicle has lost its cloud) and up again */
@@ -43,12 +43,12 @@ export interface RunningSystem {
   close(): Promise<void>;
 }
 
-function makeCounterfeit(dataDir: string, mqttUrl: string): string {
-  const registry = openRegistry(dataDir);
+async function makeCounterfeit(dataDir: string, mqttUrl: string): Promise<string> {
+  const registry = await openRegistry(dataDir);
   try {
-    if (!registry.db.prepare('SELECT 1 FROM gateways WHERE gid = ?').get(ROGUE_GATEWAY)) {
-      registry.addGateway(ROGUE_GATEWAY, { name: 'Counterfeit pile for the tests' });
-      registry.addPile(COUNTERFEIT_PILE, {
+    if (!(await registry.hasGateway(ROGUE_GATEWAY))) {
+      await registry.addGateway(ROGUE_GATEWAY, { name: 'Counterfeit pile for the tests' });
+      await registry.addPile(COUNTERFEIT_PILE, {
         gid: ROGUE_GATEWAY,
         site: 'Roadside',
         name: 'Roadside P9',
@@ -61,16 +61,16 @@ function makeCounterfeit(dataDir: string, mqttUrl: string): string {
       });
     }
   } finally {
-    registry.close();
+    await registry.close();
   }
   const outDir = join(dataDir, 'gateways', ROGUE_GATEWAY);
-  exportGateway(dataDir, ROGUE_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
+  await exportGateway(dataDir, ROGUE_GATEWAY, { mqttUrl, outDir, httpPort: 0, meterIntervalMs: 500 });
   return join(outDir, 'config.json');
 }
 
 export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const host = '127.0.0.1';
-  const registry = openRegistry(dataDir);
+  const registry = await openRegistry(dataDir);
   const brokerOptions = {
     host,
     mqttPort: 0,
@@ -82,8 +82,8 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const mqttUrl = `mqtt://${host}:${ports.mqttPort}`;
   const wsUrl = `ws://${host}:${ports.wsPort}/mqtt`;
 
-  seedDemo(dataDir, { mqttUrl, wsUrl });
-  const rogueConfig = makeCounterfeit(dataDir, mqttUrl);
+  await seedDemo(dataDir, { mqttUrl, wsUrl });
+  const rogueConfig = await makeCounterfeit(dataDir, mqttUrl);
   // Warnings only, on stderr: stdout carries the runner's ready line.
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const startCloud = async () => {
@@ -100,7 +100,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   let cloud: CloudService | undefined = await startCloud();
 
   const demoDir = join(dataDir, 'gateways', DEMO_GATEWAY);
-  exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
+  await exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
   const gateways: RunningGateway[] = [];
   const demoGateway = await startGateway(join(demoDir, 'config.json'), {
     logger: logger.child({ component: 'gateway' }),
@@ -147,14 +147,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       cloud ??= await startCloud();
     },
     revokeGrants(vid, pid) {
-      const grants = registry.db
-        .prepare(
-          `SELECT id FROM grants WHERE vid = ? AND revoked_at IS NULL AND (scope = 'all' OR target = ? OR
-            target = (SELECT site FROM piles WHERE pid = ?))`,
-        )
-        .all(vid, pid, pid) as { id: number }[];
-      for (const g of grants) registry.revokeGrant(g.id);
-      return grants.length;
+      return registry.revokeGrantsCovering(vid, pid);
     },
     async close() {
       await headUnit.close();
@@ -163,7 +156,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       await depot.close();
       await cloud?.close();
       await broker.close();
-      registry.close();
+      await registry.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  * controllers stay the same if that API moves.
  */
 import type {
+  CredentialFailureCode,
   DirectoryEntry,
   MeterBody,
   OfferBody,
@@ -58,7 +59,7 @@ export type AuthOutcome =
   | { ok: true; session: ChargingSessionPort }
   | { ok: false; code: string; message: string; authenticated: boolean };
 
-export type CredentialRequestOutcome = { ok: true } | { ok: false; code: string };
+export type CredentialRequestOutcome = { ok: true } | { ok: false; code: CredentialFailureCode };
 
 export interface VehiclePort {
   readonly provisioning: VehicleProvisioning;

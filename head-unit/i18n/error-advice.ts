@@ -1,19 +1,16 @@
 /** Maps every failure a driver can meet (PROTOCOL §6 codes and the vehicle's own) to a message and a next step. */
-import { ERROR_CODES, type ErrorCode } from '../../shared/index.js';
+import {
+  AUTH_FAILURE_CODES,
+  type AuthFailureCode,
+  ERROR_CODES,
+  type ErrorCode,
+  isOneOf,
+} from '../../shared/index.js';
 import type { MessageKey } from './en.js';
 
 export type NextAction = 'retry' | 'anotherPile' | 'renew' | 'wait' | 'dismiss';
 
-export type FailureCode =
-  | ErrorCode
-  | 'PILE_NOT_AUTHENTIC'
-  | 'BAD_RESULT_MAC'
-  | 'OFFER_INVALID'
-  | 'OFFER_DECLINED'
-  | 'NO_CREDENTIAL'
-  | 'NOT_CONNECTED';
-
-const NEXT: Record<FailureCode, NextAction> = {
+const NEXT: Record<AuthFailureCode, NextAction> = {
   MALFORMED: 'retry',
   UNSUPPORTED_VERSION: 'anotherPile',
   WRONG_PILE: 'renew',
@@ -47,14 +44,14 @@ export interface FailureAdvice {
   counterfeit: boolean;
 }
 
+/** Advice for a failure; a code this build does not know (a newer pile's) gets the generic advice. */
 export function adviceFor(code: string): FailureAdvice {
-  if (code in NEXT) {
-    const known = code as FailureCode;
+  if (isOneOf(AUTH_FAILURE_CODES, code)) {
     return {
       code,
-      message: `err.${known}` as MessageKey,
-      action: NEXT[known],
-      counterfeit: known === 'PILE_NOT_AUTHENTIC',
+      message: `err.${code}`,
+      action: NEXT[code],
+      counterfeit: code === 'PILE_NOT_AUTHENTIC',
     };
   }
   return { code, message: 'err.UNKNOWN', action: 'retry', counterfeit: false };

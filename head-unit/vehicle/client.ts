@@ -7,7 +7,9 @@ import {
   b64uDecode,
   buildCredentialRequest,
   type Clock,
+  type CredentialDenialCode,
   CredentialDenied,
+  type CredentialFailureCode,
   type DirectoryEntry,
   DirectoryEntry as DirectoryEntrySchema,
   deriveSealKey,
@@ -49,7 +51,7 @@ export interface VehicleClientEvents {
   'pile-status': { pid: string; status: PileStatus | undefined };
   'gateway-status': { gid: string; status: GatewayStatus | undefined };
   credential: CredentialChange;
-  'credential-denied': { pid: string; code: string };
+  'credential-denied': { pid: string; code: CredentialDenialCode };
   'auth-step': AuthStep;
   session: ChargingSession;
 }
@@ -70,7 +72,7 @@ export interface VehicleClientOptions {
 export class CredentialError extends Error {
   override readonly name = 'CredentialError';
   constructor(
-    readonly code: string,
+    readonly code: CredentialFailureCode,
     message: string,
   ) {
     super(message);

@@ -1,10 +1,10 @@
 /** Drives one VehicleHandshake over the client's MQTT connection, reporting each step with its time. */
 import {
+  type AuthFailureCode,
   type OfferBody,
   type SessionKeys,
   type VehicleCredential,
   type VehicleEvent,
-  type VehicleFailureCode,
   VehicleHandshake,
 } from '../../shared/index.js';
 import type { ChargingSession } from './charging.js';
@@ -29,10 +29,10 @@ export interface AuthStep {
   /** ms since authenticate() was called */
   elapsedMs: number;
   /** 'credential': where it came from; 'offer': the offer; 'failed': the code */
-  detail?: { source?: 'stored' | 'requested'; offer?: OfferBody; code?: string; message?: string };
+  detail?: { source?: 'stored' | 'requested'; offer?: OfferBody; code?: AuthFailureCode; message?: string };
 }
 
-export type AuthFailureCode = VehicleFailureCode | 'NO_CREDENTIAL' | 'NOT_CONNECTED';
+export type { AuthFailureCode };
 
 export type AuthOutcome =
   | { ok: true; session: ChargingSession; steps: AuthStep[]; totalMs: number }

@@ -49,14 +49,24 @@ export class ExpiringSet {
   }
 }
 
-/** Fixed-window counter per key, e.g. requests per vehicle per minute. Bounded by pruning stale windows. */
+/**
+ * Fixed-window counter per key, e.g. requests per vehicle per minute. Bounded: it tracks at most `maxKeys` keys,
+ * and a key over `limit` (the count its caller refuses beyond) is the last to be forgotten, so a flood of new
+ * keys cannot free a limited one. A new key finds room by dropping expired windows first, then the oldest window
+ * still within the limit. Only when every tracked key is over the limit does a limited one go: the oldest, the
+ * nearest to the end of its window.
+ */
 export class WindowCounter {
+  /** in the order windows started, except that limited windows passed over by an eviction move to the back */
   private readonly windows = new Map<string, { start: number; count: number }>();
 
   constructor(
     private readonly windowMs: number,
     private readonly maxKeys: number,
-  ) {}
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {
+    if (!(maxKeys >= 1)) throw new RangeError('WindowCounter: maxKeys must be at least 1');
+  }
 
   get size(): number {
     return this.windows.size;
@@ -65,8 +75,12 @@ export class WindowCounter {
   /** Counts one event for key and returns the count within the current window. */
   hit(key: string, nowMs: number): number {
     let w = this.windows.get(key);
-    if (!w || nowMs - w.start >= this.windowMs) {
-      if (!w && this.windows.size >= this.maxKeys) this.prune(nowMs);
+    if (w && nowMs - w.start >= this.windowMs) {
+      this.windows.delete(key); // a new window goes to the back, in start order
+      w = undefined;
+    }
+    if (!w) {
+      if (this.windows.size >= this.maxKeys) this.makeRoom(nowMs);
       w = { start: nowMs, count: 0 };
       this.windows.set(key, w);
     }
@@ -83,15 +97,29 @@ export class WindowCounter {
     this.windows.delete(key);
   }
 
-  prune(nowMs: number): void {
+  private expired(w: { start: number }, nowMs: number): boolean {
+    return nowMs - w.start >= this.windowMs;
+  }
+
+  /** Frees one slot or more; amortised O(1) while few keys are over the limit. */
+  private makeRoom(nowMs: number): void {
     for (const [k, w] of this.windows) {
-      if (nowMs - w.start >= this.windowMs) this.windows.delete(k);
-    }
-    // Under a flood of distinct keys, drop the oldest to stay bounded.
-    for (const k of this.windows.keys()) {
-      if (this.windows.size < this.maxKeys) break;
+      if (!this.expired(w, nowMs)) break;
       this.windows.delete(k);
     }
+    if (this.windows.size < this.maxKeys) return;
+    // Limited windows passed over move to the back, so the next eviction does not walk past them again.
+    let passed = 0;
+    const tracked = this.windows.size;
+    for (const [k, w] of this.windows) {
+      if (passed === tracked) break; // every key is over the limit
+      this.windows.delete(k);
+      if (w.count <= this.limit || this.expired(w, nowMs)) return;
+      this.windows.set(k, w);
+      passed++;
+    }
+    const oldest = this.windows.keys().next();
+    if (!oldest.done) this.windows.delete(oldest.value);
   }
 }
 
@@ -122,7 +150,7 @@ export class VehicleLimits {
       trackedVehicles: number;
     },
   ) {
-    this.requests = new WindowCounter(60_000, limits.trackedVehicles);
+    this.requests = new WindowCounter(60_000, limits.trackedVehicles, limits.requestsPerVehiclePerMinute);
     this.failedProofs = new WindowCounter(limits.lockoutMs, limits.trackedVehicles);
     this.lockouts = new ExpiringSet(limits.trackedVehicles);
   }

@@ -8,7 +8,7 @@ import type { VehicleCredential } from '../credential.js';
 import { b64uEncode, tryB64uDecode, utf8Decode } from '../crypto/bytes.js';
 import { deriveSessionKey } from '../crypto/kdf.js';
 import { type MacKey, macKeyOf, verifyMac } from '../crypto/mac.js';
-import type { AbortReason, ErrorCode } from '../errors.js';
+import type { AbortReason, VehicleFailureCode } from '../errors.js';
 import { type Clock, RANDOM_BYTES, type RandomSource, unixSeconds } from '../ids.js';
 import { OfferBody } from '../messages/bodies.js';
 import { decodeBody, parseJsonObject, validateMessage } from '../messages/decode.js';
@@ -18,14 +18,6 @@ import { deriveErrorMac, derivePileProof, deriveResultMac, deriveVehicleProof, o
 import { buildAuthAbort, buildAuthRequest } from './vehicle-messages.js';
 
 export type VehicleHandshakeState = 'idle' | 'requested' | 'offered' | 'responded' | 'authorized' | 'failed';
-
-/** Why a vehicle's handshake ended without authorisation. */
-export type VehicleFailureCode =
-  | ErrorCode
-  | 'PILE_NOT_AUTHENTIC'
-  | 'BAD_RESULT_MAC'
-  | 'OFFER_INVALID'
-  | 'OFFER_DECLINED';
 
 export interface SessionKeys {
   sid: string;

@@ -4,7 +4,7 @@
  * told so rather than called malformed; the schemas themselves accept any integer `v`. Unknown fields are ignored.
  */
 import * as v from 'valibot';
-import { ERROR_CODES } from '../errors.js';
+import { CREDENTIAL_DENIAL_CODES, ERROR_CODES } from '../errors.js';
 import {
   b64u,
   b64u16,
@@ -143,7 +143,7 @@ export const CredentialDenied = v.object({
   v: version,
   type: v.literal('credential.denied'),
   pid: id,
-  code: v.pipe(v.string(), v.maxLength(64)),
+  code: v.picklist(CREDENTIAL_DENIAL_CODES),
 });
 
 /** §4 gateways/{gid}/status */

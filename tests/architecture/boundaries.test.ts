@@ -1,8 +1,9 @@
 /**
  * The import boundaries of docs/architecture.md, as `npm run lint` enforces them (Biome noRestrictedImports,
  * biome.json): a party never imports another party, node/ imports no party, shared/ imports nothing outside
- * shared/ (its tests may read the protocol's vectors). Each rule is shown to fail on a deliberate crossing,
- * written for a moment into the tree as a probe file and linted like any other.
+ * shared/ (its tests may read the protocol's vectors), and the cloud reaches SQLite only in cloud/store/. Each
+ * rule is shown to fail on a deliberate crossing, written for a moment into the tree as a probe file and linted
+ * like any other.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ describe('import boundaries (npm run lint)', () => {
   it.each([
     ['cloud/probe.ts', "import { startBroker as probe } from '../broker/server.js';"],
     ['cloud/store/probe.ts', "import { startGateway as probe } from '../../pile-gateway/gateway.js';"],
+    ['cloud/probe.ts', "import probe from 'better-sqlite3';"],
     ['broker/probe.ts', "import { openRegistry as probe } from '../cloud/registry.js';"],
     ['pile-gateway/probe.ts', "import { VehicleClient as probe } from '../head-unit/vehicle/client.js';"],
     ['head-unit/ui/probe.ts', "import { PileRuntime as probe } from '../../pile-gateway/pile.js';"],
@@ -46,6 +48,7 @@ describe('import boundaries (npm run lint)', () => {
   it.each([
     ['pile-gateway/probe.ts', "import { connectMqtt as probe } from '../node/mqtt-client.js';"],
     ['cloud/probe.ts', "import { topics as probe } from '../shared/index.js';"],
+    ['cloud/store/probe.ts', "import probe from 'better-sqlite3';"],
     [
       'shared/crypto/probe.test.ts',
       "import probe from '../../tests/vectors/evauth-v1.json' with { type: 'json' };",

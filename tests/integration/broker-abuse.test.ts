@@ -31,16 +31,17 @@ describe('broker under attack', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-broker-abuse-'));
-    const registry = openRegistry(dir);
-    registry.init();
+    const registry = await openRegistry(dir);
+    await registry.init();
     password['cloud'] = registry.cloudPassword();
     for (const vid of ['EV-ATTACK', 'EV-VICTIM', 'EV-GENUINE', 'EV-BYSTANDER']) {
-      password[vid] = registry.addVehicle(vid, {
+      const provisioned = await registry.addVehicle(vid, {
         mqttUrl: 'mqtt://127.0.0.1:1',
         wsUrl: 'ws://127.0.0.1:1/mqtt',
-      }).mqtt.password;
+      });
+      password[vid] = provisioned.mqtt.password;
     }
-    registry.close();
+    await registry.close();
     const port = await freePort();
     wsPort = await freePort();
     url = `mqtt://127.0.0.1:${port}`;

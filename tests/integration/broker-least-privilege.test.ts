@@ -31,18 +31,19 @@ describe('broker least privilege', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-least-privilege-'));
-    registry = openRegistry(dir);
-    registry.init();
+    registry = await openRegistry(dir);
+    await registry.init();
     passwords['cloud'] = registry.cloudPassword();
     for (const vid of ['LP-1', 'LP-2']) {
-      passwords[`vehicle:${vid}`] = registry.addVehicle(vid, {
+      const provisioned = await registry.addVehicle(vid, {
         mqttUrl: 'mqtt://127.0.0.1:1',
         wsUrl: 'ws://127.0.0.1:1/mqtt',
-      }).mqtt.password;
+      });
+      passwords[`vehicle:${vid}`] = provisioned.mqtt.password;
     }
-    registry.addGateway('gw-lp');
+    await registry.addGateway('gw-lp');
     const gatewayDir = join(dir, 'gateways', 'gw-lp');
-    exportGateway(dir, 'gw-lp', { mqttUrl: 'mqtt://127.0.0.1:1', outDir: gatewayDir });
+    await exportGateway(dir, 'gw-lp', { mqttUrl: 'mqtt://127.0.0.1:1', outDir: gatewayDir });
     const config = JSON.parse(spawnSync('cat', [join(gatewayDir, 'config.json')]).stdout.toString());
     passwords['gateway:gw-lp'] = config.mqtt.password;
 
@@ -73,7 +74,7 @@ describe('broker least privilege', () => {
   afterAll(async () => {
     for (const c of clients) c.end(true);
     await broker?.stop('SIGKILL');
-    registry?.close();
+    await registry?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -111,7 +112,7 @@ describe('broker least privilege', () => {
     car.on('close', () => {
       closed = true;
     });
-    registry.revokeVehicle('LP-2');
+    await registry.revokeVehicle('LP-2');
     await waitFor(() => closed || undefined, 3000, 'the revoked vehicle disconnected');
     await broker.waitForLog((l) => l.msg === 'login withdrawn; connection closed', 3000, 'withdrawal logged');
     await cloud.publishAsync(topics.vehicleCloud('LP-2'), 'after revocation', { qos: 1 });

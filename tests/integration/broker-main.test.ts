@@ -20,12 +20,13 @@ describe('broker/main.ts process', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-broker-main-'));
-    const registry = openRegistry(dir);
-    registry.init();
-    password = registry.addVehicle('V1', { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' })
-      .mqtt.password;
+    const registry = await openRegistry(dir);
+    await registry.init();
+    password = (
+      await registry.addVehicle('V1', { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' })
+    ).mqtt.password;
     cloudPassword = registry.cloudPassword();
-    registry.close();
+    await registry.close();
     broker = await startEntryPoint('broker/main.ts', ['--data', dir, '--mqtt-port', '0', '--ws-port', '0']);
     listening = await broker.waitForLog((l) => l.msg === 'broker listening', 10_000, 'broker listening');
   });

@@ -37,15 +37,17 @@ describe('broker over TLS and WSS', () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-broker-tls-'));
     const cert = makeCertificate(dir);
     ca = cert.ca;
-    registry = openRegistry(dir);
-    registry.init();
-    vehiclePassword = registry.addVehicle('V1', {
-      mqttUrl: 'mqtts://127.0.0.1:1',
-      wsUrl: 'wss://127.0.0.1:1/mqtt',
-    }).mqtt.password;
-    registry.addGateway('G1');
-    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
-    registry.setMqttPassword('gateway:G1', 'gw-password');
+    registry = await openRegistry(dir);
+    await registry.init();
+    vehiclePassword = (
+      await registry.addVehicle('V1', {
+        mqttUrl: 'mqtts://127.0.0.1:1',
+        wsUrl: 'wss://127.0.0.1:1/mqtt',
+      })
+    ).mqtt.password;
+    await registry.addGateway('G1');
+    await registry.addPile('P1', testPileSpec({ gid: 'G1' }));
+    await registry.setMqttPassword('gateway:G1', 'gw-password');
     broker = await startBroker({
       mqttPort: 0,
       wsPort: 0,
@@ -57,7 +59,7 @@ describe('broker over TLS and WSS', () => {
   afterAll(async () => {
     for (const client of open) client.end(true);
     await broker?.close();
-    registry?.close();
+    await registry?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -153,15 +155,16 @@ describe('broker/main.ts with --tls-cert and --tls-key', () => {
   let ca: Buffer;
   let cert: ReturnType<typeof makeCertificate>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-broker-main-tls-'));
     cert = makeCertificate(dir);
     ca = cert.ca;
-    const registry = openRegistry(dir);
-    registry.init();
-    password = registry.addVehicle('V1', { mqttUrl: 'mqtts://127.0.0.1:1', wsUrl: 'wss://127.0.0.1:1/mqtt' })
-      .mqtt.password;
-    registry.close();
+    const registry = await openRegistry(dir);
+    await registry.init();
+    password = (
+      await registry.addVehicle('V1', { mqttUrl: 'mqtts://127.0.0.1:1', wsUrl: 'wss://127.0.0.1:1/mqtt' })
+    ).mqtt.password;
+    await registry.close();
   });
 
   afterAll(async () => {

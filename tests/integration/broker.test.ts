@@ -18,15 +18,15 @@ describe('embedded broker with registry logins', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-broker-'));
-    registry = openRegistry(dir);
-    registry.init();
+    registry = await openRegistry(dir);
+    await registry.init();
     const urls = { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' };
-    const a = registry.addVehicle('V1', urls);
-    const b = registry.addVehicle('V2', urls);
-    registry.addGateway('G1');
-    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
-    registry.addPile('P2', testPileSpec());
-    registry.setMqttPassword('gateway:G1', 'gw-password');
+    const a = await registry.addVehicle('V1', urls);
+    const b = await registry.addVehicle('V2', urls);
+    await registry.addGateway('G1');
+    await registry.addPile('P1', testPileSpec({ gid: 'G1' }));
+    await registry.addPile('P2', testPileSpec());
+    await registry.setMqttPassword('gateway:G1', 'gw-password');
     broker = await startBroker({
       mqttPort: 0,
       wsPort: 0,
@@ -45,7 +45,7 @@ describe('embedded broker with registry logins', () => {
 
   afterAll(async () => {
     await broker?.close();
-    registry?.close();
+    await registry?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -79,13 +79,13 @@ describe('embedded broker with registry logins', () => {
   });
 
   it('refuses a revoked vehicle', async () => {
-    registry.addVehicle('V3', { mqttUrl: 'mqtt://x:1', wsUrl: 'ws://x:1/mqtt' });
+    await registry.addVehicle('V3', { mqttUrl: 'mqtt://x:1', wsUrl: 'ws://x:1/mqtt' });
     const password = JSON.parse(
       (await import('node:fs')).readFileSync(registry.vehicleProvisioningPath('V3'), 'utf8'),
     ).mqtt.password;
     const ok = await connectClient(world.url, 'vehicle:V3', password);
     await ok.endAsync();
-    registry.revokeVehicle('V3');
+    await registry.revokeVehicle('V3');
     await expect(connectClient(world.url, 'vehicle:V3', password)).rejects.toThrow();
   });
 

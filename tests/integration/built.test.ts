@@ -30,7 +30,7 @@ describe('built services', () => {
       expect(cmdline.some((arg) => arg.endsWith('.mjs') && arg.includes('dist/services'))).toBe(true);
       expect(cmdline.join(' ')).not.toContain('tsx');
     }
-    const car = system.addVehicle('BUILT-CAR', { scope: 'all' });
+    const car = await system.addVehicle('BUILT-CAR', { scope: 'all' });
     const client = await system.vehicle(car);
     await credentialFor(client, 'IT-P1');
     const outcome = await client.authenticate('IT-P1', 1);

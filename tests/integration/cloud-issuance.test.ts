@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginView, startBroker } from '../../broker/index.js';
-import { reconcile } from '../../cloud/issuer.js';
+import { reconcile } from '../../cloud/reconcile.js';
 import { DB_FILE, openRegistry, type Registry } from '../../cloud/registry.js';
 import { type CloudService, startCloudService } from '../../cloud/service.js';
 import { b64uDecode, deriveSealKey, openCredential, topics } from '../../shared/index.js';
@@ -36,18 +36,21 @@ describe('issuing pass in committed batches', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-issuance-'));
-    admin = openRegistry(dir);
-    admin.init();
-    admin.db.transaction(() => {
-      for (let i = 0; i < PILES; i++) admin.addPile(`P${String(i).padStart(4, '0')}`, spec);
-    })();
+    admin = await openRegistry(dir);
+    await admin.init();
+    await admin.addPiles(
+      Array.from({ length: PILES }, (_, i) => ({ pid: `P${String(i).padStart(4, '0')}`, spec })),
+    );
     for (const vid of VEHICLES) {
-      const p = admin.addVehicle(vid, { mqttUrl: 'mqtt://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/mqtt' });
+      const p = await admin.addVehicle(vid, {
+        mqttUrl: 'mqtt://127.0.0.1:1',
+        wsUrl: 'ws://127.0.0.1:1/mqtt',
+      });
       keys[vid] = b64uDecode(p.vehicleKey);
       passwords[vid] = p.mqtt.password;
-      admin.grant(vid, { scope: 'all' });
+      await admin.grant(vid, { scope: 'all' });
     }
-    auth = openRegistry(dir);
+    auth = await openRegistry(dir);
     broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     observer = new Database(join(dir, DB_FILE), { readonly: true });
   });
@@ -57,8 +60,8 @@ describe('issuing pass in committed batches', () => {
     await service?.close();
     await broker?.close();
     observer?.close();
-    auth?.close();
-    admin?.close();
+    await auth?.close();
+    await admin?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -103,7 +106,9 @@ describe('issuing pass in committed batches', () => {
   it('a later pass in small steps finds every pair done: nothing issued, nothing changed', async () => {
     await service?.flushed();
     const random = (n: number) => randomBytes(n);
-    expect(reconcile(admin, Date.now(), { ticketLifeSeconds: 7 * 24 * 3600, random, issueBatch: 7 })).toBe(0);
+    expect(
+      await reconcile(admin, Date.now(), { ticketLifeSeconds: 7 * 24 * 3600, random, issueBatch: 7 }),
+    ).toBe(0);
     expect((observer.prepare('SELECT COUNT(*) AS n FROM tickets').get() as { n: number }).n).toBe(TOTAL);
     const published = observer.prepare(
       "SELECT COUNT(*) AS n FROM retained WHERE topic LIKE '%/credentials/%'",

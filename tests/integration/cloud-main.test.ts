@@ -49,18 +49,18 @@ describe('cloud/main.ts process', () => {
     );
     expect(init.status, init.stderr).toBe(0);
     // the rest of the set-up in-process (what the CLI would do, without a process start per command)
-    registry = openRegistry(dir);
-    registry.addPile('P1', testPileSpec({ name: 'Depot 1' }));
-    registry.addPile(
+    registry = await openRegistry(dir);
+    await registry.addPile('P1', testPileSpec({ name: 'Depot 1' }));
+    await registry.addPile(
       'P2',
       testPileSpec({ site: 'B', name: 'Depot 2', address: 'street 2', lat: 51, lon: 8, pricePerKWh: '0.45' }),
     );
-    const provisioned = registry.addVehicle('V1', {
+    const provisioned = await registry.addVehicle('V1', {
       mqttUrl: 'mqtt://127.0.0.1:1',
       wsUrl: 'ws://127.0.0.1:1/mqtt',
     });
     vehicleKey = b64uDecode(provisioned.vehicleKey);
-    registry.grant('V1', { scope: 'pile', target: 'P1' });
+    await registry.grant('V1', { scope: 'pile', target: 'P1' });
 
     broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
@@ -75,7 +75,7 @@ describe('cloud/main.ts process', () => {
     vehicle?.end(true);
     await service?.stop('SIGKILL');
     await broker?.close();
-    registry?.close();
+    await registry?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -137,27 +137,40 @@ describe('cloud/main.ts process', () => {
       pid: 'P2',
       code: line['code'],
     });
+  });
 
-    // a forged MAC is logged with its own code
+  it('drops a request that does not verify, unanswered, and logs the count at warn level with the reason', async () => {
+    const now = Math.floor(Date.now() / 1000);
     const forged = buildCredentialRequest(deriveVehicleMacKey(randomBytes(32), 'V1'), 'V1', 'P1', now, (n) =>
       randomBytes(n),
     );
     await vehicle.publishAsync(topics.credentialRequests(), JSON.stringify(forged), { qos: 1 });
-    const badMac = await service.waitForLog((l) => l['code'] === 'BAD_MAC', 5000, 'BAD_MAC log line');
-    expect(badMac).toMatchObject({ outcome: 'denied', vid: 'V1', pile: 'P1', pid: service.pid });
-    expect(badMac.level).toBeGreaterThanOrEqual(30);
-  });
-
-  it('logs a request it cannot answer (no vehicle id) at warn level with a reason', async () => {
     await vehicle.publishAsync(topics.credentialRequests(), '{"v":1,"type":"credential.request"}', {
       qos: 1,
     });
     const line = await service.waitForLog(
-      (l) => typeof l['reason'] === 'string' && l.level === 40,
+      (l) => {
+        const dropped = l['dropped'] as Record<string, number> | undefined;
+        return dropped?.['BAD_MAC'] === 1 && dropped['MALFORMED'] === 1;
+      },
       5000,
-      'dropped request log line',
+      'dropped requests log line',
     );
-    expect(line.name).toBe('evauth-cloud');
+    expect(line).toMatchObject({ name: 'evauth-cloud', msg: 'credential.requests dropped unanswered' });
+    expect(line.level).toBe(40);
+    expect(typeof line['reason']).toBe('string');
+    expect(service.logs.some((l) => l['code'] === 'BAD_MAC')).toBe(false);
+    // nothing reached the vehicle for either: the one denial on its topic is the earlier NOT_ENTITLED
+    await vehicle.publishAsync(
+      topics.credentialRequests(),
+      JSON.stringify(
+        buildCredentialRequest(deriveVehicleMacKey(vehicleKey, 'V1'), 'V1', 'P2', now, (n) => randomBytes(n)),
+      ),
+      { qos: 1 },
+    );
+    const denials = () => seen.filter((m) => m.topic === topics.vehicleCloud('V1'));
+    await waitFor(() => denials().length === 2 || undefined, 3000, 'second NOT_ENTITLED');
+    expect(denials().map((m) => JSON.parse(m.payload).code)).toEqual(['NOT_ENTITLED', 'NOT_ENTITLED']);
     expect(service.otherStdout).toEqual([]);
   });
 
@@ -196,9 +209,9 @@ describe('cloud/main.ts process without a usable set-up', () => {
   it('keeps running while the broker is unreachable and still exits 0 promptly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evauth-cloud-main-nobroker-'));
     dirs.push(dir);
-    const registry = openRegistry(dir);
-    registry.init();
-    registry.close();
+    const registry = await openRegistry(dir);
+    await registry.init();
+    await registry.close();
     // a port that was free a moment ago: nothing listens there
     const closed = await startBroker({ mqttPort: 0, logins: { authenticate: () => undefined } });
     const port = closed.mqttPort;

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcile } from '../../cloud/issuer.js';
 import { exportMosquitto } from '../../cloud/mosquitto.js';
+import { reconcile } from '../../cloud/reconcile.js';
 import { openRegistry } from '../../cloud/registry.js';
 import { seedDemo } from '../../cloud/seed.js';
 import { freePort, waitForPort } from '../../node/child-process.js';
@@ -50,19 +50,19 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evauth-mosq-'));
     const [mqttPort, wsPort] = [await freePort(), await freePort()];
-    const registry = openRegistry(dir);
-    registry.init();
+    const registry = await openRegistry(dir);
+    await registry.init();
     const urls = { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, wsUrl: `ws://127.0.0.1:${wsPort}/mqtt` };
-    const a = registry.addVehicle('V1', urls);
-    const b = registry.addVehicle('V2', urls);
-    registry.addGateway('G1');
-    registry.addPile('P1', testPileSpec({ gid: 'G1' }));
-    registry.addPile('P2', testPileSpec());
-    registry.setMqttPassword('gateway:G1', 'gw-secret');
+    const a = await registry.addVehicle('V1', urls);
+    const b = await registry.addVehicle('V2', urls);
+    await registry.addGateway('G1');
+    await registry.addPile('P1', testPileSpec({ gid: 'G1' }));
+    await registry.addPile('P2', testPileSpec());
+    await registry.setMqttPassword('gateway:G1', 'gw-secret');
     // The test runs as root in CI; without `user root` Mosquitto would drop to an account that cannot read the
     // private temp folder.
     const runAsUser = process.getuid?.() === 0 ? { runAsUser: 'root' } : {};
-    exportMosquitto(registry, join(dir, 'mosquitto'), { mqttPort, wsPort, ...runAsUser });
+    await exportMosquitto(registry, join(dir, 'mosquitto'), { mqttPort, wsPort, ...runAsUser });
     world = {
       url: urls.mqttUrl,
       vehicle1: { vid: 'V1', password: a.mqtt.password },
@@ -71,7 +71,7 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
       otherPid: 'P2',
       cloudPassword: registry.cloudPassword(),
     };
-    registry.close();
+    await registry.close();
     mosquitto = spawn(MOSQUITTO!, ['-c', join(dir, 'mosquitto', 'mosquitto.conf')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -164,31 +164,36 @@ describe.runIf(MOSQUITTO)("rights on Debian's Mosquitto from the exported files"
 });
 
 describe('seedDemo', () => {
-  it('creates the demo once, then reuses it and only rewrites provisioning URLs', () => {
+  it('creates the demo once, then reuses it and only rewrites provisioning URLs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evauth-seed-'));
     try {
-      const first = seedDemo(dir, { mqttUrl: 'mqtt://127.0.0.1:1883', wsUrl: 'ws://127.0.0.1:8083/mqtt' });
+      const first = await seedDemo(dir, {
+        mqttUrl: 'mqtt://127.0.0.1:1883',
+        wsUrl: 'ws://127.0.0.1:8083/mqtt',
+      });
       expect(first.created).toBe(true);
       expect(first.piles).toHaveLength(6);
       expect(first.vehicles).toHaveLength(3);
       const config = JSON.parse(readFileSync(first.gatewayConfigPath, 'utf8'));
       expect(config.piles).toHaveLength(6);
       expect(config.piles.every((p: { connectors: unknown[] }) => p.connectors.length === 2)).toBe(true);
-      const registry = openRegistry(dir);
-      reconcile(registry, Date.now(), { ticketLifeSeconds: 3600, random: (n) => randomBytes(n) });
+      const registry = await openRegistry(dir);
+      await reconcile(registry, Date.now(), { ticketLifeSeconds: 3600, random: (n) => randomBytes(n) });
+      const piles = await registry.store.read((tx) => tx.piles());
       for (const vid of first.vehicles) {
-        const n = (
-          registry.db.prepare('SELECT COUNT(DISTINCT pid) AS n FROM tickets WHERE vid = ?').get(vid) as {
-            n: number;
-          }
-        ).n;
-        expect(n).toBeGreaterThanOrEqual(4);
+        const ticketed = await registry.store.read(async (tx) => {
+          const tickets = await Promise.all(piles.map((p) => tx.latestTicket(vid, p.pid)));
+          return tickets.filter((t) => t !== undefined).length;
+        });
+        expect(ticketed).toBeGreaterThanOrEqual(4);
       }
-      const sites = registry.db.prepare('SELECT DISTINCT site FROM piles').all();
-      expect(sites).toHaveLength(2);
-      registry.close();
+      expect(new Set(piles.map((p) => p.site)).size).toBe(2);
+      await registry.close();
       const before = JSON.parse(readFileSync(first.provisioningFiles[0]!, 'utf8'));
-      const second = seedDemo(dir, { mqttUrl: 'mqtt://127.0.0.1:2883', wsUrl: 'ws://127.0.0.1:9083/mqtt' });
+      const second = await seedDemo(dir, {
+        mqttUrl: 'mqtt://127.0.0.1:2883',
+        wsUrl: 'ws://127.0.0.1:9083/mqtt',
+      });
       expect(second.created).toBe(false);
       const after = JSON.parse(readFileSync(second.provisioningFiles[0]!, 'utf8'));
       expect(after.mqtt).toEqual({

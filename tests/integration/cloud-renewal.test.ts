@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
-import { RENEW_AT_FRACTION, reconcile } from '../../cloud/issuer.js';
+import { answerCredentialRequest, RequestLimiter } from '../../cloud/credential-requests.js';
+import { RENEW_AT_FRACTION } from '../../cloud/issuer.js';
+import { reconcile } from '../../cloud/reconcile.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
-import { handleCredentialRequest, RequestLimiter } from '../../cloud/requests.js';
 import { type CloudService, startCloudService } from '../../cloud/service.js';
 import {
   b64uDecode,
@@ -30,17 +31,17 @@ const T0 = Math.floor(Date.now() / 1000); // a whole second, so the offsets belo
 
 const pileSpec = testPileSpec();
 
-function setUpRegistry(prefix: string) {
+async function setUpRegistry(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const registry = openRegistry(dir);
-  registry.init();
-  registry.addPile('P1', pileSpec);
-  const provisioned = registry.addVehicle('V1', {
+  const registry = await openRegistry(dir);
+  await registry.init();
+  await registry.addPile('P1', pileSpec);
+  const provisioned = await registry.addVehicle('V1', {
     mqttUrl: 'mqtt://127.0.0.1:1',
     wsUrl: 'ws://127.0.0.1:1/mqtt',
   });
   // valid from T0 on the service's clock, however long set-up took in wall time
-  registry.grant('V1', { scope: 'pile', target: 'P1', nbf: T0 });
+  await registry.grant('V1', { scope: 'pile', target: 'P1', nbf: T0 });
   return {
     dir,
     registry,
@@ -49,12 +50,8 @@ function setUpRegistry(prefix: string) {
   };
 }
 
-const latestTid = (registry: Registry) =>
-  (
-    registry.db
-      .prepare("SELECT tid FROM tickets WHERE vid='V1' AND pid='P1' ORDER BY iat DESC, rowid DESC")
-      .get() as { tid: string } | undefined
-  )?.tid;
+const latestTid = async (registry: Registry) =>
+  (await registry.store.read((tx) => tx.latestTicket('V1', 'P1')))?.tid;
 
 describe('periodic renewal by the running service', () => {
   let dir: string;
@@ -70,8 +67,8 @@ describe('periodic renewal by the running service', () => {
   let clockReads = 0;
 
   beforeAll(async () => {
-    ({ dir, registry: admin, vehicleKey, password } = setUpRegistry('evauth-renewal-'));
-    brokerRegistry = openRegistry(dir);
+    ({ dir, registry: admin, vehicleKey, password } = await setUpRegistry('evauth-renewal-'));
+    brokerRegistry = await openRegistry(dir);
     broker = await startBroker({ mqttPort: 0, logins: new LoginView(join(dir, 'cloud.db')) });
     const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
     service = await startCloudService({
@@ -95,8 +92,8 @@ describe('periodic renewal by the running service', () => {
     vehicle?.end(true);
     await service?.close();
     await broker?.close();
-    brokerRegistry?.close();
-    admin?.close();
+    await brokerRegistry?.close();
+    await admin?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -119,7 +116,7 @@ describe('periodic renewal by the running service', () => {
     expect(first.parsed.body.iat).toBe(T0);
     expect(first.exp).toBe(T0 + LIFE);
     expect(first.pid).toBe('P1');
-    expect(latestTid(admin)).toBe(first.tid);
+    expect(await latestTid(admin)).toBe(first.tid);
   });
 
   it('does not renew while 20% or more of the life is left (50%, 21%, exactly 20%)', async () => {
@@ -127,7 +124,7 @@ describe('periodic renewal by the running service', () => {
     for (const elapsed of [50, 79, LIFE * (1 - RENEW_AT_FRACTION)]) {
       clockMs = (T0 + elapsed) * 1000;
       await passes(3);
-      expect(latestTid(admin), `after ${elapsed} s`).toBe(tid);
+      expect(await latestTid(admin), `after ${elapsed} s`).toBe(tid);
     }
     expect(new Set(opened().map((c) => c.tid))).toEqual(new Set([tid]));
   });
@@ -141,7 +138,7 @@ describe('periodic renewal by the running service', () => {
     expect(renewed.exp).toBe(T0 + 81 + LIFE);
     expect(renewed.parsed.body.vid).toBe('V1');
     expect(renewed.pid).toBe('P1');
-    expect(latestTid(admin)).toBe(renewed.tid);
+    expect(await latestTid(admin)).toBe(renewed.tid);
     // the broker now holds the new one retained: a fresh subscriber gets it, and only it
     const late = await connectClient(`mqtt://127.0.0.1:${broker.mqttPort}`, 'vehicle:V1', password);
     const lateSeen = collect(late);
@@ -153,7 +150,7 @@ describe('periodic renewal by the running service', () => {
     expect(retainedOpened.ok && retainedOpened.value.tid).toBe(renewed.tid);
     // and the renewed ticket is not renewed again on the next passes
     await passes(3);
-    expect(latestTid(admin)).toBe(renewed.tid);
+    expect(await latestTid(admin)).toBe(renewed.tid);
   });
 });
 
@@ -163,18 +160,18 @@ describe('credential.request near the end of a ticket', () => {
   let vehicleKey: Uint8Array;
   const issuer = { ticketLifeSeconds: LIFE, random: (n: number) => randomBytes(n) };
 
-  beforeAll(() => {
-    ({ dir, registry, vehicleKey } = setUpRegistry('evauth-renewal-req-'));
-    reconcile(registry, T0 * 1000, issuer); // issues the first ticket at T0
+  beforeAll(async () => {
+    ({ dir, registry, vehicleKey } = await setUpRegistry('evauth-renewal-req-'));
+    await reconcile(registry, T0 * 1000, issuer); // issues the first ticket at T0
   });
-  afterAll(() => {
-    registry?.close();
+  afterAll(async () => {
+    await registry?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const ask = (atSeconds: number) =>
-    handleCredentialRequest(
-      registry,
+    answerCredentialRequest(
+      { data: registry, limiter: new RequestLimiter(), issuer },
       Buffer.from(
         JSON.stringify(
           buildCredentialRequest(deriveVehicleMacKey(vehicleKey, 'V1'), 'V1', 'P1', atSeconds, (n) =>
@@ -183,28 +180,20 @@ describe('credential.request near the end of a ticket', () => {
         ),
       ),
       atSeconds * 1000,
-      new RequestLimiter(),
-      issuer,
     );
 
-  it('resends the current ticket with 21% left and issues a new one with 19% left', () => {
-    const first = latestTid(registry)!;
+  it('resends the current ticket with 21% left and issues a new one with 19% left', async () => {
+    const first = (await latestTid(registry))!;
     expect(first).toBeDefined();
-    const early = ask(T0 + 79);
+    const early = await ask(T0 + 79);
     expect(early).toMatchObject({ kind: 'resent', tid: first });
-    const late = ask(T0 + 81);
+    const late = await ask(T0 + 81);
     expect(late.kind).toBe('issued');
     if (late.kind !== 'issued') return;
     expect(late.tid).not.toBe(first);
-    expect(latestTid(registry)).toBe(late.tid);
-    const retained = registry.db
-      .prepare('SELECT payload FROM retained WHERE topic = ?')
-      .get(topics.credential('V1', 'P1')) as { payload: string };
-    const opened = openCredential(
-      deriveSealKey(vehicleKey, 'V1'),
-      topics.credential('V1', 'P1'),
-      retained.payload,
-    );
+    expect(await latestTid(registry)).toBe(late.tid);
+    const retained = await registry.store.read((tx) => tx.retainedPayload(topics.credential('V1', 'P1')));
+    const opened = openCredential(deriveSealKey(vehicleKey, 'V1'), topics.credential('V1', 'P1'), retained!);
     expect(opened.ok && opened.value.tid).toBe(late.tid);
     expect(opened.ok && opened.value.exp).toBe(T0 + 81 + LIFE);
   });

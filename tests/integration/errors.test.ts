@@ -29,8 +29,8 @@ const nowS = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
   system = await new TestSystem().start();
-  carA = system.addVehicle('ERR-A', { scope: 'all' });
-  carB = system.addVehicle('ERR-B', { scope: 'all' });
+  carA = await system.addVehicle('ERR-A', { scope: 'all' });
+  carB = await system.addVehicle('ERR-B', { scope: 'all' });
   clientA = await system.vehicle(carA);
   await credentialFor(clientA, 'IT-P1');
   await credentialFor(clientA, 'IT-P2');
@@ -61,7 +61,7 @@ async function requestWith(
   return raw.next((m) => m.sid === request.sid);
 }
 
-const rootKey = (pid: string) => system.registry.keystoreEntry(pid).rootKey;
+const rootKey = async (pid: string) => (await system.registry.keystoreEntry(pid)).rootKey;
 
 describe('§6 error codes through the broker', () => {
   it('MALFORMED: wrong types and bad base64url are answered; not-JSON and oversize are dropped', async () => {
@@ -107,11 +107,24 @@ describe('§6 error codes through the broker', () => {
 
   it('TICKET_NOT_YET_VALID, TICKET_EXPIRED and UNKNOWN_KEY_OFFSET with tickets under the real root key', async () => {
     const base = { vid: carA.vid, pid: 'IT-P1', off: 0 };
-    const future = craftedCredential(rootKey('IT-P1'), { ...base, nbf: nowS() + 3600, exp: nowS() + 7200 });
+    const future = craftedCredential(await rootKey('IT-P1'), {
+      ...base,
+      nbf: nowS() + 3600,
+      exp: nowS() + 7200,
+    });
     expect((await requestWith(rawA, future)).code).toBe('TICKET_NOT_YET_VALID');
-    const past = craftedCredential(rootKey('IT-P1'), { ...base, nbf: nowS() - 7200, exp: nowS() - 3600 });
+    const past = craftedCredential(await rootKey('IT-P1'), {
+      ...base,
+      nbf: nowS() - 7200,
+      exp: nowS() - 3600,
+    });
     expect((await requestWith(rawA, past)).code).toBe('TICKET_EXPIRED');
-    const offset = craftedCredential(rootKey('IT-P1'), { ...base, off: 5, nbf: nowS(), exp: nowS() + 3600 });
+    const offset = craftedCredential(await rootKey('IT-P1'), {
+      ...base,
+      off: 5,
+      nbf: nowS(),
+      exp: nowS() + 3600,
+    });
     expect((await requestWith(rawA, offset)).code).toBe('UNKNOWN_KEY_OFFSET');
   });
 

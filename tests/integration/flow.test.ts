@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe('full flow with evauth-vehicle', () => {
   it('receives its credential, authenticates, verifies every meter and the receipt', async () => {
-    system.addVehicle('IT-CAR-A', { scope: 'site', target: SITE_A });
+    await system.addVehicle('IT-CAR-A', { scope: 'site', target: SITE_A });
     const credentials = path.join(system.dataDir, 'car-a-credentials.json');
     const { stdout } = await run(TSX, [
       'head-unit/cli/main.ts',
@@ -92,7 +92,7 @@ describe('full flow with evauth-vehicle', () => {
   });
 
   it('asks the cloud for a credential it lacks and is denied one it is not entitled to', async () => {
-    const provisioning = system.addVehicle('IT-CAR-B', { scope: 'pile', target: 'IT-P2' });
+    const provisioning = await system.addVehicle('IT-CAR-B', { scope: 'pile', target: 'IT-P2' });
     const client = await system.vehicle(provisioning);
     const outcome = await client.authenticate('IT-P3', 1);
     expect(outcome.ok ? 'ok' : outcome.code).toBe('NO_CREDENTIAL');

@@ -28,7 +28,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 describe('keys end to end', () => {
   it('a pile whose root key is not the cloud’s cannot verify the request (BAD_REQUEST_MAC); the vehicle never sends auth.response', async () => {
-    const car = system.addVehicle('KEY-IMP', { scope: 'all' });
+    const car = await system.addVehicle('KEY-IMP', { scope: 'all' });
     const client = await system.vehicle(car);
     await credentialFor(client, 'IT-P3');
     // The impostor: the same gateway login and piles, but its own idea of IT-P3's root key.
@@ -75,7 +75,7 @@ describe('keys end to end', () => {
   });
 
   it('revocation: REVOKED at the pile and the credential withdrawn at the vehicle', async () => {
-    const car = system.addVehicle('KEY-REV', { scope: 'all' });
+    const car = await system.addVehicle('KEY-REV', { scope: 'all' });
     const client = await system.vehicle(car);
     const credential = await credentialFor(client, 'IT-P2');
     const withdrawn = new Promise<void>((resolve) => {
@@ -83,7 +83,7 @@ describe('keys end to end', () => {
         if (c.pid === 'IT-P2' && c.reason === 'withdrawn') resolve();
       });
     });
-    system.registry.revokeTicket(credential.tid);
+    await system.registry.revokeTicket(credential.tid);
     await withdrawn;
     expect(client.credentials.has('IT-P2')).toBe(false);
     await system.gatewayLogged(/"pile":"IT-P2"[^\n]*"revoked":1[^\n]*applied pile.control/);
@@ -94,11 +94,11 @@ describe('keys end to end', () => {
   });
 
   it('rotation: old-offset tickets work during the grace, then UNKNOWN_KEY_OFFSET', async () => {
-    const car = system.addVehicle('KEY-ROT', { scope: 'all' });
+    const car = await system.addVehicle('KEY-ROT', { scope: 'all' });
     const client = await system.vehicle(car);
     const old: VehicleCredential = await credentialFor(client, 'IT-P1');
     expect(old.parsed.body.off).toBe(0);
-    system.registry.rotate('IT-P1');
+    await system.registry.rotate('IT-P1');
     await until(() => client.usableCredential('IT-P1')?.parsed.body.off === 1, 'a credential under offset 1');
     await system.gatewayLogged(/"pile":"IT-P1"[^\n]*"accept":\[1,0\][^\n]*applied pile.control/);
     const fresh = await client.authenticate('IT-P1', 1);

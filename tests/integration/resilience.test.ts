@@ -25,7 +25,7 @@ async function meters(session: ChargingSession, count: number, timeoutMs = 10_00
 
 describe('resilience', () => {
   it('a broker restart mid-session: the session continues and every reading verifies', async () => {
-    const car = system.addVehicle('RES-BRK', { scope: 'all' });
+    const car = await system.addVehicle('RES-BRK', { scope: 'all' });
     const client = await system.vehicle(car);
     await credentialFor(client, 'IT-P1');
     const outcome = await client.authenticate('IT-P1', 1);
@@ -48,7 +48,7 @@ describe('resilience', () => {
   }, 40_000);
 
   it('a gateway killed with SIGKILL: the record survives and the restart closes it with a signed session.end', async () => {
-    const car = system.addVehicle('RES-GW', { scope: 'all' });
+    const car = await system.addVehicle('RES-GW', { scope: 'all' });
     const client = await system.vehicle(car);
     await credentialFor(client, 'IT-P2');
     const outcome = await client.authenticate('IT-P2', 2);

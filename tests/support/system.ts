@@ -60,12 +60,12 @@ export class TestSystem {
   async start(): Promise<this> {
     this.mqttPort = await freePort();
     this.wsPort = await freePort();
-    this.registry = openRegistry(this.dataDir);
-    this.registry.init();
-    this.registry.addGateway(GID);
+    this.registry = await openRegistry(this.dataDir);
+    await this.registry.init();
+    await this.registry.addGateway(GID);
     const piles = this.options.piles ?? { 'IT-P1': SITE_A, 'IT-P2': SITE_A, 'IT-P3': SITE_B };
-    Object.entries(piles).forEach(([pid, site], i) => {
-      this.registry.addPile(pid, {
+    for (const [i, [pid, site]] of Object.entries(piles).entries()) {
+      await this.registry.addPile(pid, {
         gid: GID,
         site,
         name: `${site} ${pid}`,
@@ -79,14 +79,15 @@ export class TestSystem {
         pricePerKWh: '0.39',
         currency: 'EUR',
       });
-    });
-    exportGateway(this.dataDir, GID, {
+    }
+    await exportGateway(this.dataDir, GID, {
       mqttUrl: this.mqttUrl,
       outDir: this.gatewayDir,
       httpPort: 0,
       meterIntervalMs: this.options.meterIntervalMs ?? 200,
     });
-    for (const v of this.options.vehicles ?? []) this.provisioned.set(v.vid, this.addVehicle(v.vid, v.grant));
+    for (const v of this.options.vehicles ?? [])
+      this.provisioned.set(v.vid, await this.addVehicle(v.vid, v.grant));
     this.broker =
       this.options.broker === 'mosquitto'
         ? await this.mosquitto()
@@ -167,12 +168,15 @@ export class TestSystem {
     this.gatewayHttpPort = Number(match?.[1]);
   }
 
-  addVehicle(vid: string, grant: { scope: 'pile' | 'site' | 'all'; target?: string }): VehicleProvisioning {
-    const provisioning = this.registry.addVehicle(vid, {
+  async addVehicle(
+    vid: string,
+    grant: { scope: 'pile' | 'site' | 'all'; target?: string },
+  ): Promise<VehicleProvisioning> {
+    const provisioning = await this.registry.addVehicle(vid, {
       mqttUrl: this.mqttUrl,
       wsUrl: `ws://127.0.0.1:${this.wsPort}/mqtt`,
     });
-    this.registry.grant(vid, grant);
+    await this.registry.grant(vid, grant);
     return provisioning;
   }
 
@@ -212,7 +216,7 @@ export class TestSystem {
     await this.gateway?.stop();
     await this.cloud?.close();
     await this.broker?.stop();
-    this.registry?.close();
+    await this.registry?.close();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,12 @@
-/** The registry database: SQLite in WAL mode, schema versioned with PRAGMA user_version. */
-import Database from 'better-sqlite3';
-
-export type Db = Database.Database;
+/**
+ * cloud.db's schema: SQLite in WAL mode, versioned with PRAGMA user_version. The broker reads the two views of
+ * migration 2 (`broker_logins`, `broker_gateway_piles`) over its own read-only connection: their names and
+ * columns are a contract (docs/architecture.md).
+ */
+import type Database from 'better-sqlite3';
 
 /** Each entry moves the schema from version i to i + 1; never edit a released one, append a new one. */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `
   CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE mqtt_users(
@@ -99,28 +101,17 @@ const MIGRATIONS: string[] = [
   CREATE VIEW broker_gateway_piles AS SELECT gid, pid FROM piles WHERE gid IS NOT NULL;
   CREATE INDEX piles_gid ON piles(gid);
   `,
+  // A vehicle's grants are read for every pile of a pass; old nonces are deleted by time.
+  `
+  CREATE INDEX grants_vid ON grants(vid);
+  CREATE INDEX request_nonces_ts ON request_nonces(ts);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function openDatabase(
-  path: string,
-  options: { readonly?: boolean; fileMustExist?: boolean } = {},
-): Db {
-  const db = new Database(path, {
-    fileMustExist: options.fileMustExist ?? false,
-    readonly: options.readonly ?? false,
-  });
-  db.pragma('busy_timeout = 5000');
-  if (options.readonly) return db;
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
-}
-
-function migrate(db: Db): void {
+/** Brings the schema to SCHEMA_VERSION, one committed migration at a time. */
+export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new Error(`cloud.db schema version ${current} is newer than this program (${SCHEMA_VERSION})`);
@@ -131,24 +122,4 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
-}
-
-const preparedStatements = new WeakMap<Db, Map<string, Database.Statement>>();
-
-/**
- * `db.prepare(sql)`, once per connection: on the issuing path preparing a statement costs more than running it,
- * and a pass runs the same few statements for every (vehicle, pile) pair.
- */
-export function statement(db: Db, sql: string): Database.Statement {
-  let cache = preparedStatements.get(db);
-  if (!cache) {
-    cache = new Map();
-    preparedStatements.set(db, cache);
-  }
-  let prepared = cache.get(sql);
-  if (!prepared) {
-    prepared = db.prepare(sql);
-    cache.set(sql, prepared);
-  }
-  return prepared;
 }
