@@ -195,7 +195,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     );
     for (const client of [...connected]) {
       connected.delete(client);
-      client.close();
+      // not client.close(): aedes ends the socket only once its unsubscribes reached Redis, which now waits
+      client.conn.destroy();
     }
   });
   aedes.on('clientDisconnect', (client) => {

@@ -13,7 +13,12 @@ export { type CloudService, type CloudServiceOptions, startCloudService } from '
 export function exportGateway(
   dataDir: string,
   gid: string,
-  options: { mqttUrl: string; outDir: string; httpPort?: number; meterIntervalMs?: number },
+  options: {
+    mqttUrl: string | readonly string[];
+    outDir: string;
+    httpPort?: number;
+    meterIntervalMs?: number;
+  },
 ): void {
   const registry = openRegistry(dataDir);
   try {

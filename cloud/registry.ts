@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
-import { b64uEncode, type PileKeystoreEntry, usernames, type VehicleProvisioning } from '../shared/index.js';
+import {
+  b64uEncode,
+  brokerNodes,
+  type PileKeystoreEntry,
+  usernames,
+  type VehicleProvisioning,
+} from '../shared/index.js';
 import { type Db, openDatabase, statement } from './db.js';
 import { addGrant, revokeGrant, revokeTicket, revokeVehicle } from './grants.js';
 import { MqttLogins } from './logins.js';
@@ -134,16 +140,29 @@ export class Registry {
   }
 
   /** Registers a vehicle and writes its PROTOCOL §11 provisioning file (the only copy of its MQTT password). */
-  addVehicle(vid: string, urls: { mqttUrl: string; wsUrl: string; name?: string }, nowMs = Date.now()) {
+  addVehicle(
+    vid: string,
+    urls: { mqttUrl: string | readonly string[]; wsUrl: string | readonly string[]; name?: string },
+    nowMs = Date.now(),
+  ) {
     requireId(vid, 'vehicle id');
     if (this.hasVehicle(vid)) throw new RegistryError('EXISTS', `vehicle ${vid} already exists`);
     const vehicleKey = randomBytes(32);
     const password = generatePassword();
+    // every broker node of a cluster, in order (PROTOCOL §11 revision 2)
+    const [tcp, ws] = [brokerNodes(urls.mqttUrl), brokerNodes(urls.wsUrl)];
     const provisioning: VehicleProvisioning = {
       v: 1,
       vid,
       vehicleKey: b64uEncode(vehicleKey),
-      mqtt: { url: urls.mqttUrl, wsUrl: urls.wsUrl, username: usernames.vehicle(vid), password },
+      mqtt: {
+        url: tcp.first,
+        wsUrl: ws.first,
+        ...(tcp.all ? { urls: tcp.all } : {}),
+        ...(ws.all ? { wsUrls: ws.all } : {}),
+        username: usernames.vehicle(vid),
+        password,
+      },
     };
     this.db.transaction(() => {
       this.db

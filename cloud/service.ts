@@ -6,7 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { pooledSecureRandom } from '../node/crypto.js';
-import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
+import { closeMqtt, connectMqtt, currentNode } from '../node/mqtt-client.js';
 import { type RandomSource, topics, usernames } from '../shared/index.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions, reconcileSteps } from './issuer.js';
 import { openRegistry, RegistryError } from './registry.js';
@@ -14,7 +14,8 @@ import { handleCredentialRequest, type Outbound, RequestLimiter } from './reques
 
 export interface CloudServiceOptions {
   dataDir: string;
-  mqttUrl: string;
+  /** the broker, or every node of a cluster in order of failover */
+  mqttUrl: string | readonly string[];
   /** milliseconds since the epoch */
   now?: () => number;
   logger?: Logger;
@@ -129,7 +130,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   };
 
   client.on('connect', () => {
-    log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
+    log?.info({ url: currentNode(client) }, 'cloud connected to broker');
     publishedRev = 0;
     client.subscribe(topics.credentialRequests(), { qos: 1 });
     // A pass under way publishes everything from rev 0 as it goes and when it ends; a second pass right after

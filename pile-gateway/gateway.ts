@@ -7,7 +7,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
 import { createBatchedLog, logLevel } from '../node/logger.js';
-import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
+import { closeMqtt, connectMqtt, currentNode } from '../node/mqtt-client.js';
 import {
   installCryptoBackend,
   type PileLimits,
@@ -67,7 +67,7 @@ export async function startGateway(
 
   const gatewayStatus = (online: boolean) => JSON.stringify({ v: 1, gid: config.gid, online });
   const client: MqttClient = connectMqtt({
-    urls: config.mqtt.url,
+    urls: config.mqtt.urls ?? config.mqtt.url,
     username: config.mqtt.username,
     password: config.mqtt.password,
     clientIdPrefix: `gateway-${config.gid}`,
@@ -168,7 +168,7 @@ export async function startGateway(
 
   client.on('connect', () => {
     connected = true;
-    logger.info({ url: config.mqtt.url }, 'connected to broker');
+    logger.info({ url: currentNode(client) }, 'connected to broker');
     flushLog();
     void subscribeAll().then((refused) => {
       if (refused.length > 0)
