@@ -18,8 +18,8 @@ export interface ClusterOptions {
   /** redis:// or rediss:// URL of the cluster's Redis */
   redisUrl: string;
   /**
-   * aedes's heartbeat between nodes: a node silent for three of them is dead, and the wills of its clients are
-   * published within a fourth; default 5 s
+   * aedes's heartbeat between nodes: a node silent for three of them is dead, and the others (checking every
+   * four) publish the wills of its clients 3–7 heartbeats after its death; default 5 s
    */
   heartbeatMs?: number;
 }

@@ -26,6 +26,7 @@ interface BrokerFlags {
   sessionsPerVehicle: number;
   redisUrl?: string;
   clusterHeartbeatMs: number;
+  maxConnections: number;
 }
 
 const positive = (value: string) => {
@@ -93,6 +94,12 @@ runService<BrokerFlags>({
         DEFAULT_SESSION_LIMITS.sessionsPerLogin.vehicle,
       )
       .option(
+        '--max-connections <n>',
+        'open connections per listener (a cluster node holding many cars: see docs/deploy.md)',
+        positive,
+        10_000,
+      )
+      .option(
         '--redis-url <url>',
         'run as a node of the cluster sharing this Redis (retained messages, wills, routing between nodes)',
         redisUrl,
@@ -115,6 +122,7 @@ runService<BrokerFlags>({
     const logins = new LoginView(loginsFile);
     const broker = await startBroker({
       host: opts.host,
+      maxConnections: opts.maxConnections,
       mqttPort: opts.mqttPort,
       wsPort: opts.wsPort,
       logins,
