@@ -1,8 +1,9 @@
 /**
  * A broker node of a cluster: aedes nodes that share one Redis (docs/deploy.md). Messages pass between nodes over
  * Redis pub/sub (mqemitter-redis, redis-channels.ts); retained messages and wills live in Redis
- * (aedes-persistence-redis, retained-index.ts); aedes's own heartbeats tell the nodes which of them are alive, and
- * a node that dies has its clients' wills published by the others.
+ * (aedes-persistence-redis, cluster-persistence.ts); aedes's own heartbeats tell the nodes which of them are
+ * alive, and a node that dies has its clients' wills published by the others (not those a client has replaced by
+ * reconnecting elsewhere).
  *
  * A node that cannot reach Redis would serve a split view (its clients cut off from everyone else's messages,
  * retained state out of date): while any of its three Redis connections is down it refuses every CONNECT with
@@ -11,8 +12,8 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { type ClusterPersistence, clusterPersistence } from './cluster-persistence.js';
 import { ChannelRoutedEmitter } from './redis-channels.js';
-import { type ClusterPersistence, clusterPersistence } from './retained-index.js';
 
 export interface ClusterOptions {
   /** redis:// or rediss:// URL of the cluster's Redis */
@@ -43,10 +44,7 @@ export class ClusterLink {
   private up = false;
   private readonly listeners: ((reachable: boolean) => void)[] = [];
 
-  constructor(
-    options: ClusterOptions,
-    private readonly log?: Logger,
-  ) {
+  constructor(options: ClusterOptions, log?: Logger) {
     this.heartbeatMs = options.heartbeatMs ?? 5000;
     const redis = redactedRedisUrl(options.redisUrl);
     const connect = (role: string) =>
@@ -88,20 +86,6 @@ export class ClusterLink {
     if (up === this.up) return;
     this.up = up;
     for (const listener of this.listeners) listener(up);
-  }
-
-  /**
-   * Forgets the wills of `clientId` held for other nodes: the client reconnected here, so the connection those
-   * wills belonged to is over and they must not be published later over what it says now (a gateway's retained
-   * "offline" arriving minutes after its "online", when the others declare its old node dead).
-   */
-  dropWillsElsewhere(clientId: string, here: string, nodes: Iterable<string>): void {
-    for (const node of nodes) {
-      if (node === here) continue;
-      this.persistence.asyncPersistence
-        .delWill({ id: clientId, brokerId: node })
-        .catch((err: unknown) => this.log?.warn({ err, clientId }, 'stale will not removed'));
-    }
   }
 
   /** Closes the Redis connections (the persistence's own with it); never waits on a Redis that is gone. */

@@ -1,6 +1,6 @@
 /**
  * Types for the parts of the cluster's libraries that ship none: aedes-persistence-redis's async class (which
- * retained-index.ts extends), aedes-persistence's callback layer (what aedes 1.x calls), qlobber's matcher, and
+ * cluster-persistence.ts extends), aedes-persistence's callback layer (what aedes 1.x calls), qlobber's matcher, and
  * msgpack-lite (the envelope mqemitter-redis decodes, redis-channels.ts).
  */
 declare module 'aedes-persistence-redis/asyncPersistence.js' {
@@ -14,9 +14,17 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
     retain: boolean;
   }
 
+  export interface WillPacket {
+    clientId: string;
+    brokerId: string;
+    topic: string;
+    payload: Buffer;
+  }
+
   export default class AsyncRedisPersistence {
     constructor(options: { conn: Redis });
-    setup(broker: unknown): Promise<void>;
+    setup(broker: { id: string }): Promise<void>;
+    streamWill(brokers?: Record<string, number>): AsyncIterable<WillPacket>;
     storeRetained(packet: { topic: string; payload: Buffer | string; qos: 0 | 1 | 2 }): Promise<void>;
     createRetainedStreamCombi(patterns: string[]): AsyncIterable<RetainedPacket>;
     createRetainedStream(pattern: string): AsyncIterable<RetainedPacket>;
@@ -32,6 +40,8 @@ declare module 'aedes-persistence/callBackPersistence.js' {
     constructor(factory: (options: O) => unknown, options: O);
     storeRetained(packet: { topic: string; payload: Buffer | string; qos: 0 | 1 | 2 }): Promise<void>;
     createRetainedStreamCombi(patterns: string[]): Readable;
+    putWill(client: { id: string }, packet: object): Promise<unknown>;
+    streamWill(brokers: Record<string, number>): Readable;
     readonly asyncPersistence: {
       delWill(client: { id: string; brokerId: string }): Promise<unknown>;
       destroy(): Promise<void>;

@@ -176,8 +176,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     connected.add(client);
     const username = loginOf.get(client);
     if (username !== undefined) sessions.opened(username, client);
-    if (cluster && (client as Client & { will?: unknown }).will)
-      cluster.dropWillsElsewhere(client.id, aedes.id, Object.keys(aedes.brokers));
   });
   // persistence failures (Redis) surface here; unheard, an EventEmitter 'error' would end the process
   (aedes as NodeJS.EventEmitter).on('error', (err: Error) =>

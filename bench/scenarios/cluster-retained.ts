@@ -8,7 +8,7 @@ import type net from 'node:net';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
-import { clusterPersistence } from '../../broker/retained-index.js';
+import { clusterPersistence } from '../../broker/cluster-persistence.js';
 import { topics } from '../../shared/index.js';
 import { testClientId } from '../../tests/support/mqtt.js';
 import { rssMB } from '../lib/machine.js';

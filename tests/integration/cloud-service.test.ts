@@ -17,7 +17,7 @@ import {
   parseTicket,
   topics,
 } from '../../shared/index.js';
-import { collect, connectClient, type Received, waitFor } from '../support/mqtt.js';
+import { collect, connectClient, connectWithRetry, type Received, waitFor } from '../support/mqtt.js';
 import { testPileSpec } from '../support/pile-spec.js';
 
 const spec = (site: string, gid?: string) =>
@@ -168,7 +168,8 @@ describe('credential service on a real broker', () => {
     const gw = await connectClient(url, 'gateway:G1', 'gw-pass').catch(() => undefined);
     expect(gw).toBeUndefined(); // no login until exported
     admin.setMqttPassword('gateway:G1', 'gw-pass');
-    const pile = await connectClient(url, 'gateway:G1', 'gw-pass');
+    // the refused attempt just above put this address and login in the broker's back-off (broker/login-gate.ts)
+    const pile = await connectWithRetry(url, 'gateway:G1', 'gw-pass');
     const atPile = collect(pile);
     await pile.subscribeAsync(topics.pileControl('P1'), { qos: 1 });
     const control = PileControlState.fromKeyOffset(0);
@@ -206,7 +207,7 @@ describe('credential service on a real broker', () => {
 
   it('rotation keeps the old offset accepted and reissues credentials under the new one', async () => {
     const { client, seen } = await vehicleClient('V1');
-    const pile = await connectClient(url, 'gateway:G1', 'gw-pass');
+    const pile = await connectWithRetry(url, 'gateway:G1', 'gw-pass');
     const atPile = collect(pile);
     await pile.subscribeAsync(topics.pileControl('P2'), { qos: 1 });
     await waitFor(() => atPile.length > 0 || undefined, 5000, 'control P2');

@@ -4,7 +4,7 @@
  * a node killed with SIGKILL under a charging car, under the gateway, and Redis itself restarted empty.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ChargingSession, VehicleClient } from '../../head-unit/vehicle/index.js';
 import { SessionStore } from '../../pile-gateway/store.js';
 import { connectClient, waitFor } from '../support/mqtt.js';
@@ -65,6 +65,7 @@ describe('the system on a two-node broker cluster', () => {
     const states: string[] = [];
     client.on('connection', ({ state }) => states.push(state));
     await system.brokers[0]!.stop('SIGKILL');
+    onTestFinished(() => system.startBroker(0)); // the next tests have both nodes again, passed or not
     const before = session.meters.length;
     await meters(session, before + 5, 15_000); // readings flow again, through node 1
     expect(states).toContain('connected');
@@ -77,7 +78,6 @@ describe('the system on a two-node broker cluster', () => {
     const closed = record(session.sid);
     expect(closed?.state).toBe('closed');
     expect(closed?.lastWh).toBe(receipt.receipt.wh);
-    await system.startBroker(0);
   }, 40_000);
 
   it("SIGKILL of the gateway's node: the gateway moves to node 0 and stays online after the dead node's wills are due", async () => {
@@ -90,6 +90,7 @@ describe('the system on a two-node broker cluster', () => {
     });
     const loggedBefore = system.gateway.logs.length;
     await system.brokers[1]!.stop('SIGKILL');
+    onTestFinished(() => system.startBroker(1));
     await waitFor(
       () => system.gateway.logs.slice(loggedBefore).find((l) => l.msg === 'serving piles'),
       10_000,
@@ -103,7 +104,6 @@ describe('the system on a two-node broker cluster', () => {
     const session = await charge(client, 'IT-P3', 1);
     await meters(session, 2);
     expect((await session.stop()).receipt.reason).toBe('stopped');
-    await system.startBroker(1);
   }, 40_000);
 
   it('Redis restarted empty: the nodes refuse while it is away; then everyone republishes and the car charges', async () => {

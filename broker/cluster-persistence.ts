@@ -1,6 +1,6 @@
 /**
- * The cluster's persistence: aedes-persistence-redis for everything but retained messages, which are kept so that
- * a subscription finds its own without reading anyone else's.
+ * The cluster's persistence: aedes-persistence-redis, with retained messages kept so that a subscription finds its
+ * own without reading anyone else's, and without the wills of connections that a client has since replaced.
  *
  * Upstream keeps every retained message in one hash and answers a wildcard subscription with HSCAN over the whole
  * hash (MATCH filters after reading each field): a car subscribing `evauth/v1/vehicles/{vid}/#` walks every
@@ -9,10 +9,18 @@
  * filter's literal prefix are one ZRANGEBYLEX away (O(log N + M)), read a page at a time with their payloads from
  * the hash. Both keys change in one MULTI, so they never disagree. A filter that starts with a wildcard still
  * reads everything, as it must.
+ *
+ * Wills: when a node dies, the others publish the wills it held, three to seven heartbeats later. A gateway that
+ * has meanwhile reconnected to another node (and published its status "online") would then be declared offline
+ * by its own old will. A will whose client now has a will on a live node belongs to a connection that is over:
+ * it is dropped instead of handed to aedes.
  */
 
 import { CallBackPersistence } from 'aedes-persistence/callBackPersistence.js';
-import AsyncRedisPersistence, { type RetainedPacket } from 'aedes-persistence-redis/asyncPersistence.js';
+import AsyncRedisPersistence, {
+  type RetainedPacket,
+  type WillPacket,
+} from 'aedes-persistence-redis/asyncPersistence.js';
 import type { Redis } from 'ioredis';
 import { QlobberTrue } from 'qlobber';
 
@@ -50,12 +58,36 @@ function parentMatchedBy(filter: string, prefix: string): string | undefined {
   return filter === `${prefix}#` && prefix.endsWith('/') ? prefix.slice(0, -1) : undefined;
 }
 
-class IndexedRetainedPersistence extends AsyncRedisPersistence {
+/** Where aedes-persistence-redis keeps a client's will (its `willKey`; the test holds it to upstream's). */
+function willKey(nodeId: string, clientId: string): string {
+  return `will:${nodeId}:${encodeURIComponent(clientId)}`;
+}
+
+class ClusterRedisPersistence extends AsyncRedisPersistence {
   private readonly db: Redis;
+  private nodeId?: string;
 
   constructor(options: { conn: Redis }) {
     super(options);
     this.db = options.conn;
+  }
+
+  override async setup(broker: { id: string }): Promise<void> {
+    this.nodeId = broker.id;
+    await super.setup(broker);
+  }
+
+  /** The wills of dead nodes (those not in `live`) that aedes should publish: not the superseded ones. */
+  override async *streamWill(live?: Record<string, number>): AsyncGenerator<WillPacket> {
+    const nodes = new Set([...Object.keys(live ?? {}), ...(this.nodeId ? [this.nodeId] : [])]);
+    for await (const will of super.streamWill(live)) {
+      const current = [...nodes].filter((n) => n !== will.brokerId).map((n) => willKey(n, will.clientId));
+      if (current.length > 0 && (await this.db.exists(...current)) > 0) {
+        await this.delWill({ id: will.clientId, brokerId: will.brokerId });
+        continue;
+      }
+      yield will;
+    }
   }
 
   override async storeRetained(packet: {
@@ -134,5 +166,5 @@ export type ClusterPersistence = CallBackPersistence<{ conn: Redis }>;
 
 /** The persistence of a cluster node over its own Redis connection (closed by the persistence's destroy). */
 export function clusterPersistence(conn: Redis): ClusterPersistence {
-  return new CallBackPersistence((options) => new IndexedRetainedPersistence(options), { conn });
+  return new CallBackPersistence((options) => new ClusterRedisPersistence(options), { conn });
 }

@@ -1,4 +1,6 @@
-/** The cluster's retained store against a real Redis (tests/support/redis.ts). */
+/** The cluster's persistence against a real Redis (tests/support/redis.ts): retained messages, and wills. */
+
+import { Aedes } from 'aedes';
 import { Redis } from 'ioredis';
 import { QlobberTrue } from 'qlobber';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +10,7 @@ import {
   clusterPersistence,
   RETAINED_PAYLOADS,
   RETAINED_TOPICS,
-} from './retained-index.js';
+} from './cluster-persistence.js';
 
 describe('retained messages indexed by topic (cluster persistence)', () => {
   let redis: TestRedis;
@@ -111,5 +113,41 @@ describe('retained messages indexed by topic (cluster persistence)', () => {
     expect(calls('zrangebylex')).toBe(3);
     expect(calls('hmget')).toBe(3);
     expect(calls('hscan') + calls('scan') + calls('hgetall')).toBe(0);
+  });
+
+  it("leaves out a dead node's will whose client has since connected with a will to a live node", async () => {
+    const node = async (id: string) => {
+      const persistence = clusterPersistence(new Redis(redis.url));
+      return { broker: await Aedes.createBroker({ id, persistence }), persistence };
+    };
+    const [a, b] = [await node('node-a'), await node('node-b')];
+    const will = (gid: string) => ({
+      cmd: 'publish',
+      topic: `evauth/v1/gateways/${gid}/status`,
+      payload: Buffer.from(`{"v":1,"gid":"${gid}","online":false}`),
+      qos: 1,
+      retain: true,
+    });
+    try {
+      await a.persistence.putWill({ id: 'gateway-G1-1' }, will('G1'));
+      await a.persistence.putWill({ id: 'gateway-G2-1' }, will('G2'));
+      // G1 reconnected to node b; then node a died: node b publishes what node a held
+      await b.persistence.putWill({ id: 'gateway-G1-1' }, will('G1'));
+      const due = async () => {
+        const clients: string[] = [];
+        for await (const w of b.persistence.streamWill({ 'node-b': Date.now() })) clients.push(w.clientId);
+        return clients;
+      };
+      expect(await due()).toEqual(['gateway-G2-1']);
+      // the superseded will is gone for good, G1's current one stays
+      expect(await conn.exists('will:node-a:gateway-G1-1', 'will:node-b:gateway-G1-1')).toBe(1);
+      expect(await conn.exists('will:node-b:gateway-G1-1')).toBe(1);
+      expect(await due()).toEqual(['gateway-G2-1']);
+    } finally {
+      for (const n of [a, b]) {
+        await new Promise<void>((resolve) => n.broker.close(() => resolve()));
+        await n.persistence.asyncPersistence.destroy();
+      }
+    }
   });
 });
