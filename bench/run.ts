@@ -15,6 +15,7 @@ import { markdown } from './lib/report-markdown.js';
 import { type BrokerKind, MOSQUITTO } from './lib/system.js';
 import { checkTargets } from './lib/targets.js';
 import { protocolBench } from './protocol.js';
+import { clusterScenario } from './scenarios/cluster.js';
 import { handshakeScenario } from './scenarios/handshake.js';
 import { headUnitScenario } from './scenarios/head-unit.js';
 import { isoComparison } from './scenarios/iso15118.js';
@@ -22,7 +23,16 @@ import { issuanceScenario } from './scenarios/issuance.js';
 import { ocppScenario } from './scenarios/ocpp.js';
 import { scaleScenario } from './scenarios/scale.js';
 
-const SCENARIOS = ['protocol', 'iso', 'handshake', 'scale', 'issuance', 'headunit', 'ocpp'] as const;
+const SCENARIOS = [
+  'protocol',
+  'iso',
+  'handshake',
+  'scale',
+  'issuance',
+  'headunit',
+  'ocpp',
+  'cluster',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,7 +54,7 @@ const program = new Command('npm run bench --')
   .description(
     'evauth benchmarks: protocol core, handshakes through real brokers, scale, issuance, ISO 15118, head unit',
   )
-  .option('--quick', 'smaller counts; finishes in under 2 minutes', false)
+  .option('--quick', 'smaller counts; about 2.5 minutes (1 of them the cluster scenario)', false)
   .option('--only <scenarios>', `comma-separated subset of ${SCENARIOS.join(',')}`, list(SCENARIOS))
   .option('--brokers <brokers>', 'brokers for the handshake scenario', list(['aedes', 'mosquitto'] as const))
   .option(
@@ -130,6 +140,11 @@ const program = new Command('npm run bench --')
       if (run.has('ocpp')) {
         log('\ntap to energised through OCPP');
         report.ocpp = await ocppScenario({ quick, log });
+      }
+
+      if (run.has('cluster')) {
+        log('\npast one machine: a broker cluster sharing Redis');
+        report.cluster = await clusterScenario({ quick, log });
       }
 
       const full: BenchReport = {

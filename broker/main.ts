@@ -1,8 +1,9 @@
 /**
  * A runnable broker process: `tsx broker/main.ts [--data DIR | --logins FILE] [--mqtt-port N] [--ws-port N]
- * [--host H] [--tls-cert PATH --tls-key PATH]`. Logins come from the registry's read-only login view
- * (`<data>/cloud.db`, opened read-only; the master key is never read). Environment: EVAUTH_DATA_DIR,
- * EVAUTH_MQTT_PORT, EVAUTH_WS_PORT.
+ * [--host H] [--tls-cert PATH --tls-key PATH] [--redis-url URL]`. Logins come from the registry's read-only login
+ * view (`<data>/cloud.db`, opened read-only; the master key is never read). With a Redis URL the process is a node
+ * of a cluster sharing that Redis (broker/cluster.ts, docs/deploy.md). Environment: EVAUTH_DATA_DIR,
+ * EVAUTH_MQTT_PORT, EVAUTH_WS_PORT, EVAUTH_REDIS_URL.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ interface BrokerFlags {
   authPublishRate: number;
   authPublishBurst: number;
   sessionsPerVehicle: number;
+  redisUrl?: string;
+  clusterHeartbeatMs: number;
+  maxConnections: number;
 }
 
 const positive = (value: string) => {
@@ -30,6 +34,29 @@ const positive = (value: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
 };
+
+const redisUrl = (value: string) => {
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new InvalidArgumentError('must be a redis:// or rediss:// URL');
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:')
+    throw new InvalidArgumentError('must be a redis:// or rediss:// URL');
+  return value;
+};
+
+/** EVAUTH_REDIS_URL, checked before commander runs: a bad value is the operator's to fix. */
+function envRedisUrl(): string | undefined {
+  const text = process.env.EVAUTH_REDIS_URL;
+  if (text === undefined || text === '') return undefined;
+  try {
+    return redisUrl(text);
+  } catch {
+    throw new ServiceUsageError('EVAUTH_REDIS_URL must be a redis:// or rediss:// URL');
+  }
+}
 
 runService<BrokerFlags>({
   name: 'evauth-broker',
@@ -65,6 +92,24 @@ runService<BrokerFlags>({
         'connections one vehicle login may hold at once',
         positive,
         DEFAULT_SESSION_LIMITS.sessionsPerLogin.vehicle,
+      )
+      .option(
+        '--max-connections <n>',
+        'open connections per listener (a cluster node holding many cars: see docs/deploy.md)',
+        positive,
+        10_000,
+      )
+      .option(
+        '--redis-url <url>',
+        'run as a node of the cluster sharing this Redis (retained messages, wills, routing between nodes)',
+        redisUrl,
+        envRedisUrl(),
+      )
+      .option(
+        '--cluster-heartbeat-ms <ms>',
+        'heartbeat between cluster nodes: a node silent for 3 of them is dead and the wills of its clients published',
+        positive,
+        5000,
       ),
   async start(opts, _args, log) {
     const loginsFile = opts.logins ?? join(opts.data, 'cloud.db');
@@ -77,6 +122,7 @@ runService<BrokerFlags>({
     const logins = new LoginView(loginsFile);
     const broker = await startBroker({
       host: opts.host,
+      maxConnections: opts.maxConnections,
       mqttPort: opts.mqttPort,
       wsPort: opts.wsPort,
       logins,
@@ -86,6 +132,9 @@ runService<BrokerFlags>({
         sessionsPerLogin: { ...DEFAULT_SESSION_LIMITS.sessionsPerLogin, vehicle: opts.sessionsPerVehicle },
       },
       ...(opts.tlsCert && opts.tlsKey ? { tls: { certPath: opts.tlsCert, keyPath: opts.tlsKey } } : {}),
+      ...(opts.redisUrl
+        ? { cluster: { redisUrl: opts.redisUrl, heartbeatMs: opts.clusterHeartbeatMs } }
+        : {}),
       logger: log,
     });
     return {

@@ -9,6 +9,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { mayPublish, maySubscribe, type Principal } from '../shared/index.js';
+import { ClusterLink, type ClusterOptions, redactedRedisUrl } from './cluster.js';
 import { GuardedConnection } from './frame-guard.js';
 import { LoginGate, type LoginGateOptions } from './login-gate.js';
 import {
@@ -46,6 +47,8 @@ export interface BrokerOptions {
   sessionLimits?: Partial<SessionLimits>;
   /** a client that has not read what it was sent for this long is dropped; default 5 s */
   drainTimeoutMs?: number;
+  /** a node of a cluster sharing this Redis (cluster.ts); omitted = one broker on its own, state in memory */
+  cluster?: ClusterOptions;
 }
 
 export interface LoginSource {
@@ -67,6 +70,7 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+const SERVER_UNAVAILABLE = 3;
 const BAD_LOGIN = 4;
 
 function refusal(returnCode: number, message: string): AuthenticateError {
@@ -94,12 +98,23 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
   const sessions = new LoginSessions<Client>(limits);
   const gate = new LoginGate(options.loginGate);
+  const cluster = options.cluster ? new ClusterLink(options.cluster, log) : undefined;
+  /** a cluster node without Redis takes nobody (cluster.ts): the CONNACK says "server unavailable" */
+  const unavailable = (client: Client, username: string | undefined) => {
+    if (!cluster || cluster.reachable) return false;
+    log?.debug({ username, clientId: client.id }, 'mqtt connection refused: no redis');
+    return true;
+  };
 
   const aedes = await Aedes.createBroker({
+    ...(cluster
+      ? { mq: cluster.mq, persistence: cluster.persistence, heartbeatInterval: cluster.heartbeatMs }
+      : {}),
     keepaliveLimit: options.keepaliveLimitSeconds ?? 600,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     drainTimeout: options.drainTimeoutMs ?? 5000,
     authenticate(client, username, password, done) {
+      if (unavailable(client, username)) return done(refusal(SERVER_UNAVAILABLE, 'no redis'), false);
       if (username === undefined || password === undefined) return done(loginError(), false);
       const source = sourceOf(client);
       const secret = password.toString('utf8');
@@ -121,6 +136,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
             log?.warn({ username, clientId: client.id, reason: policy.reason }, 'mqtt session refused');
             return done(refusal(policy.code, policy.reason), false);
           }
+          // Redis may have gone while the password was checked
+          if (unavailable(client, username)) return done(refusal(SERVER_UNAVAILABLE, 'no redis'), false);
           principals.set(client, principal);
           loginOf.set(client, username);
           if (principal.kind === 'vehicle')
@@ -159,6 +176,26 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     connected.add(client);
     const username = loginOf.get(client);
     if (username !== undefined) sessions.opened(username, client);
+  });
+  // persistence failures (Redis) surface here; unheard, an EventEmitter 'error' would end the process
+  (aedes as NodeJS.EventEmitter).on('error', (err: Error) =>
+    log?.error({ err: err.message }, 'broker error'),
+  );
+  cluster?.onChange((reachable) => {
+    const redis = redactedRedisUrl(options.cluster?.redisUrl ?? '');
+    if (reachable) {
+      log?.info({ redis }, 'redis reachable: accepting connections');
+      return;
+    }
+    log?.error(
+      { redis, closing: connected.size },
+      "redis unreachable: refusing new connections and closing this node's until it is back",
+    );
+    for (const client of [...connected]) {
+      connected.delete(client);
+      // not client.close(): aedes ends the socket only once its unsubscribes reached Redis, which now waits
+      client.conn.destroy();
+    }
   });
   aedes.on('clientDisconnect', (client) => {
     connected.delete(client);
@@ -259,7 +296,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     closing ??= (async () => {
       clearInterval(loginRecheck);
       const stopped = Promise.all(servers.map((s) => closeServer(s)));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      // aedes's close waits for its emitter to say goodbye to Redis: not forever, when Redis is gone
+      await Promise.race([
+        new Promise<void>((resolve) => aedes.close(() => resolve())),
+        ...(cluster ? [new Promise((resolve) => setTimeout(resolve, 1000))] : []),
+      ]);
+      await cluster?.close();
       for (const client of wss?.clients ?? []) client.terminate();
       for (const socket of sockets) socket.destroy();
       await stopped;

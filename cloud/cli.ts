@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { text as readStream } from 'node:stream/consumers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseOcmfPublicKey } from '../node/receipt-signing.js';
-import { isValidId } from '../shared/index.js';
+import { isValidId, parseBrokerUrls } from '../shared/index.js';
 import { writeGatewayExport } from './export.js';
 import { exportMosquitto } from './mosquitto.js';
 import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
@@ -95,12 +95,13 @@ vehicle
   .description(
     'register a vehicle; prints its PROTOCOL §11 provisioning file and writes it to provisioning/vehicles/',
   )
-  .option('--mqtt-url <url>', 'broker URL for the vehicle', 'mqtt://127.0.0.1:1883')
-  .option('--ws-url <url>', 'broker WebSocket URL', 'ws://127.0.0.1:8083/mqtt')
+  .option('--mqtt-url <urls>', 'broker URL (a cluster: every node, comma-separated)', 'mqtt://127.0.0.1:1883')
+  .option('--ws-url <urls>', 'broker WebSocket URL (a cluster: every node)', 'ws://127.0.0.1:8083/mqtt')
   .option('--name <name>', 'display name', '')
   .action(async (vid: string, o: { mqttUrl: string; wsUrl: string; name: string }) => {
     checkId('vehicle id', vid);
-    out(await withRegistry((r) => r.addVehicle(vid, { mqttUrl: o.mqttUrl, wsUrl: o.wsUrl, name: o.name })));
+    const urls = { mqttUrl: parseBrokerUrls(o.mqttUrl), wsUrl: parseBrokerUrls(o.wsUrl), name: o.name };
+    out(await withRegistry((r) => r.addVehicle(vid, urls)));
   });
 
 const pile = program.command('pile').description('charging piles');
@@ -149,14 +150,14 @@ gateway
 gateway
   .command('export <gid>')
   .description('write the gateway config.json and keystore.json (docs/architecture.md)')
-  .option('--mqtt-url <url>', 'broker URL for the gateway', 'mqtt://127.0.0.1:1883')
+  .option('--mqtt-url <urls>', 'broker URL (a cluster: every node, comma-separated)', 'mqtt://127.0.0.1:1883')
   .option('--out <dir>', 'output folder (default <data>/gateways/<gid>)')
   .option('--http-port <port>', 'gateway HTTP port (/healthz, /metrics)', intArg(0, 65535), 9464)
   .action(async (gid: string, o: { mqttUrl: string; out?: string; httpPort: number }) => {
     checkId('gateway id', gid);
     const configPath = await withRegistry((r) =>
       writeGatewayExport(r, gid, {
-        mqttUrl: o.mqttUrl,
+        mqttUrl: parseBrokerUrls(o.mqttUrl),
         outDir: o.out ?? join(dataDir(), 'gateways', gid),
         httpPort: o.httpPort,
       }),

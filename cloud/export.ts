@@ -2,11 +2,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
-import { usernames } from '../shared/index.js';
+import { brokerNodes, usernames } from '../shared/index.js';
 import type { Registry } from './registry.js';
 
 export interface GatewayExportOptions {
-  mqttUrl: string;
+  /** the broker, or every node of a cluster in order of failover */
+  mqttUrl: string | readonly string[];
   outDir: string;
   httpPort?: number;
   meterIntervalMs?: number;
@@ -39,11 +40,12 @@ export async function writeGatewayExport(
     await registry.setMqttPassword(username, password);
     await registry.audit('cli', 'gateway.export', gid, { newPassword: true });
   }
+  const nodes = brokerNodes(options.mqttUrl);
   const piles = await registry.store.read((tx) => tx.pilesOfGateway(gid));
   const config = {
     v: 1,
     gid,
-    mqtt: { url: options.mqttUrl, username, password },
+    mqtt: { url: nodes.first, ...(nodes.all ? { urls: nodes.all } : {}), username, password },
     keystore: 'keystore.json',
     dataDir: 'data',
     http: { host: '127.0.0.1', port: options.httpPort ?? 9464 },

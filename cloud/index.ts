@@ -14,7 +14,12 @@ export { type CloudService, type CloudServiceOptions, startCloudService } from '
 export async function exportGateway(
   dataDir: string,
   gid: string,
-  options: { mqttUrl: string; outDir: string; httpPort?: number; meterIntervalMs?: number },
+  options: {
+    mqttUrl: string | readonly string[];
+    outDir: string;
+    httpPort?: number;
+    meterIntervalMs?: number;
+  },
 ): Promise<void> {
   const registry = await openRegistry(dataDir);
   try {

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { nodeCryptoBackend } from '../node/crypto.js';
 import { runService } from '../node/service-runner.js';
 import { installCryptoBackend } from '../shared/crypto/backend.js';
+import { parseBrokerUrls } from '../shared/mqtt-servers.js';
 import { RegistryError } from './registry.js';
 import { startCloudService } from './service.js';
 
@@ -15,7 +16,7 @@ installCryptoBackend(nodeCryptoBackend);
 
 interface CloudFlags {
   data: string;
-  mqttUrl: string;
+  mqttUrl: string[];
   ticketLife?: number;
 }
 
@@ -26,7 +27,12 @@ runService<CloudFlags>({
   configure: (program) =>
     program
       .option('--data <dir>', 'data folder', process.env.EVAUTH_DATA_DIR ?? '.evauth')
-      .option('--mqtt-url <url>', 'broker URL', `mqtt://127.0.0.1:${process.env.EVAUTH_MQTT_PORT ?? '1883'}`)
+      .option(
+        '--mqtt-url <urls>',
+        'broker URL, or the nodes of a cluster comma-separated in order of failover',
+        parseBrokerUrls,
+        [`mqtt://127.0.0.1:${process.env.EVAUTH_MQTT_PORT ?? '1883'}`],
+      )
       .option('--ticket-life <seconds>', 'ticket life', (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 60)

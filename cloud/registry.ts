@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
 import {
   b64uEncode,
+  brokerNodes,
   type PileKeystoreEntry,
   unixSeconds,
   usernames,
@@ -132,17 +133,26 @@ export class Registry implements CloudData {
   /** Registers a vehicle and writes its PROTOCOL §11 provisioning file (the only copy of its MQTT password). */
   async addVehicle(
     vid: string,
-    urls: { mqttUrl: string; wsUrl: string; name?: string },
+    urls: { mqttUrl: string | readonly string[]; wsUrl: string | readonly string[]; name?: string },
     nowMs = Date.now(),
   ): Promise<VehicleProvisioning> {
     requireId(vid, 'vehicle id');
     const vehicleKey = randomBytes(32);
     const password = generatePassword();
+    // every broker node of a cluster, in order (PROTOCOL §11 revision 2)
+    const [tcp, ws] = [brokerNodes(urls.mqttUrl), brokerNodes(urls.wsUrl)];
     const provisioning: VehicleProvisioning = {
       v: 1,
       vid,
       vehicleKey: b64uEncode(vehicleKey),
-      mqtt: { url: urls.mqttUrl, wsUrl: urls.wsUrl, username: usernames.vehicle(vid), password },
+      mqtt: {
+        url: tcp.first,
+        wsUrl: ws.first,
+        ...(tcp.all ? { urls: tcp.all } : {}),
+        ...(ws.all ? { wsUrls: ws.all } : {}),
+        username: usernames.vehicle(vid),
+        password,
+      },
     };
     const login = loginRow(usernames.vehicle(vid), password, nowMs);
     await this.store.transaction(async (tx) => {

@@ -6,7 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { pooledSecureRandom } from '../node/crypto.js';
-import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
+import { closeMqtt, connectMqtt, currentNode } from '../node/mqtt-client.js';
 import { type CredentialDenialCode, type RandomSource, topics, usernames } from '../shared/index.js';
 import {
   answerCredentialRequest,
@@ -22,7 +22,8 @@ import { openRegistry, RegistryError } from './registry.js';
 
 export interface CloudServiceOptions {
   dataDir: string;
-  mqttUrl: string;
+  /** the broker, or every node of a cluster in order of failover */
+  mqttUrl: string | readonly string[];
   /** milliseconds since the epoch */
   now?: () => number;
   logger?: Logger;
@@ -215,7 +216,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   };
 
   client.on('connect', () => {
-    log?.info({ url: options.mqttUrl }, 'cloud connected to broker');
+    log?.info({ url: currentNode(client) }, 'cloud connected to broker');
     publishedRev = 0;
     connection++;
     client.subscribe(topics.credentialRequests(), { qos: 1 });

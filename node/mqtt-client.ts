@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { mqttClientLog } from '../shared/mqtt-log.js';
+import { mqttFailover } from '../shared/mqtt-servers.js';
 
 export interface MqttClientOptions {
   /** broker URLs in order of preference; a client that loses one reconnects to the next */
@@ -27,25 +28,14 @@ export interface MqttClientOptions {
   extra?: IClientOptions;
 }
 
-type Server = NonNullable<IClientOptions['servers']>[number];
-
-function serverOf(url: string): Server {
-  const parsed = new URL(url);
-  const protocol = parsed.protocol.replace(/:$/, '') as Server['protocol'];
-  const port = Number(parsed.port) || (protocol === 'mqtts' || protocol === 'wss' ? 8883 : 1883);
-  return { host: parsed.hostname, port, ...(protocol ? { protocol } : {}) };
-}
-
 export function mqttClientId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Connects (asynchronously: listen for 'connect') with the evauth defaults. */
 export function connectMqtt(options: MqttClientOptions): MqttClient {
-  const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
-  const first = urls[0];
-  if (!first) throw new Error('connectMqtt: no broker URL');
-  const client = mqtt.connect(first, {
+  const failover = mqttFailover(options.urls);
+  const client = mqtt.connect(failover.url, {
     username: options.username,
     password: options.password,
     clientId: mqttClientId(options.clientIdPrefix),
@@ -54,8 +44,8 @@ export function connectMqtt(options: MqttClientOptions): MqttClient {
     reconnectPeriod: options.reconnectPeriodMs ?? 1000,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     log: mqttClientLog(process.env.DEBUG),
-    // mqtt.js moves to the next of `servers` on each reconnect: the order is the operator's preference.
-    ...(urls.length > 1 ? { servers: urls.map(serverOf) } : {}),
+    // the next node on each reconnect, also after a node refused the CONNECT (shared/mqtt-servers.ts)
+    ...failover.options,
     ...(options.will
       ? {
           will: {
@@ -73,8 +63,24 @@ export function connectMqtt(options: MqttClientOptions): MqttClient {
   return client;
 }
 
-/** Connects and resolves on the first CONNACK; rejects (and ends the client) on the first error. */
-export function connectMqttAsync(options: MqttClientOptions): Promise<MqttClient> {
+/**
+ * Connects to the first node that accepts, trying each of `urls` once in order; rejects with the last node's
+ * error (and leaves no client behind) when none does.
+ */
+export async function connectMqttAsync(options: MqttClientOptions): Promise<MqttClient> {
+  const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
+  let lastError: Error = new Error('connectMqttAsync: no broker URL');
+  for (const url of urls) {
+    try {
+      return await connectOnce({ ...options, urls: url });
+    } catch (error) {
+      lastError = error as Error;
+    }
+  }
+  throw lastError;
+}
+
+function connectOnce(options: MqttClientOptions): Promise<MqttClient> {
   const client = connectMqtt({ reconnectPeriodMs: 0, ...options });
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
@@ -101,4 +107,10 @@ export function closeMqtt(client: MqttClient, graceMs = 1000): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The node a client is connected to now (or last tried), as `protocol://host:port`: for logs. */
+export function currentNode(client: MqttClient): string {
+  const { protocol, hostname, host, port } = client.options;
+  return `${protocol}://${hostname ?? host}:${port}`;
 }

@@ -38,6 +38,22 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(configPath)).toThrow(/field acceptRevision1Requests/);
   });
 
+  it('takes every broker node of a cluster in mqtt.urls, beginning with mqtt.url', () => {
+    const { configPath } = gatewayFolder();
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    config.mqtt.urls = ['mqtt://x', 'mqtt://y:1884'];
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    expect(loadGatewayConfig(configPath).config.mqtt.urls).toEqual(['mqtt://x', 'mqtt://y:1884']);
+    config.mqtt.urls = ['mqtt://y:1884', 'mqtt://x'];
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    expect(() => loadGatewayConfig(configPath)).toThrow(/field mqtt\.urls: must begin with mqtt\.url/);
+    config.mqtt.urls = ['mqtt://x', 'http://y'];
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    expect(() => loadGatewayConfig(configPath)).toThrow(
+      /field mqtt\.urls\.1: must be an mqtt:\/\/ or ws:\/\/ URL/,
+    );
+  });
+
   it('refuses a keystore readable by others', () => {
     const { dir, configPath } = gatewayFolder();
     fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);

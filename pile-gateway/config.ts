@@ -10,6 +10,7 @@ import { b64uDecode, ID_PATTERN, parsePileKeystoreEntry } from '../shared/index.
 const id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$'));
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
+const brokerUrl = v.pipe(v.string(), v.regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt:// or ws:// URL'));
 const ms = (min: number, max: number, fallback: number) =>
   v.optional(v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
 
@@ -51,11 +52,19 @@ const OcppSchema = v.object({
 const ConfigSchema = v.object({
   v: v.literal(1),
   gid: id,
-  mqtt: v.object({
-    url: v.pipe(v.string(), v.regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt:// or ws:// URL')),
-    username: v.pipe(v.string(), v.minLength(1)),
-    password: v.pipe(v.string(), v.minLength(1)),
-  }),
+  mqtt: v.pipe(
+    v.object({
+      url: brokerUrl,
+      /** every broker node of a cluster in order of failover, beginning with `url` (docs/deploy.md) */
+      urls: v.optional(v.pipe(v.array(brokerUrl), v.minLength(1), v.maxLength(64))),
+      username: v.pipe(v.string(), v.minLength(1)),
+      password: v.pipe(v.string(), v.minLength(1)),
+    }),
+    v.forward(
+      v.check((mqtt) => mqtt.urls === undefined || mqtt.urls[0] === mqtt.url, 'must begin with mqtt.url'),
+      ['urls'],
+    ),
+  ),
   keystore: v.pipe(v.string(), v.minLength(1)),
   dataDir: v.pipe(v.string(), v.minLength(1)),
   http: v.optional(

@@ -5,7 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { closeMqtt, connectMqtt } from '../node/mqtt-client.js';
+import { closeMqtt, connectMqtt, currentNode } from '../node/mqtt-client.js';
 import { topics } from '../shared/index.js';
 import type { Publish } from './active-session.js';
 import { gatewayStatusPayload } from './gateway-status.js';
@@ -45,7 +45,8 @@ export async function subscribeInBatches(
 
 export interface GatewayConnectionOptions {
   gid: string;
-  mqtt: { url: string; username: string; password: string };
+  /** `urls`: every broker node of a cluster in failover order, beginning with `url` */
+  mqtt: { url: string; urls?: readonly string[]; username: string; password: string };
   /** subscribed on every (re)connection */
   subscriptions: readonly string[];
   onMessage(topic: string, payload: Buffer, retained: boolean): void;
@@ -68,7 +69,7 @@ export function connectGateway(options: GatewayConnectionOptions): GatewayConnec
   const { gid, logger } = options;
   const flushLog = () => options.flushLog?.();
   const client = connectMqtt({
-    urls: options.mqtt.url,
+    urls: options.mqtt.urls ?? options.mqtt.url,
     username: options.mqtt.username,
     password: options.mqtt.password,
     clientIdPrefix: `gateway-${gid}`,
@@ -90,7 +91,7 @@ export function connectGateway(options: GatewayConnectionOptions): GatewayConnec
   client.on('message', (topic, payload, packet) => options.onMessage(topic, payload, packet.retain));
   client.on('connect', () => {
     connected = true;
-    logger.info({ url: options.mqtt.url }, 'connected to broker');
+    logger.info({ url: currentNode(client) }, 'connected to broker');
     flushLog();
     void subscribeInBatches(client, options.subscriptions, logger).then((refused) => {
       if (refused.length > 0)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Before `npm test`: the end-to-end tests need Debian's Chromium and the Mosquitto tests need Mosquitto.
+# Before `npm test`: the end-to-end tests need Debian's Chromium, the Mosquitto tests need Mosquitto and the cluster
+# tests Redis (each test starts its own redis-server on a private port).
 # Installs them with apt-get when missing and allowed (root); otherwise says what to install.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 command -v spin >/dev/null 2>&1 || need+=(spin)   # tests/model: the SPIN model checker (builds its verifier with gcc)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)   # the broker cluster tests (broker/cluster.ts)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing Debian packages for the tests: ${need[*]}"
@@ -14,6 +16,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package starts a system Mosquitto on 1883; the tests start their own brokers.
   (service mosquitto stop || pkill -x mosquitto || true) >/dev/null 2>&1
+  # Likewise the system Redis on 6379, if the package started one.
+  (service redis-server stop || true) >/dev/null 2>&1
 else
   echo "The tests need these Debian packages: ${need[*]} (sudo apt-get install ${need[*]})" >&2
   exit 1

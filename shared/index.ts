@@ -19,6 +19,7 @@ export * from './messages/bodies.js';
 export * from './messages/decode.js';
 export * from './messages/wire.js';
 export * from './mqtt-log.js';
+export * from './mqtt-servers.js';
 export * from './provisioning.js';
 export * from './random.js';
 export * from './receipt/index.js';

@@ -3,16 +3,34 @@ import * as v from 'valibot';
 import { validateMessage } from './messages/decode.js';
 import { b64uOf, id, u32, version } from './messages/fields.js';
 
+/** Revision 2: every broker node of a cluster, in order of preference (the first is `url` / `wsUrl`). */
+const brokerNodes = v.optional(v.pipe(v.array(v.pipe(v.string(), v.url())), v.minLength(1), v.maxLength(64)));
+
 export const VehicleProvisioning = v.object({
   v: version,
   vid: id,
   vehicleKey: b64uOf(32),
-  mqtt: v.object({
-    url: v.pipe(v.string(), v.url()),
-    wsUrl: v.pipe(v.string(), v.url()),
-    username: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-    password: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-  }),
+  mqtt: v.pipe(
+    v.object({
+      url: v.pipe(v.string(), v.url()),
+      wsUrl: v.pipe(v.string(), v.url()),
+      urls: brokerNodes,
+      wsUrls: brokerNodes,
+      username: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+      password: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+    }),
+    v.forward(
+      v.check((mqtt) => mqtt.urls === undefined || mqtt.urls[0] === mqtt.url, 'must begin with mqtt.url'),
+      ['urls'],
+    ),
+    v.forward(
+      v.check(
+        (mqtt) => mqtt.wsUrls === undefined || mqtt.wsUrls[0] === mqtt.wsUrl,
+        'must begin with mqtt.wsUrl',
+      ),
+      ['wsUrls'],
+    ),
+  ),
 });
 
 export const PileKeystoreEntry = v.object({

@@ -3,6 +3,7 @@
  * The targets are checked in targets.ts, the markdown page is written in report-markdown.ts.
  */
 import type { BenchRow } from '../protocol.js';
+import type { ClusterResult } from '../scenarios/cluster.js';
 import { type BrokerRun, runLabel } from '../scenarios/handshake.js';
 import type { HeadUnitResult } from '../scenarios/head-unit.js';
 import type { IsoComparison } from '../scenarios/iso15118.js';
@@ -32,6 +33,7 @@ export interface BenchReport {
   iso15118?: IsoComparison;
   headUnit?: HeadUnitResult;
   ocpp?: OcppResult;
+  cluster?: ClusterResult;
   targets: TargetCheck[];
 }
 

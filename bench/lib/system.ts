@@ -79,21 +79,24 @@ export async function startBrokerProcess(
   fleet: Fleet,
   kind: BrokerKind,
   port?: number,
-  options: ServiceOptions = {},
+  /** `brokerArgs`: more flags for the aedes broker (a cluster node's --redis-url) */
+  options: ServiceOptions & { name?: string; brokerArgs?: string[] } = {},
 ): Promise<RunningBroker> {
   const mqttPort = port ?? (await freePort());
   const wsPort = await freePort();
   let service: ChildService;
   if (kind === 'aedes') {
+    const { name, brokerArgs, ...serviceOptions } = options;
     service = benchService(
-      'aedes broker',
+      name ?? 'aedes broker',
       'broker/main.ts',
       [
         ...['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
         // each load-generator connection carries many simulated cars: lift the per-connection limits
         ...['--auth-publish-rate', '1000000', '--auth-publish-burst', '1000000'],
+        ...(brokerArgs ?? []),
       ],
-      options,
+      serviceOptions,
     );
   } else {
     const dir = path.join(fleet.dataDir, 'mosquitto');
@@ -109,7 +112,7 @@ export async function startBrokerProcess(
     service = new ChildService('mosquitto', MOSQUITTO, ['-c', path.join(dir, 'mosquitto.conf')]);
   }
   await service.start(() => true);
-  await waitForPort(mqttPort);
+  await waitForPort(mqttPort, 15_000, service);
   return { kind, service, mqttPort, url: `mqtt://127.0.0.1:${mqttPort}` };
 }
 

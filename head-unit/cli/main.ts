@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseVehicleProvisioning, type VehicleProvisioning } from '../../shared/index.js';
+import { parseBrokerUrls, parseVehicleProvisioning, type VehicleProvisioning } from '../../shared/index.js';
 import { type AuthStep, MemoryCredentialStore, VehicleClient } from '../vehicle/index.js';
 import { FileCredentialStore } from './file-store.js';
 
@@ -16,6 +16,14 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
   return n;
+}
+
+function brokerUrls(value: string): string[] {
+  const urls = parseBrokerUrls(value);
+  if (urls.length === 0) throw new InvalidArgumentError('expected at least one URL');
+  const bad = urls.find((url) => !URL.canParse(url));
+  if (bad !== undefined) throw new InvalidArgumentError(`not a URL: ${bad}`);
+  return urls;
 }
 
 function readProvisioning(file: string): VehicleProvisioning {
@@ -36,7 +44,7 @@ interface ChargeOptions {
   connector: number;
   seconds: number;
   credentials?: string;
-  mqttUrl?: string;
+  mqttUrl?: string[];
   json?: boolean;
   stepTimeout: number;
   connectTimeout: number;
@@ -174,7 +182,11 @@ const program = new Command()
   .option('-c, --connector <n>', 'connector id', positiveInt, 1)
   .option('-s, --seconds <n>', 'charge this long, then stop', positiveInt, 5)
   .option('--credentials <file>', 'keep credentials in this file (default: memory only)')
-  .option('--mqtt-url <url>', 'broker URL (default: the provisioning file mqtt.url)')
+  .option(
+    '--mqtt-url <urls>',
+    'broker URL, or the nodes of a cluster comma-separated in order of failover (default: the provisioning file mqtt.urls, else mqtt.url)',
+    brokerUrls,
+  )
   .option('--step-timeout <ms>', 'give up on a handshake step after this long', positiveInt, 5000)
   .option('--retries <n>', 'new handshakes (new sid) after a step timed out', positiveInt, 1)
   .option('--connect-timeout <ms>', 'give up connecting after this long', positiveInt, 10000)

@@ -99,7 +99,8 @@ export class VehicleClientPort implements VehiclePort {
   private createClient(): VehicleClient {
     const client = new VehicleClient({
       provisioning: this.provisioning,
-      mqttUrl: this.provisioning.mqtt.wsUrl,
+      // every node of a cluster, in order (PROTOCOL §11 revision 2), else the one broker
+      mqttUrl: this.provisioning.mqtt.wsUrls ?? this.provisioning.mqtt.wsUrl,
       store: this.store,
     });
     const changed = () => this.changed();

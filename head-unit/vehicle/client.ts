@@ -17,6 +17,7 @@ import {
   type GatewayStatus,
   GatewayStatus as GatewayStatusSchema,
   mqttClientLog,
+  mqttFailover,
   type OfferBody,
   openCredential,
   type PileStatus,
@@ -58,8 +59,11 @@ export interface VehicleClientEvents {
 
 export interface VehicleClientOptions {
   provisioning: VehicleProvisioning;
-  /** broker URL; defaults to provisioning.mqtt.url (a browser passes provisioning.mqtt.wsUrl) */
-  mqttUrl?: string;
+  /**
+   * the broker's URL, or every node of a cluster in order of preference (the client fails over along them);
+   * defaults to provisioning.mqtt.urls, else its url (a browser passes wsUrls, else wsUrl)
+   */
+  mqttUrl?: string | readonly string[];
   store?: CredentialStore;
   now?: Clock;
   random?: RandomSource;
@@ -129,7 +133,8 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
     }
     const { provisioning } = this.options;
     this.setState('connecting');
-    const client = mqtt.connect(this.options.mqttUrl ?? provisioning.mqtt.url, {
+    const failover = mqttFailover(this.options.mqttUrl ?? provisioning.mqtt.urls ?? provisioning.mqtt.url);
+    const client = mqtt.connect(failover.url, {
       username: provisioning.mqtt.username,
       password: provisioning.mqtt.password,
       clientId: `vehicle-${this.vid}-${Math.random().toString(16).slice(2, 10)}`,
@@ -138,6 +143,8 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
       connectTimeout: 5000,
       // In the browser there is no process: mqtt.js's debug output stays off there.
       log: mqttClientLog(typeof process === 'undefined' ? undefined : process.env.DEBUG),
+      // the next node on each reconnect, also after a node refused the CONNECT
+      ...failover.options,
     });
     this.client = client;
     client.on('message', (topic, payload) => this.route(topic, payload));
@@ -168,12 +175,13 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
       });
       client.on('error', (error) => {
         this.emit('connection', { state: this.connectionState, error: error.message });
-        // A refused login will not get better by retrying.
-        if (first && /Not authorized|Bad username/i.test(error.message)) {
-          first = false;
+        // A refused login will not get better by retrying (every node of a cluster has the same logins).
+        if (/Not authorized|Bad username/i.test(error.message)) {
           client.end(true);
           this.setState('closed', error.message);
-          reject(new CredentialError('MQTT_LOGIN_REFUSED', `broker refused login: ${error.message}`));
+          if (first)
+            reject(new CredentialError('MQTT_LOGIN_REFUSED', `broker refused login: ${error.message}`));
+          first = false;
         }
       });
     });

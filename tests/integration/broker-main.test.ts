@@ -117,4 +117,20 @@ describe('broker/main.ts process', () => {
     expect(run.stderr).toMatch(/EVAUTH_MQTT_PORT must be a port number/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
+  it('refuses a Redis URL that is not one: clear message, exit 2, no stack trace', () => {
+    const broker = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'broker/main.ts'), '--data', dir, ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { ...process.env, ...env },
+      });
+    const fromEnv = broker([], { EVAUTH_REDIS_URL: 'http://redis.example:6379' });
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toMatch(/EVAUTH_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    const fromFlag = broker(['--redis-url', 'not a url']);
+    expect(fromFlag.status).toBe(2);
+    expect(fromFlag.stderr).toMatch(/--redis-url.*must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(fromEnv.stderr + fromFlag.stderr).not.toMatch(/\n\s+at /);
+  });
 });

@@ -282,7 +282,7 @@ describe('credential service on a real broker', () => {
 
   it('rotation keeps the old offset accepted and reissues credentials under the new one', async () => {
     const { client, seen } = await vehicleClient('V1');
-    const pile = await connectClient(url, 'gateway:G1', 'gw-pass');
+    const pile = await connectWithRetry(url, 'gateway:G1', 'gw-pass');
     const atPile = collect(pile);
     await pile.subscribeAsync(topics.pileControl('P2'), { qos: 1 });
     await waitFor(() => atPile.length > 0 || undefined, 5000, 'control P2');

@@ -121,7 +121,10 @@ export async function reaches(
 }
 
 export interface RightsWorld {
+  /** where publishers connect (and observers too, without `observerUrl`) */
   url: string;
+  /** where the clients whose subscriptions measure a refusal connect: another node of a cluster */
+  observerUrl?: string;
   vehicle1: { vid: string; password: string };
   vehicle2: { vid: string; password: string };
   gateway: { gid: string; password: string; pid: string };

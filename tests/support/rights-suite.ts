@@ -1,7 +1,8 @@
 /**
- * The PROTOCOL §9 rights tests as a reusable suite, run against the embedded aedes broker (broker.test.ts) and
- * against Debian's Mosquitto started from the exported files (cloud/mosquitto.test.ts). Every refusal is
- * measured where it matters: the message must not reach a subscriber that would otherwise get it.
+ * The PROTOCOL §9 rights tests as a reusable suite, run against the embedded aedes broker (broker.test.ts),
+ * against Debian's Mosquitto started from the exported files (cloud/mosquitto.test.ts) and against a two-node
+ * aedes cluster with every publisher on one node and every observer on the other (broker-cluster.test.ts). Every
+ * refusal is measured where it matters: the message must not reach a subscriber that would otherwise get it.
  */
 import type { MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
@@ -25,33 +26,39 @@ export interface RightsSuiteOptions {
 
 export function rightsSuite(world: () => RightsWorld, options: RightsSuiteOptions): void {
   const open: MqttClient[] = [];
-  const connect = async (username: string, password: string) => {
-    const client = await connectWithRetry(world().url, username, password);
+  /** observers (whose subscriptions measure a refusal) connect to `observerUrl` when the world has one */
+  type Role = 'publisher' | 'observer';
+  const connect = async (username: string, password: string, role: Role) => {
+    const url = role === 'observer' ? (world().observerUrl ?? world().url) : world().url;
+    const client = await connectWithRetry(url, username, password);
     open.push(client);
     return client;
   };
-  const vehicle = (which: 'vehicle1' | 'vehicle2') =>
-    connect(`vehicle:${world()[which].vid}`, world()[which].password);
-  const gateway = () => connect(`gateway:${world().gateway.gid}`, world().gateway.password);
-  const cloud = () => connect('cloud', world().cloudPassword);
+  const vehicle = (which: 'vehicle1' | 'vehicle2', role: Role = 'publisher') =>
+    connect(`vehicle:${world()[which].vid}`, world()[which].password, role);
+  const gateway = (role: Role = 'observer') =>
+    connect(`gateway:${world().gateway.gid}`, world().gateway.password, role);
+  const cloud = (role: Role) => connect('cloud', world().cloudPassword, role);
 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
   });
 
   it('refuses anonymous, unknown and wrong-password logins', async () => {
-    await expect(connectClient(world().url)).rejects.toThrow(/Not authorized|Bad username|authori/i);
-    await expect(connectClient(world().url, 'vehicle:nobody', 'x')).rejects.toThrow();
-    await expect(connectClient(world().url, `vehicle:${world().vehicle1.vid}`, 'wrong')).rejects.toThrow();
-    await expect(connectClient(world().url, 'cloud', world().vehicle1.password)).rejects.toThrow();
-    const ok = await vehicle('vehicle1');
-    expect(ok.connected).toBe(true);
+    for (const url of new Set([world().url, world().observerUrl ?? world().url])) {
+      await expect(connectClient(url)).rejects.toThrow(/Not authorized|Bad username|authori/i);
+      await expect(connectClient(url, 'vehicle:nobody', 'x')).rejects.toThrow();
+      await expect(connectClient(url, `vehicle:${world().vehicle1.vid}`, 'wrong')).rejects.toThrow();
+      await expect(connectClient(url, 'cloud', world().vehicle1.password)).rejects.toThrow();
+    }
+    expect((await vehicle('vehicle1', 'publisher')).connected).toBe(true);
+    expect((await vehicle('vehicle1', 'observer')).connected).toBe(true);
   });
 
   it("keeps a vehicle out of another vehicle's topics and of #", async () => {
     const { vid: v1 } = world().vehicle1;
     const { vid: v2 } = world().vehicle2;
-    const spy = await vehicle('vehicle1');
+    const spy = await vehicle('vehicle1', 'observer');
     const seen = collect(spy);
     // Mosquitto grants a SUBACK for a filter it then filters per message; aedes refuses with 0x80. Either way
     // nothing of vehicle 2 may arrive, which is what is measured below.
@@ -59,7 +66,7 @@ export function rightsSuite(world: () => RightsWorld, options: RightsSuiteOption
     await subscribeCode(spy, '#');
     await subscribeCode(spy, 'evauth/v1/vehicles/+/credentials/+');
     expect(await subscribeCode(spy, topics.vehicleAll(v1))).toBeLessThan(128);
-    const cloudClient = await cloud();
+    const cloudClient = await cloud('publisher');
     await cloudClient.publishAsync(topics.credential(v2, world().gateway.pid), 'secret-for-v2', { qos: 1 });
     await cloudClient.publishAsync(topics.vehicleCloud(v2), 'denied-for-v2', { qos: 1 });
     await cloudClient.publishAsync(topics.vehicleCloud(v1), 'for-v1', { qos: 1 });
@@ -73,10 +80,10 @@ export function rightsSuite(world: () => RightsWorld, options: RightsSuiteOption
     const pileSide = await gateway();
     const atPile = collect(pileSide);
     await pileSide.subscribeAsync([topics.pileAuth(pid), topics.pileControl(pid)], { qos: 0 });
-    const victim = await vehicle('vehicle2');
+    const victim = await vehicle('vehicle2', 'observer');
     const atVictim = collect(victim);
     await victim.subscribeAsync(topics.vehicleAll(v2), { qos: 0 });
-    const cloudClient = await cloud();
+    const cloudClient = await cloud('observer');
     const atCloud = collect(cloudClient);
     await cloudClient.subscribeAsync(topics.credentialRequests(), { qos: 0 });
 

@@ -1,7 +1,9 @@
 /**
  * A whole evauth system for the integration suite: the real broker as a child process (login + §9 rights from
  * the registry), the real cloud credential service, the pile gateway as a child process, all on loopback with
- * free ports and a temporary data folder. Vehicles are added by each test.
+ * free ports and a temporary data folder. Vehicles are added by each test. As a cluster: several broker nodes as
+ * processes sharing one redis-server, the vehicles listing the nodes from the first, the gateway and the cloud
+ * from the second (so a car and its pile meet on different nodes until one fails).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/in
 import { ChildService, freePort, waitForPort } from '../../node/child-process.js';
 import { SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
 import type { VehicleProvisioning } from '../../shared/index.js';
+import { TestRedis } from './redis.js';
 
 export const GID = 'gw-it';
 export const SITE_A = 'Site A';
@@ -36,15 +39,23 @@ export interface SystemOptions {
   vehicles?: { vid: string; grant: { scope: 'pile' | 'site' | 'all'; target?: string } }[];
   /** run broker and gateway as built by `npm run build:services`, with plain node and the services' flags */
   built?: Map<ServiceEntry, string>;
+  /** this many aedes nodes sharing a redis-server (broker/cluster.ts), with a 500 ms heartbeat between them */
+  clusterNodes?: number;
 }
 
 export class TestSystem {
   readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evauth-it-'));
   mqttPort = 0;
   wsPort = 0;
+  /** every broker node's ports (one node unless a cluster) */
+  mqttPorts: number[] = [];
+  wsPorts: number[] = [];
+  redis?: TestRedis;
   registry!: Registry;
   cloud?: CloudService;
+  /** the first broker node */
   broker!: ChildService;
+  brokers: ChildService[] = [];
   gateway!: ChildService;
   gatewayHttpPort = 0;
   readonly gatewayDir = path.join(this.dataDir, 'gateways', GID);
@@ -57,9 +68,25 @@ export class TestSystem {
     return `mqtt://127.0.0.1:${this.mqttPort}`;
   }
 
+  /** The broker nodes' URLs in failover order, starting at node `first`. */
+  nodeUrls(kind: 'mqtt' | 'ws', first: number): string[] {
+    const urls =
+      kind === 'mqtt'
+        ? this.mqttPorts.map((p) => `mqtt://127.0.0.1:${p}`)
+        : this.wsPorts.map((p) => `ws://127.0.0.1:${p}/mqtt`);
+    const at = first % urls.length;
+    return [...urls.slice(at), ...urls.slice(0, at)];
+  }
+
   async start(): Promise<this> {
-    this.mqttPort = await freePort();
-    this.wsPort = await freePort();
+    const nodes = this.options.clusterNodes ?? 1;
+    for (let i = 0; i < nodes; i++) {
+      this.mqttPorts.push(await freePort());
+      this.wsPorts.push(await freePort());
+    }
+    this.mqttPort = this.mqttPorts[0]!;
+    this.wsPort = this.wsPorts[0]!;
+    if (this.options.clusterNodes) this.redis = await TestRedis.start();
     this.registry = await openRegistry(this.dataDir);
     await this.registry.init();
     await this.registry.addGateway(GID);
@@ -81,25 +108,29 @@ export class TestSystem {
       });
     }
     await exportGateway(this.dataDir, GID, {
-      mqttUrl: this.mqttUrl,
+      mqttUrl: this.nodeUrls('mqtt', 1),
       outDir: this.gatewayDir,
       httpPort: 0,
       meterIntervalMs: this.options.meterIntervalMs ?? 200,
     });
     for (const v of this.options.vehicles ?? [])
       this.provisioned.set(v.vid, await this.addVehicle(v.vid, v.grant));
-    this.broker =
+    this.brokers =
       this.options.broker === 'mosquitto'
-        ? await this.mosquitto()
-        : this.nodeService('broker', 'broker/main.ts', [
-            '--data',
-            this.dataDir,
-            '--mqtt-port',
-            String(this.mqttPort),
-            '--ws-port',
-            String(this.wsPort),
-          ]);
-    await this.startBroker();
+        ? [await this.mosquitto()]
+        : this.mqttPorts.map((port, i) =>
+            this.nodeService(nodes > 1 ? `broker-${i}` : 'broker', 'broker/main.ts', [
+              '--data',
+              this.dataDir,
+              '--mqtt-port',
+              String(port),
+              '--ws-port',
+              String(this.wsPorts[i]),
+              ...(this.redis ? ['--redis-url', this.redis.url, '--cluster-heartbeat-ms', '500'] : []),
+            ]),
+          );
+    this.broker = this.brokers[0]!;
+    for (let i = 0; i < this.brokers.length; i++) await this.startBroker(i);
     await this.startCloud();
     this.gateway = this.nodeService('gateway', 'pile-gateway/main.ts', [
       path.join(this.gatewayDir, 'config.json'),
@@ -140,19 +171,21 @@ export class TestSystem {
     return new ChildService('mosquitto', binary, ['-c', path.join(dir, 'mosquitto.conf')]);
   }
 
-  async startBroker(): Promise<void> {
+  /** Starts (again) broker node `node`, the first by default. */
+  async startBroker(node = 0): Promise<void> {
+    const broker = this.brokers[node]!;
     if (this.options.broker === 'mosquitto') {
-      await this.broker.start(() => true);
-      await waitForPort(this.mqttPort, 15_000, this.broker);
+      await broker.start(() => true);
+      await waitForPort(this.mqttPort, 15_000, broker);
     } else {
-      await this.broker.start((out) => out.includes('"msg":"broker listening"'));
+      await broker.start((out) => out.includes('"msg":"broker listening"'));
     }
   }
 
   async startCloud(): Promise<void> {
     this.cloud = await startCloudService({
       dataDir: this.dataDir,
-      mqttUrl: this.mqttUrl,
+      mqttUrl: this.nodeUrls('mqtt', 1),
       logger: pino({ level: 'silent' }),
       pollIntervalMs: 50,
       reconnectPeriodMs: 200,
@@ -173,8 +206,8 @@ export class TestSystem {
     grant: { scope: 'pile' | 'site' | 'all'; target?: string },
   ): Promise<VehicleProvisioning> {
     const provisioning = await this.registry.addVehicle(vid, {
-      mqttUrl: this.mqttUrl,
-      wsUrl: `ws://127.0.0.1:${this.wsPort}/mqtt`,
+      mqttUrl: this.nodeUrls('mqtt', 0),
+      wsUrl: this.nodeUrls('ws', 0),
     });
     await this.registry.grant(vid, grant);
     return provisioning;
@@ -215,7 +248,8 @@ export class TestSystem {
     for (const c of this.clients) await c.close().catch(() => {});
     await this.gateway?.stop();
     await this.cloud?.close();
-    await this.broker?.stop();
+    for (const broker of this.brokers) await broker.stop();
+    await this.redis?.stop();
     await this.registry?.close();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
