@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { cjkFontPlugin } from './head-unit/build/cjk-font-plugin.js';
 
 const root = fileURLToPath(new URL('./head-unit', import.meta.url));
 
@@ -26,6 +27,7 @@ export default defineConfig({
     // Vite's defaults with "production" in place of "development|production" (which follows NODE_ENV).
     conditions: ['module', 'browser', 'production'],
   },
+  plugins: [cjkFontPlugin({ root })],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,7 +1,7 @@
 /**
  * One production build for every way the app is served: server.ts (npm start, the end-to-end tests, the bench)
  * builds here under vitest's NODE_ENV=test, and must serve no Lit development code and the very files that
- * `vite build` (npm run build) makes.
+ * `vite build` (npm run build) makes. The Chinese font files come out of the same build.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cjkCharactersOf, coveredCharacters } from './build/cjk-font.js';
+import { zh } from './i18n/zh.js';
 import { initialScripts } from './measure-size.js';
 import { buildApp, type HeadUnitServer, startHeadUnitServer } from './server.js';
 
@@ -66,5 +68,27 @@ describe('the head-unit build', () => {
     for (const file of ['index.html', ...assets(served).map((f) => `assets/${f}`)]) {
       expect(readFileSync(join(served, file)).equals(readFileSync(join(viaCli, file))), file).toBe(true);
     }
+  });
+
+  it('emits the Chinese fonts as their own files, with every glyph of the zh catalogue', async () => {
+    const fonts = assets(served).filter((f) => f.endsWith('.woff2'));
+    const file = (prefix: string) => {
+      const name = fonts.find((f) => f.startsWith(prefix));
+      expect(name, `${prefix}*.woff2 in ${fonts.join(', ')}`).toBeDefined();
+      return readFileSync(join(served, 'assets', name!));
+    };
+    const label = file('noto-sans-sc-label-700-');
+    expect(await coveredCharacters(label, '中文')).toBe('中文');
+    expect(label.length).toBeLessThan(4096);
+    const catalogue = cjkCharactersOf(Object.values(zh).join(''));
+    expect(catalogue.length).toBeGreaterThan(150);
+    for (const weight of [400, 700]) {
+      const font = file(`noto-sans-sc-zh-${weight}-`);
+      expect(await coveredCharacters(font, catalogue)).toBe(catalogue);
+      // A subset, not the whole font (about 1.1 MB per weight).
+      expect(font.length).toBeLessThan(80 * 1024);
+    }
+    // Nothing loads them up front: index.html names no font.
+    expect(readFileSync(join(served, 'index.html'), 'utf8')).not.toContain('.woff2');
   });
 });
