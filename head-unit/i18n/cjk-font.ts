@@ -5,10 +5,8 @@
  * chooses 中文, or at start when that was the saved choice.
  */
 import { type CjkFontFile, chineseFonts, labelFont } from 'virtual:evauth-cjk-font';
+import { CJK_FONT_FAMILY } from './font-family.js';
 import type { Locale } from './locale.js';
-
-/** First in the app's font stacks (index.html, theme.ts); its faces only claim CJK code points. */
-export const CJK_FONT_FAMILY = 'evauth Noto Sans SC';
 
 function addFace(file: CjkFontFile): FontFace {
   const face = new FontFace(CJK_FONT_FAMILY, `url("${file.url}") format("woff2")`, {

@@ -31,7 +31,7 @@ export class AuthFailure extends LitElement {
         margin-top: 16px;
       }
       .code {
-        font-family: ui-monospace, monospace;
+        font-family: var(--mono);
       }
     `,
   ];

@@ -39,7 +39,7 @@ export class SettingsView extends LitElement {
         border: 1px solid var(--line);
         border-radius: 10px;
         padding: 10px;
-        font: 14px ui-monospace, monospace;
+        font: 14px var(--mono);
       }
       .row {
         display: flex;

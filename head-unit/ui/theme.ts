@@ -1,5 +1,6 @@
 /** Shared look: dark by default, large type, touch targets of at least 48 px. */
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+import { CJK_FONT_FAMILY } from '../i18n/font-family.js';
 
 export const theme = css`
   :host {
@@ -15,6 +16,8 @@ export const theme = css`
     --bad: #ff5a5f;
     --radius: 14px;
     --touch: 48px;
+    /* Codes and pasted text; Chinese words among them come from the app's own font. */
+    --mono: ui-monospace, monospace, '${unsafeCSS(CJK_FONT_FAMILY)}';
     color: var(--text);
     font-size: 18px;
     box-sizing: border-box;
