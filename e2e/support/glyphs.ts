@@ -3,8 +3,15 @@
  * box ("tofu"), and the DOM text is right all the same. So each character the app draws is compared, in
  * pixels, with the same character drawn at the same place, size and weight in the system's fonts alone.
  */
-import type { Locator, Page } from '@playwright/test';
-import { type CharacterBox, characterBoxes, type GlyphImage, glyphImage, viewportPixels } from './pixels.js';
+import { expect, type Locator, type Page } from '@playwright/test';
+import {
+  type CharacterBox,
+  characterBoxes,
+  type GlyphImage,
+  glyphDifference,
+  glyphImage,
+  viewportPixels,
+} from './pixels.js';
 
 export interface DrawnCharacters {
   /** the characters as the app draws them */
@@ -52,5 +59,31 @@ export async function drawnCharacters(page: Page, element: Locator): Promise<Dra
     };
   } finally {
     await page.evaluate(() => document.getElementById('system-fonts-only')?.remove());
+  }
+}
+
+/**
+ * Each CJK character of `element` is drawn as a glyph: inked, unlike the box the system's fonts draw for it at
+ * the same place, and unlike the other characters (boxes are all alike). First checks that the system's fonts
+ * really draw boxes, which is what makes the test mean something.
+ */
+export async function expectGlyphs(page: Page, element: Locator): Promise<void> {
+  await page.evaluate(() => document.fonts.ready);
+  const { app, systemFonts, systemFontsAligned: aligned } = await drawnCharacters(page, element);
+  for (const box of aligned.slice(1)) {
+    expect(
+      glyphDifference(aligned[0]!, box),
+      `the system's fonts draw ${aligned[0]!.char} and ${box.char} differently: this test needs a machine without CJK fonts (fc-list :lang=zh)`,
+    ).toBeLessThan(0.05);
+  }
+  for (const [i, glyph] of app.entries()) {
+    expect(glyph.inked, `${glyph.char} is drawn at all`).toBeGreaterThan(20);
+    expect(glyphDifference(glyph, systemFonts[i]!), `${glyph.char} is not the system's box`).toBeGreaterThan(
+      0.3,
+    );
+    for (const other of app.slice(i + 1)) {
+      if (other.char === glyph.char) continue;
+      expect(glyphDifference(glyph, other), `${glyph.char} and ${other.char} differ`).toBeGreaterThan(0.15);
+    }
   }
 }

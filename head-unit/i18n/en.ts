@@ -36,7 +36,7 @@ export const en = {
   'detail.back': 'Back to chargers',
   'detail.connector': 'Connector {id}',
   'detail.authenticate': 'Charge here',
-  'detail.tariff': '{price} {currency}/kWh',
+  'detail.tariff': '{price}/kWh',
   'detail.power': '{kw} kW',
   'detail.plugged': 'Cable plugged in, ready',
   'detail.unplugged': 'Plug in the cable first',

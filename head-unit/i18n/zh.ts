@@ -38,7 +38,7 @@ export const zh: Record<MessageKey, string> = {
   'detail.back': '返回充电桩列表',
   'detail.connector': '充电枪 {id}',
   'detail.authenticate': '在此充电',
-  'detail.tariff': '{price} {currency}/kWh',
+  'detail.tariff': '{price}/kWh',
   'detail.power': '{kw} kW',
   'detail.plugged': '已插枪，可以开始',
   'detail.unplugged': '请先插入充电枪',

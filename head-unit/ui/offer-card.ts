@@ -3,7 +3,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { OfferBody } from '../../shared/index.js';
 import { LocaleController } from '../controllers/locale-controller.js';
-import { kw, theme } from './theme.js';
+import { theme } from './theme.js';
 
 @customElement('offer-card')
 export class OfferCard extends LitElement {
@@ -46,15 +46,17 @@ export class OfferCard extends LitElement {
     const o = this.offer;
     if (!o) return null;
     const t = this.i18n.t.bind(this.i18n);
+    const f = this.i18n.format;
+    const expires = o.expiresAt * 1000;
     return html`<section class="panel" role="dialog" aria-labelledby="offer-title">
       <h2 id="offer-title">${t('offer.title')}</h2>
       <dl>
         <dt>${t('offer.price')}</dt>
-        <dd data-offer="price">${t('detail.tariff', { price: o.pricePerKWh, currency: o.currency })}</dd>
+        <dd data-offer="price">${t('detail.tariff', { price: f.money(o.pricePerKWh, o.currency) })}</dd>
         <dt>${t('offer.maxPower')}</dt>
-        <dd data-offer="maxW">${t('detail.power', { kw: kw(o.maxW) })}</dd>
+        <dd data-offer="maxW">${t('detail.power', { kw: f.power(o.maxW) })}</dd>
         <dt>${t('offer.expires')}</dt>
-        <dd>${this.i18n.time(o.expiresAt * 1000)}</dd>
+        <dd data-offer="expires"><time datetime=${new Date(expires).toISOString()}>${f.timeWithZone(expires)}</time></dd>
       </dl>
       <div class="actions">
         <button class="primary" @click=${() => this.answer('accept-offer')}>${t('offer.accept')}</button>

@@ -95,15 +95,6 @@ export const theme = css`
   }
 `;
 
-/** Watts to kW with one decimal, as drivers read power. */
-export function kw(w: number): string {
-  return (w / 1000).toFixed(w % 1000 === 0 ? 0 : 1);
-}
-
-export function kwh(wh: number): string {
-  return (wh / 1000).toFixed(2);
-}
-
 export function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
   const h = Math.floor(s / 3600);
