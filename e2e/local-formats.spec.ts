@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { connector, openAs, openPile } from './support/app.js';
+import { connector, openAs } from './support/app.js';
 import { expectGlyphs } from './support/glyphs.js';
 
 /**
