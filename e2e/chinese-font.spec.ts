@@ -14,8 +14,8 @@ test('中文 is drawn in real glyphs from the app’s own font, without any CJK 
 
   // English: the 中文 button is drawn from the small label font, and the Chinese fonts are not fetched.
   const switchLanguage = page.locator('header [data-action="switch-language"]');
-  await expect(switchLanguage).toHaveText('中文');
-  await expectGlyphs(page, switchLanguage);
+  await expect(switchLanguage.locator('[lang]')).toHaveText('中文');
+  await expectGlyphs(page, switchLanguage.locator('[lang]'));
   expect(fonts.length).toBeGreaterThan(0);
   expect(fonts.every((f) => f.startsWith('noto-sans-sc-label-'))).toBe(true);
 

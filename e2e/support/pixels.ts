@@ -127,3 +127,43 @@ export function glyphDifference(a: GlyphImage, b: GlyphImage): number {
   }
   return best;
 }
+
+/**
+ * On which sides of `element` an outline of `colour` is drawn: for the top, right, bottom and left side, whether
+ * a pixel of that colour lies where its computed outline should be (past the offset, at the side's middle).
+ */
+export async function outlineSides(
+  page: Page,
+  element: Locator,
+  colour: readonly [number, number, number],
+): Promise<boolean[]> {
+  const box = await element.boundingBox();
+  if (!box) throw new Error('the element is not drawn');
+  const style = await element.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { width: Number.parseFloat(s.outlineWidth), offset: Number.parseFloat(s.outlineOffset) };
+  });
+  const png = await viewportPixels(page);
+  const near = (x: number, y: number) => {
+    const px = Math.round(x);
+    const py = Math.round(y);
+    if (px < 0 || py < 0 || px >= png.width || py >= png.height) return false;
+    return pixelAt(png, px, py).every((v, i) => Math.abs(v - colour[i]!) <= 40);
+  };
+  // The pixels across the outline's band (and one more), going out from the element's edge.
+  const band = (edge: number, outwards: 1 | -1) => {
+    const positions: number[] = [];
+    for (let d = style.offset; d <= style.offset + Math.max(1, style.width) + 1; d++) {
+      positions.push(edge + outwards * d);
+    }
+    return positions;
+  };
+  const midX = box.x + box.width / 2;
+  const midY = box.y + box.height / 2;
+  return [
+    band(box.y - 1, -1).some((y) => near(midX, y)),
+    band(box.x + box.width, 1).some((x) => near(x, midY)),
+    band(box.y + box.height, 1).some((y) => near(midX, y)),
+    band(box.x - 1, -1).some((x) => near(x, midY)),
+  ];
+}

@@ -5,6 +5,7 @@ export const en = {
   'nav.charging': 'Charging',
   'nav.history': 'History',
   'nav.settings': 'Settings',
+  'nav.label': 'Main',
   'conn.online': 'Connected',
   'conn.connecting': 'Connecting…',
   'conn.reconnecting': 'Reconnecting…',

@@ -7,6 +7,7 @@ export const zh: Record<MessageKey, string> = {
   'nav.charging': '充电',
   'nav.history': '历史',
   'nav.settings': '设置',
+  'nav.label': '主菜单',
   'conn.online': '已连接',
   'conn.connecting': '正在连接…',
   'conn.reconnecting': '正在重新连接…',

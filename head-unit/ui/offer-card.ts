@@ -38,6 +38,11 @@ export class OfferCard extends LitElement {
   @property({ attribute: false }) offer?: OfferBody;
   private readonly i18n = new LocaleController(this);
 
+  /** A new offer takes the focus, so the knob's next turn reaches its buttons (and not one press starts it). */
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('offer') && this.offer) this.renderRoot.querySelector<HTMLElement>('section')?.focus();
+  }
+
   private answer(type: 'accept-offer' | 'decline-offer') {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
@@ -48,7 +53,7 @@ export class OfferCard extends LitElement {
     const t = this.i18n.t.bind(this.i18n);
     const f = this.i18n.format;
     const expires = o.expiresAt * 1000;
-    return html`<section class="panel" role="dialog" aria-labelledby="offer-title">
+    return html`<section class="panel" role="dialog" aria-labelledby="offer-title" tabindex="-1">
       <h2 id="offer-title">${t('offer.title')}</h2>
       <dl>
         <dt>${t('offer.price')}</dt>

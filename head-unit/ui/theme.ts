@@ -53,12 +53,31 @@ export const theme = css`
     opacity: 0.5;
     cursor: default;
   }
+  /* The focus ring: drawn for keyboard and rotary-knob use, outside the control so it shows on any fill. */
   button:focus-visible,
   a:focus-visible,
   input:focus-visible,
-  textarea:focus-visible {
+  textarea:focus-visible,
+  [tabindex]:focus-visible {
     outline: 3px solid var(--accent);
     outline-offset: 2px;
+  }
+  /* A control scrolled into view on focus keeps its ring in view too. */
+  button,
+  a,
+  input,
+  textarea,
+  [tabindex] {
+    scroll-margin: 12px;
+  }
+  /* Read by screen readers, not drawn. */
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
   }
   .panel {
     background: var(--panel);
