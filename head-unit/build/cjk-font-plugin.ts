@@ -82,17 +82,20 @@ export function cjkFontPlugin(options: { root: string }): Plugin {
     resolveId(id) {
       return id === VIRTUAL_ID ? RESOLVED_ID : undefined;
     },
-    async load(id) {
-      if (id !== RESOLVED_ID) return undefined;
-      const { label, chinese } = await makeFontFiles(options.root, cacheDir);
-      const fontFileExpression = (file: FontFile) => {
-        const url =
-          command === 'build'
-            ? `import.meta.ROLLUP_FILE_URL_${this.emitFile({ type: 'asset', name: file.name, source: file.bytes })}`
-            : JSON.stringify(`data:font/woff2;base64,${file.bytes.toString('base64')}`);
-        return `{ url: ${url}, weight: ${JSON.stringify(String(file.weight))}, unicodeRange: ${JSON.stringify(file.unicodeRange)} }`;
-      };
-      return `export const labelFont = ${fontFileExpression(label)};\nexport const chineseFonts = [${chinese.map(fontFileExpression).join(', ')}];\n`;
+    load: {
+      filter: { id: new RegExp(`^${RESOLVED_ID}$`) },
+      async handler(id) {
+        if (id !== RESOLVED_ID) return undefined;
+        const { label, chinese } = await makeFontFiles(options.root, cacheDir);
+        const fontFileExpression = (file: FontFile) => {
+          const url =
+            command === 'build'
+              ? `import.meta.ROLLUP_FILE_URL_${this.emitFile({ type: 'asset', name: file.name, source: file.bytes })}`
+              : JSON.stringify(`data:font/woff2;base64,${file.bytes.toString('base64')}`);
+          return `{ url: ${url}, weight: ${JSON.stringify(String(file.weight))}, unicodeRange: ${JSON.stringify(file.unicodeRange)} }`;
+        };
+        return `export const labelFont = ${fontFileExpression(label)};\nexport const chineseFonts = [${chinese.map(fontFileExpression).join(', ')}];\n`;
+      },
     },
   };
 }
