@@ -42,7 +42,8 @@ describe('Formats', () => {
   it('times in the head unit’s zone, named where the moment matters', () => {
     expect(gb.timeWithZone(AT)).toBe('14:05:30 CET');
     expect(cn.timeWithZone(AT)).toBe('GMT+8 21:05:30');
-    expect(us.timeWithZone(AT)).toMatch(/^08:05:30\sAM EST$/);
+    expect(us.timeWithZone(AT)).toMatch(/^8:05:30\sAM EST$/);
+    expect(gb.timeWithZone(Date.UTC(2026, 2, 4, 8, 5, 30))).toBe('09:05:30 CET');
     expect(gb.dateTime(AT)).toBe('04/03/2026, 14:05');
     expect(cn.dateTime(AT)).toBe('2026/3/4 21:05');
   });

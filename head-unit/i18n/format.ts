@@ -83,11 +83,11 @@ export class Formats {
     }
   }
 
-  /** A time of day with its zone, where the moment matters ("14:05:30 CET", "GMT+8 21:05:30"). */
+  /** A time of day with its zone, where the moment matters ("09:05:30 CET", "GMT+8 21:05:30", "8:05:30 AM EST"). */
   timeWithZone(ms: number): string {
-    return this.date({ hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' }).format(
-      ms,
-    );
+    // Two-digit hours on a 24-hour clock, as those locales write them; "8:05 AM" on a 12-hour one.
+    const hour = this.date({ hour: 'numeric' }).resolvedOptions().hour12 ? 'numeric' : '2-digit';
+    return this.date({ hour, minute: '2-digit', second: '2-digit', timeZoneName: 'short' }).format(ms);
   }
 
   /** A date and time ("04/03/2026, 14:05", "2026/3/4 21:05"). */
