@@ -25,6 +25,7 @@ export interface DrawnCharacters {
 const CJK = /[\p{Script=Han}\u3000-\u303f\uff00-\uffef]/u;
 
 export async function drawnCharacters(page: Page, element: Locator): Promise<DrawnCharacters> {
+  await element.first().waitFor();
   const boxes = (await characterBoxes(element)).filter((b) => CJK.test(b.char));
   if (boxes.length === 0) throw new Error('no CJK character in the element');
   const shot = await viewportPixels(page);
@@ -68,6 +69,7 @@ export async function drawnCharacters(page: Page, element: Locator): Promise<Dra
  * really draw boxes, which is what makes the test mean something.
  */
 export async function expectGlyphs(page: Page, element: Locator): Promise<void> {
+  await expect(element.first()).toBeVisible();
   await page.evaluate(() => document.fonts.ready);
   const { app, systemFonts, systemFontsAligned: aligned } = await drawnCharacters(page, element);
   for (const box of aligned.slice(1)) {
