@@ -12,14 +12,14 @@ test('happy path: pile list → authenticate → confirm offer → verified char
     'data-credential',
     'valid',
   );
-  await expect(page.getByRole('button', { name: 'Open Old Town Garage P4' })).toContainText('0.45 EUR/kWh');
+  await expect(page.getByRole('button', { name: 'Open Old Town Garage P4' })).toContainText('€0.45/kWh');
   await keepScreenshot(page, 'pile-list');
 
   await openPile(page, 'Harbour Hub P1');
   await connector(page, 1).getByRole('button', { name: 'Charge here' }).click();
   const offer = page.getByRole('dialog', { name: 'Offer from the charger' });
   await expect(offer).toBeVisible();
-  await expect(offer.locator('[data-offer="price"]')).toHaveText('0.39 EUR/kWh');
+  await expect(offer.locator('[data-offer="price"]')).toHaveText('€0.39/kWh');
   await expect(offer.locator('[data-offer="maxW"]')).toHaveText('150 kW');
   for (const step of ['credential', 'requested', 'verified', 'offered']) {
     await expect(page.locator(`auth-stepper li[data-step="${step}"]`)).toHaveAttribute('data-status', 'done');

@@ -1,9 +1,10 @@
 /**
  * Builds the head-unit app and measures its JavaScript, gzip-compressed (level 9): the initial JavaScript is
- * what index.html loads (its module script and every modulepreload); the rest loads lazily. Writes
+ * what index.html loads (its module script and every modulepreload); the rest loads lazily. Also lists the
+ * font files (WOFF2, already compressed): none loads up front; see head-unit/i18n/cjk-font.ts for when. Writes
  * bench/results/head-unit-size.json. Run alone with `tsx head-unit/measure-size.ts`, or from `npm run bench`.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +20,7 @@ export interface HeadUnitSize {
   totalGzipBytes: number;
   withinBudget: boolean;
   files: { file: string; initial: boolean; bytes: number; gzipBytes: number }[];
+  fonts: { file: string; bytes: number }[];
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -37,9 +39,9 @@ export async function measureHeadUnitSize(options: { build?: boolean } = {}): Pr
   if (options.build !== false) await buildApp();
   const dist = join(HERE, 'dist');
   const initial = new Set(initialScripts(readFileSync(join(dist, 'index.html'), 'utf8')));
-  const files = readdirSync(join(dist, 'assets'))
+  const assets = readdirSync(join(dist, 'assets')).sort();
+  const files = assets
     .filter((f) => f.endsWith('.js'))
-    .sort()
     .map((name) => {
       const file = `assets/${name}`;
       const bytes = readFileSync(join(dist, file));
@@ -60,6 +62,9 @@ export async function measureHeadUnitSize(options: { build?: boolean } = {}): Pr
     totalGzipBytes: sum(files),
     withinBudget: initialGzipBytes <= INITIAL_JS_BUDGET_BYTES,
     files,
+    fonts: assets
+      .filter((f) => f.endsWith('.woff2'))
+      .map((name) => ({ file: `assets/${name}`, bytes: statSync(join(dist, 'assets', name)).size })),
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
@@ -75,5 +80,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(
     `head-unit JS (gzip): initial ${kb(r.initialGzipBytes)} of ${kb(r.budgetGzipBytes)} budget, lazy ${kb(r.lazyGzipBytes)}, total ${kb(r.totalGzipBytes)}`,
   );
+  for (const f of r.fonts) console.log(`  font ${f.file}: ${kb(f.bytes)}`);
   if (!r.withinBudget) process.exitCode = 1;
 }

@@ -59,10 +59,12 @@ async function newestSource(): Promise<number> {
 }
 
 /**
- * Builds into a fresh folder beside `distDir` and swaps it in with two renames, so another process serving (or
- * building) the app at the same time never sees a half-written folder.
+ * The production build of the app into `distDir` (head-unit/dist unless told), with vite.config.ts as
+ * `npm run build` uses it, whatever NODE_ENV says (the config pins production). Builds into a fresh folder beside
+ * `distDir` and swaps it in with two renames, so another process serving (or building) the app at the same time
+ * never sees a half-written folder.
  */
-async function buildInto(distDir: string): Promise<void> {
+export async function buildApp(distDir = DEFAULT_DIST): Promise<void> {
   const { build } = await import('vite');
   const suffix = `${process.pid}-${Date.now().toString(36)}`;
   const fresh = `${distDir}.build-${suffix}`;
@@ -81,16 +83,12 @@ async function buildInto(distDir: string): Promise<void> {
   }
 }
 
-/** A fresh `vite build` of the app into head-unit/dist, swapped in atomically. */
-export function buildApp(): Promise<void> {
-  return buildInto(DEFAULT_DIST);
-}
-
 /** Runs `vite build` (once per process at a time) when the app is not built or its sources are newer. */
 export async function ensureBuilt(distDir = DEFAULT_DIST): Promise<void> {
   const built = await stat(join(distDir, 'index.html')).catch(() => undefined);
   if (built && (distDir !== DEFAULT_DIST || built.mtimeMs >= (await newestSource()))) return;
-  building ??= buildInto(DEFAULT_DIST).finally(() => {
+  if (distDir !== DEFAULT_DIST) return buildApp(distDir);
+  building ??= buildApp(DEFAULT_DIST).finally(() => {
     building = undefined;
   });
   await building;

@@ -1,6 +1,7 @@
 /** Gives an element `t()` in the current language and re-renders it when the driver switches language. */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { MessageKey } from '../i18n/en.js';
+import { type Formats, formatsFor, formattingLocale } from '../i18n/format.js';
 import { type Locale, localeState, type Params, translate } from '../i18n/locale.js';
 
 export class LocaleController implements ReactiveController {
@@ -18,13 +19,9 @@ export class LocaleController implements ReactiveController {
     return translate(localeState.locale, key, params);
   }
 
-  /** Times and numbers in the driver's language. */
-  time(ms: number): string {
-    return new Date(ms).toLocaleTimeString(this.locale === 'zh' ? 'zh-CN' : 'en-GB');
-  }
-
-  dateTime(ms: number): string {
-    return new Date(ms).toLocaleString(this.locale === 'zh' ? 'zh-CN' : 'en-GB');
+  /** Numbers, money and times in the driver's language. */
+  get format(): Formats {
+    return formatsFor(formattingLocale(this.locale));
   }
 
   hostConnected(): void {

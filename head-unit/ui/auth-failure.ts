@@ -31,7 +31,7 @@ export class AuthFailure extends LitElement {
         margin-top: 16px;
       }
       .code {
-        font-family: ui-monospace, monospace;
+        font-family: var(--mono);
       }
     `,
   ];
@@ -40,6 +40,11 @@ export class AuthFailure extends LitElement {
   /** the technical detail (from the pile or the cloud), shown small under the plain message */
   @property() detail = '';
   private readonly i18n = new LocaleController(this);
+
+  /** A new failure takes the focus, so the knob's next turn reaches what to do about it. */
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('code') && this.code) this.renderRoot.querySelector<HTMLElement>('section')?.focus();
+  }
 
   private act(action: string) {
     this.dispatchEvent(
@@ -50,7 +55,7 @@ export class AuthFailure extends LitElement {
   override render() {
     const t = this.i18n.t.bind(this.i18n);
     const advice = adviceFor(this.code);
-    return html`<section class="panel ${advice.counterfeit ? 'counterfeit' : ''}" role="alert" data-code=${this.code}>
+    return html`<section class="panel ${advice.counterfeit ? 'counterfeit' : ''}" role="alert" data-code=${this.code} tabindex="-1">
       <h2>${advice.counterfeit ? `⚠ ${t('fail.notGenuineTitle')}` : t('fail.title')}</h2>
       <p>${advice.counterfeit ? t('fail.notGenuine') : t(advice.message)}</p>
       <p class="muted code">${t('fail.code', { code: this.code })}${this.detail ? ` · ${this.detail}` : ''}</p>

@@ -8,7 +8,7 @@ import { type ChargingController, energyPoints } from '../controllers/charging-c
 import { LocaleController } from '../controllers/locale-controller.js';
 import './energy-chart.js';
 import './session-receipt.js';
-import { duration, kw, kwh, theme } from './theme.js';
+import { duration, theme } from './theme.js';
 
 @customElement('charging-view')
 export class ChargingView extends LitElement {
@@ -71,6 +71,7 @@ export class ChargingView extends LitElement {
   override render() {
     const c = this.charging;
     const t = this.i18n.t.bind(this.i18n);
+    const f = this.i18n.format;
     if (!c?.session) return html`<p class="muted">${t('charge.none')}</p>`;
     const latest = c.latest;
     const lastRejected = c.rejected[c.rejected.length - 1];
@@ -84,13 +85,13 @@ export class ChargingView extends LitElement {
         }
         <div class="figures" role="group">
           <div class="figure"><div class="muted">${t('charge.power')}</div>
-            <span class="value" data-figure="power">${kw(c.powerW)}</span><span class="unit">kW</span></div>
+            <span class="value" data-figure="power">${f.power(c.powerW)}</span><span class="unit">kW</span></div>
           <div class="figure"><div class="muted">${t('charge.energy')}</div>
-            <span class="value" data-figure="energy">${kwh(c.receipt?.wh ?? c.energyWh)}</span><span class="unit">kWh</span></div>
+            <span class="value" data-figure="energy">${f.energy(c.receipt?.wh ?? c.energyWh)}</span><span class="unit">kWh</span></div>
           <div class="figure"><div class="muted">${t('charge.duration')}</div>
             <span class="value" data-figure="duration">${duration(c.durationMs(this.now))}</span></div>
           <div class="figure"><div class="muted">${t('charge.cost')}</div>
-            <span class="value" data-figure="cost">${c.receipt?.cost ?? c.cost}</span><span class="unit">${c.session.offer.currency}</span></div>
+            <span class="value" data-figure="cost">${f.money(c.receipt?.cost ?? c.cost, c.receipt?.currency ?? c.session.offer.currency)}</span></div>
         </div>
         ${
           lastRejected

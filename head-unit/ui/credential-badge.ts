@@ -53,7 +53,9 @@ export class CredentialBadge extends LitElement {
 
   override render() {
     const state = credentialState(this.exp, this.now);
-    const title = this.exp ? this.i18n.t('cred.until', { time: this.i18n.dateTime(this.exp * 1000) }) : '';
+    const title = this.exp
+      ? this.i18n.t('cred.until', { time: this.i18n.format.dateTime(this.exp * 1000) })
+      : '';
     return html`<span class=${state} data-credential=${state} title=${title}>${this.i18n.t(`cred.${state}`)}</span>`;
   }
 }

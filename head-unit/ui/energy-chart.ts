@@ -1,9 +1,9 @@
 /** <energy-chart>: a small SVG of energy over time from verified readings only. */
 import { css, html, LitElement, svg } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
+import { LocaleController } from '../controllers/locale-controller.js';
 import type { EnergyPoint } from '../state/history-store.js';
 import { chartGeometry } from './chart-geometry.js';
-import { kwh } from './theme.js';
 
 const W = 300;
 const H = 90;
@@ -27,6 +27,7 @@ export class EnergyChart extends LitElement {
 
   @property({ attribute: false }) points: EnergyPoint[] = [];
   @property() label = '';
+  private readonly i18n = new LocaleController(this);
 
   override render() {
     const g = chartGeometry(this.points, W, H);
@@ -39,7 +40,7 @@ export class EnergyChart extends LitElement {
           : null
       }
       <text class="axis" x="2" y=${H + 13}>0</text>
-      <text class="axis" x=${W - 2} y=${H + 13} text-anchor="end">${kwh(g.maxWh)} kWh</text>
+      <text class="axis" x=${W - 2} y=${H + 13} text-anchor="end">${this.i18n.format.energy(g.maxWh)} kWh</text>
     </svg>`;
   }
 }

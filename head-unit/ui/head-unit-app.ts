@@ -9,6 +9,7 @@ import { ChargingController } from '../controllers/charging-controller.js';
 import { ClockController } from '../controllers/clock-controller.js';
 import { HandshakeController } from '../controllers/handshake-controller.js';
 import { LocaleController } from '../controllers/locale-controller.js';
+import { RotaryController } from '../controllers/rotary-controller.js';
 import { VehicleController } from '../controllers/vehicle-controller.js';
 import type { VehiclePort } from '../controllers/vehicle-port.js';
 import type { MessageKey } from '../i18n/en.js';
@@ -137,6 +138,16 @@ export class HeadUnitApp extends LitElement {
       this.view = 'charging';
     },
   });
+
+  constructor() {
+    super();
+    this.addController(
+      new RotaryController(
+        () => this.shadowRoot,
+        () => this.renderRoot.querySelector('main'),
+      ),
+    );
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -271,10 +282,11 @@ export class HeadUnitApp extends LitElement {
         <span class="vehicle" data-vid=${port?.provisioning.vid ?? ''}>${port ? t('identity.vehicle', { vid: port.provisioning.vid }) : ''}</span>
         <span class="spacer"></span>
         ${port ? html`<connection-indicator .state=${port.connection} @reconnect=${() => port.reconnect()}></connection-indicator>` : null}
-        <button lang=${this.i18n.locale === 'en' ? 'zh' : 'en'} aria-label=${t('lang.label')} data-action="switch-language"
-          @click=${() => localeState.set(this.i18n.locale === 'en' ? 'zh' : 'en')}>${t('lang.switch')}</button>
+        <button data-action="switch-language" @click=${() => localeState.set(this.i18n.locale === 'en' ? 'zh' : 'en')}>
+          <span lang=${this.i18n.locale === 'en' ? 'zh-CN' : 'en'}>${t('lang.switch')}</span><span class="visually-hidden"> (${t('lang.label')})</span>
+        </button>
       </header>
-      <nav aria-label="Main">
+      <nav aria-label=${t('nav.label')}>
         ${NAV.map(
           (
             n,

@@ -3,7 +3,7 @@ import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { OfferBody } from '../../shared/index.js';
 import { LocaleController } from '../controllers/locale-controller.js';
-import { kw, theme } from './theme.js';
+import { theme } from './theme.js';
 
 @customElement('offer-card')
 export class OfferCard extends LitElement {
@@ -38,6 +38,11 @@ export class OfferCard extends LitElement {
   @property({ attribute: false }) offer?: OfferBody;
   private readonly i18n = new LocaleController(this);
 
+  /** A new offer takes the focus, so the knob's next turn reaches its buttons (and not one press starts it). */
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('offer') && this.offer) this.renderRoot.querySelector<HTMLElement>('section')?.focus();
+  }
+
   private answer(type: 'accept-offer' | 'decline-offer') {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
@@ -46,15 +51,17 @@ export class OfferCard extends LitElement {
     const o = this.offer;
     if (!o) return null;
     const t = this.i18n.t.bind(this.i18n);
-    return html`<section class="panel" role="dialog" aria-labelledby="offer-title">
+    const f = this.i18n.format;
+    const expires = o.expiresAt * 1000;
+    return html`<section class="panel" role="dialog" aria-labelledby="offer-title" tabindex="-1">
       <h2 id="offer-title">${t('offer.title')}</h2>
       <dl>
         <dt>${t('offer.price')}</dt>
-        <dd data-offer="price">${t('detail.tariff', { price: o.pricePerKWh, currency: o.currency })}</dd>
+        <dd data-offer="price">${t('detail.tariff', { price: f.money(o.pricePerKWh, o.currency) })}</dd>
         <dt>${t('offer.maxPower')}</dt>
-        <dd data-offer="maxW">${t('detail.power', { kw: kw(o.maxW) })}</dd>
+        <dd data-offer="maxW">${t('detail.power', { kw: f.power(o.maxW) })}</dd>
         <dt>${t('offer.expires')}</dt>
-        <dd>${this.i18n.time(o.expiresAt * 1000)}</dd>
+        <dd data-offer="expires"><time datetime=${new Date(expires).toISOString()}>${f.timeWithZone(expires)}</time></dd>
       </dl>
       <div class="actions">
         <button class="primary" @click=${() => this.answer('accept-offer')}>${t('offer.accept')}</button>

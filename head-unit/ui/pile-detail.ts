@@ -14,7 +14,7 @@ import './credential-badge.js';
 import { credentialState } from './credential-badge.js';
 import './offer-card.js';
 import { connectorPlugged, connectorState, pileName } from './pile-summary.js';
-import { kw, theme } from './theme.js';
+import { theme } from './theme.js';
 
 export interface HandshakeView {
   phase: HandshakePhase;
@@ -110,6 +110,7 @@ export class PileDetail extends LitElement {
     const p = this.pile;
     if (!p) return null;
     const t = this.i18n.t.bind(this.i18n);
+    const f = this.i18n.format;
     const d = p.directory;
     const hs = this.handshake;
     const busy = hs?.phase === 'running' || hs?.phase === 'offer';
@@ -124,7 +125,7 @@ export class PileDetail extends LitElement {
             ? html`<dl>
               <dt>${t('detail.site')}</dt><dd>${d.site}</dd>
               <dt>${t('detail.address')}</dt><dd>${d.address}</dd>
-              <dt>${t('offer.price')}</dt><dd>${t('detail.tariff', { price: d.tariff.pricePerKWh, currency: d.tariff.currency })}</dd>
+              <dt>${t('offer.price')}</dt><dd>${t('detail.tariff', { price: f.money(d.tariff.pricePerKWh, d.tariff.currency) })}</dd>
             </dl>`
             : null
         }
@@ -147,7 +148,7 @@ export class PileDetail extends LitElement {
             return html`<li data-connector=${c.id}>
               <span>
                 <strong>${t('detail.connector', { id: c.id })}</strong>
-                · ${c.maxW ? t('detail.power', { kw: kw(c.maxW) }) : ''}
+                · ${c.maxW ? t('detail.power', { kw: f.power(c.maxW) }) : ''}
                 · <span class="state-${state}" data-state=${state}>${t(`state.${state}`)}</span>
                 ${
                   plugged === undefined

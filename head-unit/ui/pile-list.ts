@@ -6,7 +6,7 @@ import { LocaleController } from '../controllers/locale-controller.js';
 import type { PileInfo } from '../controllers/vehicle-port.js';
 import './credential-badge.js';
 import { maxPowerW, pileName, pileState } from './pile-summary.js';
-import { kw, theme } from './theme.js';
+import { theme } from './theme.js';
 
 @customElement('pile-list')
 export class PileList extends LitElement {
@@ -62,6 +62,7 @@ export class PileList extends LitElement {
 
   override render() {
     const t = this.i18n.t.bind(this.i18n);
+    const f = this.i18n.format;
     if (this.piles.length === 0) return html`<p class="muted" role="status">${t('piles.empty')}</p>`;
     return html`<ul aria-label=${t('piles.title')}>
       ${repeat(
@@ -77,8 +78,8 @@ export class PileList extends LitElement {
               <span class="row muted">${p.directory?.site ?? ''}</span>
               <span class="row">
                 <span class="state state-${state}" data-state=${state}>${t(`state.${state}`)}</span>
-                <span>${t('piles.upTo', { kw: kw(maxPowerW(p)) })}</span>
-                ${tariff ? html`<span>${t('detail.tariff', { price: tariff.pricePerKWh, currency: tariff.currency })}</span>` : null}
+                <span>${t('piles.upTo', { kw: f.power(maxPowerW(p)) })}</span>
+                ${tariff ? html`<span>${t('detail.tariff', { price: f.money(tariff.pricePerKWh, tariff.currency) })}</span>` : null}
               </span>
               <span class="row"><credential-badge .exp=${this.credentials[p.pid]} .now=${this.now}></credential-badge></span>
             </button>

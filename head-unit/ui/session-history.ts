@@ -4,7 +4,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { LocaleController } from '../controllers/locale-controller.js';
 import { listSessions, type SessionRecord } from '../state/history-store.js';
 import './energy-chart.js';
-import { duration, kwh, theme } from './theme.js';
+import { duration, theme } from './theme.js';
 
 @customElement('session-history')
 export class SessionHistory extends LitElement {
@@ -46,6 +46,7 @@ export class SessionHistory extends LitElement {
 
   override render() {
     const t = this.i18n.t.bind(this.i18n);
+    const f = this.i18n.format;
     return html`<h1>${t('history.title')}</h1>
       ${
         this.sessions.length === 0
@@ -55,9 +56,9 @@ export class SessionHistory extends LitElement {
               (s) => html`<li class="panel" data-sid=${s.sid}>
                 <h2>${s.pileName} · ${t('detail.connector', { id: s.connector })}</h2>
                 <div class="meta">
-                  <span>${this.i18n.dateTime(s.startedAt)}</span>
-                  <span data-history="energy">${kwh(s.wh)} kWh</span>
-                  <span>${s.cost ?? '—'} ${s.currency}</span>
+                  <time datetime=${new Date(s.startedAt).toISOString()}>${f.dateTime(s.startedAt)}</time>
+                  <span data-history="energy">${f.energy(s.wh)} kWh</span>
+                  <span data-history="cost">${s.cost ? f.money(s.cost, s.currency) : '—'}</span>
                   ${s.endedAt ? html`<span>${duration(s.endedAt - s.startedAt)}</span>` : null}
                   ${s.receipt ? html`<span class="state-available">✔ ${t('receipt.verified')}</span>` : null}
                 </div>

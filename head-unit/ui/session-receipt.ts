@@ -4,7 +4,7 @@ import { customElement, property } from 'lit/decorators.js';
 import type { ReceiptBody } from '../../shared/index.js';
 import { LocaleController } from '../controllers/locale-controller.js';
 import type { MessageKey } from '../i18n/en.js';
-import { duration, kwh, theme } from './theme.js';
+import { duration, theme } from './theme.js';
 
 const REASONS: Record<string, MessageKey> = {
   stopped: 'reason.stopped',
@@ -48,16 +48,19 @@ export class SessionReceipt extends LitElement {
     if (!r) return null;
     const t = this.i18n.t.bind(this.i18n);
     const reason = REASONS[r.reason];
+    const f = this.i18n.format;
+    const time = (s: number) =>
+      html`<time datetime=${new Date(s * 1000).toISOString()}>${f.dateTime(s * 1000)}</time>`;
     return html`<section class="panel" aria-labelledby="receipt-title" data-receipt>
       <h2 id="receipt-title">${t('receipt.title')}</h2>
       <p class="seal">✔ ${t('receipt.verified')}</p>
       <dl>
-        <dt>${t('receipt.energy')}</dt><dd data-receipt="energy">${kwh(r.wh)} kWh</dd>
-        <dt>${t('receipt.cost')}</dt><dd data-receipt="cost">${r.cost} ${r.currency}</dd>
+        <dt>${t('receipt.energy')}</dt><dd data-receipt="energy">${f.energy(r.wh)} kWh</dd>
+        <dt>${t('receipt.cost')}</dt><dd data-receipt="cost">${f.money(r.cost, r.currency)}</dd>
         <dt>${t('charge.duration')}</dt><dd>${duration((r.endedAt - r.startedAt) * 1000)}</dd>
         <dt>${t('receipt.reason')}</dt><dd data-receipt="reason">${reason ? t(reason) : r.reason}</dd>
-        <dt>${t('receipt.started')}</dt><dd>${this.i18n.dateTime(r.startedAt * 1000)}</dd>
-        <dt>${t('receipt.ended')}</dt><dd>${this.i18n.dateTime(r.endedAt * 1000)}</dd>
+        <dt>${t('receipt.started')}</dt><dd>${time(r.startedAt)}</dd>
+        <dt>${t('receipt.ended')}</dt><dd>${time(r.endedAt)}</dd>
       </dl>
       <button class="primary" @click=${() => this.dispatchEvent(new CustomEvent('receipt-done', { bubbles: true, composed: true }))}>
         ${t('receipt.done')}

@@ -39,7 +39,7 @@ export class SettingsView extends LitElement {
         border: 1px solid var(--line);
         border-radius: 10px;
         padding: 10px;
-        font: 14px ui-monospace, monospace;
+        font: 14px var(--mono);
       }
       .row {
         display: flex;
@@ -87,8 +87,8 @@ export class SettingsView extends LitElement {
     return html`<section class="panel">
         <h1>${t('settings.title')}</h1>
         <div class="row" role="group" aria-label=${t('lang.label')}>
-          <button aria-pressed=${this.i18n.locale === 'en'} @click=${() => localeState.set('en')}>English</button>
-          <button aria-pressed=${this.i18n.locale === 'zh'} @click=${() => localeState.set('zh')}>中文</button>
+          <button lang="en" aria-pressed=${this.i18n.locale === 'en'} @click=${() => localeState.set('en')}>English</button>
+          <button lang="zh-CN" aria-pressed=${this.i18n.locale === 'zh'} @click=${() => localeState.set('zh')}>中文</button>
         </div>
         <label class="toggle">
           <input type="checkbox" .checked=${this.autoAccept}

@@ -1,5 +1,6 @@
 /** Shared look: dark by default, large type, touch targets of at least 48 px. */
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+import { CJK_FONT_FAMILY } from '../i18n/font-family.js';
 
 export const theme = css`
   :host {
@@ -15,6 +16,8 @@ export const theme = css`
     --bad: #ff5a5f;
     --radius: 14px;
     --touch: 48px;
+    /* Codes and pasted text; Chinese words among them come from the app's own font. */
+    --mono: ui-monospace, monospace, '${unsafeCSS(CJK_FONT_FAMILY)}';
     color: var(--text);
     font-size: 18px;
     box-sizing: border-box;
@@ -50,12 +53,31 @@ export const theme = css`
     opacity: 0.5;
     cursor: default;
   }
+  /* The focus ring: drawn for keyboard and rotary-knob use, outside the control so it shows on any fill. */
   button:focus-visible,
   a:focus-visible,
   input:focus-visible,
-  textarea:focus-visible {
+  textarea:focus-visible,
+  [tabindex]:focus-visible {
     outline: 3px solid var(--accent);
     outline-offset: 2px;
+  }
+  /* A control scrolled into view on focus keeps its ring in view too. */
+  button,
+  a,
+  input,
+  textarea,
+  [tabindex] {
+    scroll-margin: 12px;
+  }
+  /* Read by screen readers, not drawn. */
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
   }
   .panel {
     background: var(--panel);
@@ -91,15 +113,6 @@ export const theme = css`
     color: var(--bad);
   }
 `;
-
-/** Watts to kW with one decimal, as drivers read power. */
-export function kw(w: number): string {
-  return (w / 1000).toFixed(w % 1000 === 0 ? 0 : 1);
-}
-
-export function kwh(wh: number): string {
-  return (wh / 1000).toFixed(2);
-}
 
 export function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
