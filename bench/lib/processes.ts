@@ -6,6 +6,7 @@
  */
 import { ChildService, type NodeServiceOptions } from '../../node/child-process.js';
 import { buildServices, SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
+import type { ServiceLaunch } from '../../scripts/system.js';
 
 export { ChildService, freePort, ROOT, waitForPort } from '../../node/child-process.js';
 
@@ -17,6 +18,15 @@ export async function useBuiltServices(): Promise<void> {
 }
 
 export type ServiceOptions = Pick<NodeServiceOptions, 'nodeArgs' | 'env' | 'cwd'>;
+
+/** How scripts/system.ts launches a service for the bench: built once built, with the bench's extra flags. */
+export function benchLaunch(options: ServiceOptions = {}): ServiceLaunch {
+  return {
+    ...(builtServices ? { built: builtServices } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+}
 
 /** A Node service of the repository with the services' flags: its built file once built, else its source. */
 export function benchService(

@@ -6,12 +6,21 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exportGateway, exportMosquitto, openRegistry, type Registry } from '../../cloud/index.js';
+import { openRegistry, type Registry } from '../../cloud/index.js';
+import {
+  brokerNode,
+  exportGatewayConfig,
+  gatewayNode,
+  MOSQUITTO_BINARIES,
+  mosquittoBroker,
+  READY,
+  startBrokerService,
+} from '../../scripts/system.js';
 import type { WorkerPile, WorkerVehicle } from '../loadgen/messages.js';
-import { benchService, ChildService, freePort, type ServiceOptions, waitForPort } from './processes.js';
+import { benchLaunch, benchService, type ChildService, freePort, type ServiceOptions } from './processes.js';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
-export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const MOSQUITTO = MOSQUITTO_BINARIES[0]!;
 export const BENCH_GID = 'gw-bench';
 
 export interface Fleet {
@@ -87,32 +96,23 @@ export async function startBrokerProcess(
   let service: ChildService;
   if (kind === 'aedes') {
     const { name, brokerArgs, ...serviceOptions } = options;
-    service = benchService(
+    service = brokerNode(
       name ?? 'aedes broker',
-      'broker/main.ts',
-      [
-        ...['--data', fleet.dataDir, '--mqtt-port', String(mqttPort), '--ws-port', String(wsPort)],
+      {
+        dataDir: fleet.dataDir,
+        mqttPort,
+        wsPort,
         // each load-generator connection carries many simulated cars: lift the per-connection limits
-        ...['--auth-publish-rate', '1000000', '--auth-publish-burst', '1000000'],
-        ...(brokerArgs ?? []),
-      ],
-      serviceOptions,
+        args: ['--auth-publish-rate', '1000000', '--auth-publish-burst', '1000000', ...(brokerArgs ?? [])],
+      },
+      benchLaunch(serviceOptions),
     );
   } else {
-    const dir = path.join(fleet.dataDir, 'mosquitto');
     // The gateway's login is made by its first export; Mosquitto's logins are fixed at its own export.
     await exportBenchGateway(fleet, `mqtt://127.0.0.1:${mqttPort}`);
-    // Exported from the registry at each start, as an operator would after adding vehicles; we run as root,
-    // so Mosquitto must not drop to its own user (it could not read the 0600 files).
-    await exportMosquitto(fleet.registry, dir, {
-      mqttPort,
-      wsPort,
-      ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
-    });
-    service = new ChildService('mosquitto', MOSQUITTO, ['-c', path.join(dir, 'mosquitto.conf')]);
+    service = await mosquittoBroker({ dataDir: fleet.dataDir, mqttPort, wsPort });
   }
-  await service.start(() => true);
-  await waitForPort(mqttPort, 15_000, service);
+  await startBrokerService(service, kind, mqttPort);
   return { kind, service, mqttPort, url: `mqtt://127.0.0.1:${mqttPort}` };
 }
 
@@ -127,13 +127,8 @@ export interface GatewayProcess {
 
 /** Writes the bench gateway's config and keystore for `mqttUrl` (the cloud's export); returns the config's path. */
 async function exportBenchGateway(fleet: Fleet, mqttUrl: string): Promise<string> {
-  const outDir = gatewayDir(fleet);
-  await exportGateway(fleet.dataDir, BENCH_GID, { mqttUrl, outDir, httpPort: 0 });
-  return path.join(outDir, 'config.json');
+  return exportGatewayConfig(fleet.dataDir, BENCH_GID, { mqttUrl, outDir: gatewayDir(fleet) });
 }
-
-/** Both pile servers print this once they serve every pile. */
-const servingPiles = (out: string) => out.includes('"msg":"serving piles"');
 
 /**
  * The bare pile (bench/loadgen/bare-pile.ts) on the gateway's exported config: the same piles, keys and login,
@@ -142,7 +137,7 @@ const servingPiles = (out: string) => out.includes('"msg":"serving piles"');
 export async function startBarePileProcess(fleet: Fleet, mqttUrl: string): Promise<GatewayProcess> {
   const configPath = await exportBenchGateway(fleet, mqttUrl);
   const service = benchService('bare pile', 'bench/loadgen/bare-pile.ts', [configPath]);
-  const startupMs = await service.start(servingPiles, 120_000);
+  const startupMs = await service.start(READY.gateway, 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }
 
@@ -166,7 +161,7 @@ export async function startGatewayProcess(
     if (options.sqliteSync) config.sqliteSync = options.sqliteSync;
     fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   }
-  const service = benchService('gateway', 'pile-gateway/main.ts', [configPath], options);
-  const startupMs = await service.start(servingPiles, options.readyTimeoutMs ?? 120_000);
+  const service = gatewayNode(configPath, benchLaunch(options));
+  const startupMs = await service.start(READY.gateway, options.readyTimeoutMs ?? 120_000);
   return { service, configPath, startupMs: Math.round(startupMs) };
 }

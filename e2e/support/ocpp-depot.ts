@@ -6,9 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { exportGateway, openRegistry } from '../../cloud/index.js';
-import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import { gatewayNode, READY } from '../../scripts/system.js';
 import { TestStation } from '../../tests/support/ocpp-station.js';
 
 export const OCPP_PILE = 'P8';
@@ -19,7 +18,6 @@ const STATION_PASSWORD = 'depot-station-password';
 export async function startOcppDepot(
   dataDir: string,
   mqttUrl: string,
-  logger: Logger,
 ): Promise<{ station: TestStation; close(): Promise<void> }> {
   const registry = await openRegistry(dataDir);
   try {
@@ -50,12 +48,12 @@ export async function startOcppDepot(
   for (const pile of config.piles)
     pile.charger = { kind: 'ocpp', stationId: STATION, password: STATION_PASSWORD };
   writeFileSync(configPath, JSON.stringify({ ...config, ocpp: { host: '127.0.0.1', port: 0 } }, null, 2));
-  const gateway: RunningGateway = await startGateway(configPath, {
-    logger: logger.child({ component: 'ocpp' }),
-  });
-  await gateway.ready;
+  // Its own gateway process, started as every other (scripts/system.ts).
+  const gateway = gatewayNode(configPath, {}, 'gateway ocpp');
+  await gateway.start(READY.gateway);
+  const ocppPort = Number(/"ocppPort":(\d+)/.exec(gateway.output)?.[1]);
   const station = new TestStation({
-    endpoint: `ws://127.0.0.1:${gateway.ocppPort}/ocpp`,
+    endpoint: `ws://127.0.0.1:${ocppPort}/ocpp`,
     stationId: STATION,
     password: STATION_PASSWORD,
     protocol: 'ocpp2.0.1',
@@ -68,7 +66,7 @@ export async function startOcppDepot(
     station,
     async close() {
       await station.close();
-      await gateway.close();
+      await gateway.stop();
     },
   };
 }

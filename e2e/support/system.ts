@@ -1,29 +1,21 @@
 /**
- * The whole evauth system for the end-to-end tests, through the documented entry points (docs/architecture.md):
- * broker (TCP + WebSocket) on free ports, the demo seed, the cloud credential service, the demo gateway, and the
- * head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") on its gateway's login
+ * The whole evauth system for the end-to-end tests, started as `npm start` starts it (scripts/system.ts): broker
+ * (TCP + WebSocket) on free ports, the demo seed, the cloud credential service and the demo gateway as processes,
+ * and the head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") on its gateway's login
  * without the pile's root key (./counterfeit-pile.ts), which records what reaches it, to prove no auth.response
  * ever does.
  */
 import { join } from 'node:path';
-import pino from 'pino';
-import { LoginView, type RunningBroker, startBroker } from '../../broker/index.js';
-import {
-  type CloudService,
-  exportGateway,
-  openRegistry,
-  seedDemo,
-  startCloudService,
-} from '../../cloud/index.js';
+import { exportGateway, openRegistry } from '../../cloud/index.js';
 import { startHeadUnitServer } from '../../head-unit/server.js';
-import { type RunningGateway, startGateway } from '../../pile-gateway/index.js';
+import { startDemoSystem } from '../../scripts/system.js';
 import { b64uEncode, secureRandom, topics } from '../../shared/index.js';
 import { startCounterfeitPile } from './counterfeit-pile.js';
 import { startOcppDepot } from './ocpp-depot.js';
 
 export const COUNTERFEIT_PILE = 'P9';
 const ROGUE_GATEWAY = 'gw-rogue';
-const DEMO_GATEWAY = 'gw-demo';
+const _DEMO_GATEWAY = 'gw-demo';
 
 export interface RunningSystem {
   headUnitUrl: string;
@@ -70,44 +62,17 @@ async function makeCounterfeit(dataDir: string, mqttUrl: string): Promise<string
 
 export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const host = '127.0.0.1';
-  const registry = await openRegistry(dataDir);
-  const brokerOptions = {
+  // Broker, cloud and the demo gateway as processes, as `npm start` runs them (scripts/system.ts).
+  const system = await startDemoSystem({
+    dataDir,
     host,
-    mqttPort: 0,
-    wsPort: 0,
-    logins: new LoginView(join(dataDir, 'cloud.db')),
-  };
-  let broker: RunningBroker = await startBroker(brokerOptions);
-  const ports = { mqttPort: broker.mqttPort, wsPort: broker.wsPort! };
-  const mqttUrl = `mqtt://${host}:${ports.mqttPort}`;
-  const wsUrl = `ws://${host}:${ports.wsPort}/mqtt`;
-
-  await seedDemo(dataDir, { mqttUrl, wsUrl });
-  const rogueConfig = await makeCounterfeit(dataDir, mqttUrl);
-  // Warnings only, on stderr: stdout carries the runner's ready line.
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  const startCloud = async () => {
-    const service = await startCloudService({
-      dataDir,
-      mqttUrl,
-      reconcileIntervalMs: 1000,
-      pollIntervalMs: 200,
-      logger: logger.child({ component: 'cloud' }),
-    });
-    await service.flushed();
-    return service;
-  };
-  let cloud: CloudService | undefined = await startCloud();
-
-  const demoDir = join(dataDir, 'gateways', DEMO_GATEWAY);
-  await exportGateway(dataDir, DEMO_GATEWAY, { mqttUrl, outDir: demoDir, httpPort: 0, meterIntervalMs: 500 });
-  const gateways: RunningGateway[] = [];
-  const demoGateway = await startGateway(join(demoDir, 'config.json'), {
-    logger: logger.child({ component: 'gateway' }),
+    ports: { mqtt: 0, ws: 0, gatewayHttp: 0 },
+    meterIntervalMs: 500,
   });
-  await demoGateway.ready;
-  gateways.push(demoGateway);
-  const depot = await startOcppDepot(dataDir, mqttUrl, logger);
+  const { mqttUrl, wsUrl } = system;
+  const registry = await openRegistry(dataDir);
+  const rogueConfig = await makeCounterfeit(dataDir, mqttUrl);
+  const depot = await startOcppDepot(dataDir, mqttUrl);
   const counterfeit = await startCounterfeitPile(rogueConfig, COUNTERFEIT_PILE);
   const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
 
@@ -117,11 +82,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
     wsUrl,
     dataDir,
     spied: () => [...counterfeit.seen],
-    async restartBroker(downMs) {
-      await broker.close();
-      await new Promise((r) => setTimeout(r, downMs));
-      broker = await startBroker({ ...brokerOptions, ...ports });
-    },
+    restartBroker: (downMs) => system.restartBroker(downMs),
     async forgeMeter(vid, sid) {
       const body = JSON.stringify({
         ts: Math.floor(Date.now() / 1000),
@@ -139,23 +100,16 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
       };
       await counterfeit.client.publishAsync(topics.vehicleSession(vid), JSON.stringify(meter), { qos: 1 });
     },
-    async stopCloud() {
-      await cloud?.close();
-      cloud = undefined;
-    },
-    async startCloud() {
-      cloud ??= await startCloud();
-    },
+    stopCloud: () => system.stopCloud(),
+    startCloud: () => system.startCloud(),
     revokeGrants(vid, pid) {
       return registry.revokeGrantsCovering(vid, pid);
     },
     async close() {
       await headUnit.close();
       counterfeit.close();
-      for (const g of gateways.reverse()) await g.close();
       await depot.close();
-      await cloud?.close();
-      await broker.close();
+      await system.close();
       await registry.close();
     },
   };

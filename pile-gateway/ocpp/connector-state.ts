@@ -1,16 +1,20 @@
 /** The vocabulary of an OCPP connector: its station link, timings, transactions and sessions (charger.ts). */
 import type { ChargerEndReason, ChargerReading, ChargerSignedReading } from '../charger.js';
 
-/** What a charger needs of its station: whether it is connected, and the two remote commands. */
-export interface StationLink {
-  readonly online: boolean;
-  readonly protocol: 'ocpp2.0.1' | 'ocpp1.6' | undefined;
+/** The two remote commands, in the station's protocol version (v201.ts, v16.ts). */
+export interface StationCommands {
   requestStart(
     connector: number,
     token: string,
     remoteStartId: number,
   ): Promise<{ accepted: boolean; transactionId?: string }>;
   requestStop(connector: number, transactionId: string): Promise<boolean>;
+}
+
+/** What a charger needs of its station: whether it is connected, and the two remote commands. */
+export interface StationLink extends StationCommands {
+  readonly online: boolean;
+  readonly protocol: 'ocpp2.0.1' | 'ocpp1.6' | undefined;
 }
 
 export interface OcppTimings {

@@ -6,20 +6,14 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { OcppCharger, type OcppTimings, type StationLink } from './charger.js';
+import type { StationCommands } from './connector-state.js';
 import type { OcppConnection } from './protocol.js';
 import { attachV16, v16Commands } from './v16.js';
 import { attachV201, v201Commands } from './v201.js';
 
 export type OcppProtocol = 'ocpp2.0.1' | 'ocpp1.6';
 
-export interface StationCommands {
-  requestStart(
-    connector: number,
-    token: string,
-    remoteStartId: number,
-  ): Promise<{ accepted: boolean; transactionId?: string }>;
-  requestStop(connector: number, transactionId: string): Promise<boolean>;
-}
+export type { StationCommands };
 
 function digest(value: string | Buffer): Buffer {
   return createHash('sha256').update(value).digest();

@@ -1,5 +1,5 @@
 /**
- * A whole evauth system for the integration suite: the real broker as a child process (login + §9 rights from
+ * A whole evauth system for the integration suite, started with scripts/system.ts like every other: the real broker as a child process (login + §9 rights from
  * the registry), the real cloud credential service, the pile gateway as a child process, all on loopback with
  * free ports and a temporary data folder. Vehicles are added by each test. As a cluster: several broker nodes as
  * processes sharing one redis-server, the vehicles listing the nodes from the first, the gateway and the cloud
@@ -9,16 +9,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import {
-  type CloudService,
-  exportGateway,
-  openRegistry,
-  type Registry,
-  startCloudService,
-} from '../../cloud/index.js';
+import { type CloudService, openRegistry, type Registry, startCloudService } from '../../cloud/index.js';
 import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
-import { ChildService, freePort, waitForPort } from '../../node/child-process.js';
-import { SERVICE_NODE_FLAGS, type ServiceEntry } from '../../scripts/build-services.js';
+import type { ChildService } from '../../node/child-process.js';
+import { freePort } from '../../node/child-process.js';
+import type { ServiceEntry } from '../../scripts/build-services.js';
+import {
+  brokerNode,
+  exportGatewayConfig,
+  gatewayHttpPort,
+  gatewayNode,
+  mosquittoBroker,
+  READY,
+  type ServiceLaunch,
+  startBrokerService,
+} from '../../scripts/system.js';
 import type { VehicleProvisioning } from '../../shared/index.js';
 import { TestRedis } from './redis.js';
 
@@ -107,81 +112,48 @@ export class TestSystem {
         currency: 'EUR',
       });
     }
-    await exportGateway(this.dataDir, GID, {
+    const gatewayConfig = await exportGatewayConfig(this.dataDir, GID, {
       mqttUrl: this.nodeUrls('mqtt', 1),
       outDir: this.gatewayDir,
-      httpPort: 0,
       meterIntervalMs: this.options.meterIntervalMs ?? 200,
     });
     for (const v of this.options.vehicles ?? [])
       this.provisioned.set(v.vid, await this.addVehicle(v.vid, v.grant));
+    const launch = this.launch();
     this.brokers =
       this.options.broker === 'mosquitto'
-        ? [await this.mosquitto()]
+        ? [await mosquittoBroker({ dataDir: this.dataDir, mqttPort: this.mqttPort, wsPort: this.wsPort })]
         : this.mqttPorts.map((port, i) =>
-            this.nodeService(nodes > 1 ? `broker-${i}` : 'broker', 'broker/main.ts', [
-              '--data',
-              this.dataDir,
-              '--mqtt-port',
-              String(port),
-              '--ws-port',
-              String(this.wsPorts[i]),
-              ...(this.redis ? ['--redis-url', this.redis.url, '--cluster-heartbeat-ms', '500'] : []),
-            ]),
+            brokerNode(
+              nodes > 1 ? `broker-${i}` : 'broker',
+              {
+                dataDir: this.dataDir,
+                mqttPort: port,
+                wsPort: this.wsPorts[i]!,
+                ...(this.redis ? { redisUrl: this.redis.url, heartbeatMs: 500 } : {}),
+              },
+              launch,
+            ),
           );
     this.broker = this.brokers[0]!;
     for (let i = 0; i < this.brokers.length; i++) await this.startBroker(i);
     await this.startCloud();
-    this.gateway = this.nodeService('gateway', 'pile-gateway/main.ts', [
-      path.join(this.gatewayDir, 'config.json'),
-    ]);
+    this.gateway = gatewayNode(gatewayConfig, launch);
     await this.startGateway();
     return this;
   }
 
-  /** A service from its TypeScript source under tsx, or its built file when the system runs built services. */
-  private nodeService(name: string, entry: ServiceEntry, args: string[]): ChildService {
-    const built = this.options.built?.get(entry);
-    return ChildService.node(name, entry, args, {
-      env: { LOG_LEVEL: 'info' },
-      ...(built ? { builtFile: built, nodeArgs: SERVICE_NODE_FLAGS } : {}),
-    });
-  }
-
-  /** Exports the registry for Mosquitto with the admin CLI and returns the Mosquitto service. */
-  private async mosquitto(): Promise<ChildService> {
-    const dir = path.join(this.dataDir, 'mosquitto');
-    // Running as root, Mosquitto would otherwise drop to an account that cannot read the private data folder.
-    const runAs = process.getuid?.() === 0 ? ['--run-as', 'root'] : [];
-    const exporter = ChildService.node('export-mosquitto', 'cloud/cli.ts', [
-      '--data',
-      this.dataDir,
-      'export-mosquitto',
-      dir,
-      '--mqtt-port',
-      String(this.mqttPort),
-      '--ws-port',
-      String(this.wsPort),
-      ...runAs,
-    ]);
-    await exporter.start(() => fs.existsSync(path.join(dir, 'mosquitto.conf')));
-    await exporter.stop();
-    const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
-    if (!binary) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
-    return new ChildService('mosquitto', binary, ['-c', path.join(dir, 'mosquitto.conf')]);
+  /** Sources under tsx, or the built services when the system runs them (`built`). */
+  private launch(): ServiceLaunch {
+    return this.options.built ? { built: this.options.built } : {};
   }
 
   /** Starts (again) broker node `node`, the first by default. */
   async startBroker(node = 0): Promise<void> {
-    const broker = this.brokers[node]!;
-    if (this.options.broker === 'mosquitto') {
-      await broker.start(() => true);
-      await waitForPort(this.mqttPort, 15_000, broker);
-    } else {
-      await broker.start((out) => out.includes('"msg":"broker listening"'));
-    }
+    await startBrokerService(this.brokers[node]!, this.options.broker ?? 'aedes', this.mqttPorts[node]!);
   }
 
+  /** In this process (not cloud/main.ts), so tests can give the cloud their own clock and faster polling. */
   async startCloud(): Promise<void> {
     this.cloud = await startCloudService({
       dataDir: this.dataDir,
@@ -196,9 +168,8 @@ export class TestSystem {
   }
 
   async startGateway(): Promise<void> {
-    await this.gateway.start((out) => out.includes('"msg":"serving piles"'));
-    const match = /"httpPort":(\d+)/.exec(this.gateway.output);
-    this.gatewayHttpPort = Number(match?.[1]);
+    await this.gateway.start(READY.gateway);
+    this.gatewayHttpPort = gatewayHttpPort(this.gateway);
   }
 
   async addVehicle(
