@@ -191,7 +191,7 @@ export class ChargingSessions {
     if (!this.sessions.has(active.record.sid)) return;
     const wh = Math.max(reading.wh, active.record.lastWh);
     const endedAt = this.options.now();
-    const payload = this.options.receipts.sessionEnd(
+    const { payload, page } = this.options.receipts.sessionEnd(
       active.signer,
       active.record,
       reason,
@@ -201,7 +201,7 @@ export class ChargingSessions {
     );
     try {
       this.recordChargerSigned(active);
-      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq);
+      this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq, page);
     } catch (error) {
       // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a
       // restart's recovery) closes it later.

@@ -47,10 +47,10 @@ export class Recovery {
         stopSeq: record.stopSeq,
       });
       const endedAt = this.options.now();
-      const payload = this.options
+      const { payload, page } = this.options
         .receipts(record.pid)
         .sessionEnd(signer, record, 'gateway-restart', record.lastWh, endedAt);
-      store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload);
+      store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload, undefined, page);
       metrics.sessionsEnded.inc({ reason: 'gateway-restart' });
       // `pid` is pino's process id: the pile is logged as `pile`.
       logger.warn(

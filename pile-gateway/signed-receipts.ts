@@ -1,7 +1,7 @@
 /**
  * PROTOCOL §8a on the gateway: every session.end of a pile carries its OCMF record, signed with the pile's P-256
- * key through OpenSSL, paginated (PG) by a count kept in the session store so it rises across restarts; where
- * the charger's own meter signed the session (OCPP signedMeterValue), its record goes along untouched.
+ * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts;
+ * where the charger's own meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
 import { createOcmfSigner } from '../node/receipt-signing.js';
@@ -15,7 +15,7 @@ import {
 } from '../shared/index.js';
 import type { ChargerSignedReading } from './charger.js';
 import { type ReceiptSignatures, signedReceipt } from './messages.js';
-import type { SessionRecord, SessionStore } from './store.js';
+import type { ReceiptPage, SessionRecord, SessionStore } from './store.js';
 
 /** GI of every record: the software that signs it. */
 export const RECEIPT_SIGNER_SOFTWARE = 'evauth-gateway';
@@ -49,14 +49,27 @@ export interface PileReceiptsOptions {
   log: Logger;
 }
 
-/** The receipts of one pile: the session.end payloads, MACed with SK and signed in OCMF. */
+/** A session.end to store and send, and the pagination its OCMF record carries (stored with it). */
+export interface SignedSessionEnd {
+  payload: string;
+  page?: ReceiptPage;
+}
+
+/**
+ * The receipts of one pile: the session.end payloads, MACed with SK and signed in OCMF. PG counts in memory from
+ * the last stored one; the store keeps each receipt's PG in the transaction that stores the receipt, and only a
+ * stored receipt is ever sent, so PG rises over every receipt that leaves the gateway, also across a SIGKILL (a
+ * number signed into a receipt that was never stored may be signed again).
+ */
 export class PileReceipts {
   private readonly options: PileReceiptsOptions;
   private readonly sign?: (payloadText: string) => string;
+  private lastPage: number;
 
   constructor(options: PileReceiptsOptions) {
     this.options = options;
     if (options.signingKey) this.sign = createOcmfSigner(options.signingKey);
+    this.lastPage = options.store.lastReceiptPage(options.pid);
   }
 
   get signs(): boolean {
@@ -74,8 +87,9 @@ export class PileReceipts {
     wh: number,
     endedAtMs: number,
     chargerSigned?: readonly ChargerSignedReading[],
-  ): string {
-    const signatures = this.signatures(record, wh, endedAtMs, chargerSigned);
+  ): SignedSessionEnd {
+    const { page, ...signatures } = this.signatures(record, wh, endedAtMs, chargerSigned);
+    const signed = (payload: string) => (page ? { payload, page } : { payload });
     const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
     const { meterOcmf, meterKey } = signatures;
     if (
@@ -84,13 +98,13 @@ export class PileReceipts {
         (meterKey?.length ?? 0) <= MAX_RECEIPT_METER_KEY_CHARS &&
         Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES)
     )
-      return payload;
+      return signed(payload);
     // The meter's record is the charger's to size: past what a receipt holds it stays on the session record only.
     this.options.log.warn(
       { sid: record.sid, chars: meterOcmf.length },
       "the charger meter's signed record does not fit the receipt; left out",
     );
-    return signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf });
+    return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
   }
 
   private signatures(
@@ -98,9 +112,10 @@ export class PileReceipts {
     wh: number,
     endedAtMs: number,
     chargerSigned: readonly ChargerSignedReading[] | undefined,
-  ): ReceiptSignatures {
+  ): ReceiptSignatures & { page?: ReceiptPage } {
     if (!this.sign) return {};
     const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
+    const pg = this.lastPage + 1;
     let ocmf: string;
     try {
       const { text } = buildReceiptOcmfPayload({
@@ -108,7 +123,7 @@ export class PileReceipts {
         connector: record.connector,
         tid: record.tid,
         gi: RECEIPT_SIGNER_SOFTWARE,
-        pg: this.options.store.nextReceiptPage(record.pid),
+        pg,
         startedAt: unixSeconds(record.startedAt),
         endedAt: unixSeconds(endedAtMs),
         // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
@@ -121,8 +136,10 @@ export class PileReceipts {
       this.options.log.error({ err: error, sid: record.sid }, 'cannot sign the OCMF receipt');
       return {};
     }
+    this.lastPage = pg;
     return {
       ocmf,
+      page: { pid: record.pid, pg },
       ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
       ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
     };
