@@ -73,6 +73,7 @@ const SHOW: Record<string, (tx: CloudReads, id: string) => Promise<Row | undefin
         'key_offset',
         'control_seq',
         'control_state',
+        'sign_key',
       ])
     );
   },

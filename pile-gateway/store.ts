@@ -9,6 +9,12 @@ import Database from 'better-sqlite3';
 import type { PileControlSnapshot } from '../shared/index.js';
 import { WalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.js';
 
+/** The OCMF pagination (PG "T<pg>") of a pile's receipt. */
+export interface ReceiptPage {
+  pid: string;
+  pg: number;
+}
+
 export interface SessionRecord {
   sid: string;
   pid: string;
@@ -93,6 +99,9 @@ export class SessionStore {
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
   private readonly chargerSignedStmt: Database.Statement;
+  private readonly receiptPageStmt: Database.Statement;
+  private readonly lastReceiptPageStmt: Database.Statement;
+  private readonly closeWithPage: (close: () => void, pid: string, pg: number) => void;
   // Prepared once: a statement prepared per call keeps its native memory until the JS object is collected,
   // which for 10,000 piles loading their control state at start was ~136 MB of RSS.
   private readonly getStmt: Database.Statement;
@@ -129,6 +138,7 @@ export class SessionStore {
         state TEXT NOT NULL DEFAULT 'open', reason TEXT, ended_at INTEGER, receipt TEXT);
       CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS receipt_pages (pid TEXT PRIMARY KEY, pg INTEGER NOT NULL);
     `);
     // Added with the OCPP chargers: a database from before gains the column.
     const columns = this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
@@ -149,6 +159,15 @@ export class SessionStore {
       'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
     );
     this.chargerSignedStmt = this.db.prepare('UPDATE sessions SET charger_signed = ? WHERE sid = ?');
+    this.receiptPageStmt = this.db.prepare(
+      `INSERT INTO receipt_pages (pid, pg) VALUES (?, ?)
+        ON CONFLICT(pid) DO UPDATE SET pg = MAX(pg, excluded.pg)`,
+    );
+    this.lastReceiptPageStmt = this.db.prepare('SELECT pg FROM receipt_pages WHERE pid = ?').pluck();
+    this.closeWithPage = this.db.transaction((close: () => void, pid: string, pg: number) => {
+      close();
+      this.receiptPageStmt.run(pid, pg);
+    });
     this.getStmt = this.db.prepare('SELECT * FROM sessions WHERE sid = ?');
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
@@ -198,8 +217,9 @@ export class SessionStore {
   }
 
   /**
-   * Closes an open session with its signed receipt, and the seq of the session.stop that ended it (one write:
-   * the stop and its receipt are on record together or not at all); false if it was not open.
+   * Closes an open session with its signed receipt, and the seq of the session.stop that ended it, and the OCMF
+   * pagination its receipt carries (PROTOCOL §8a PG) as the pile's latest (one transaction: all of it is on record
+   * or none); false if it was not open.
    */
   closeSession(
     sid: string,
@@ -208,8 +228,20 @@ export class SessionStore {
     wh: number,
     receipt: string,
     stopSeq?: number,
+    page?: ReceiptPage,
   ): boolean {
-    return this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, sid).changes === 1;
+    let closed = false;
+    const close = () => {
+      closed = this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, sid).changes === 1;
+    };
+    if (page) this.closeWithPage(close, page.pid, page.pg);
+    else close();
+    return closed;
+  }
+
+  /** The OCMF pagination (PG) of the pile's latest stored receipt, 0 before its first. */
+  lastReceiptPage(pid: string): number {
+    return (this.lastReceiptPageStmt.get(pid) as number | undefined) ?? 0;
   }
 
   get(sid: string): SessionRecord | undefined {

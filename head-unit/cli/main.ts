@@ -2,13 +2,15 @@
 /**
  * evauth-vehicle: the headless vehicle client. Reads a vehicle provisioning file, receives its credentials
  * (asks the cloud for a missing one), authenticates at a pile, charges for N seconds verifying every meter MAC,
- * stops and prints the verified receipt. `--json` prints one JSON object for machines.
+ * stops and prints the verified receipt (its OCMF record checked under the pile's signKey). `--json` prints one
+ * JSON object for machines. `evauth-vehicle receipts` lists the kept receipts and exports their OCMF records.
  */
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseBrokerUrls, parseVehicleProvisioning, type VehicleProvisioning } from '../../shared/index.js';
 import { type AuthStep, MemoryCredentialStore, VehicleClient } from '../vehicle/index.js';
 import { FileCredentialStore } from './file-store.js';
+import { exportOcmf, ReceiptFile, receiptFileBeside } from './receipt-file.js';
 
 class UsageError extends Error {}
 
@@ -44,6 +46,7 @@ interface ChargeOptions {
   connector: number;
   seconds: number;
   credentials?: string;
+  receipts?: string;
   mqttUrl?: string[];
   json?: boolean;
   stepTimeout: number;
@@ -101,6 +104,8 @@ async function charge(options: ChargeOptions): Promise<number> {
     ]);
     const receipt = endedEarly ? await session.ended : await session.stop();
     const r = receipt.receipt;
+    const receiptsFile = keptReceiptsFile(options);
+    if (receiptsFile) new ReceiptFile(receiptsFile).add(provisioning.vid, receipt);
     if (options.json) {
       printJson({
         ok: true,
@@ -117,9 +122,12 @@ async function charge(options: ChargeOptions): Promise<number> {
         receipt: r,
         receiptMessage: receipt.message,
         receiptVerified: true,
+        ...(receipt.ocmf !== undefined ? { ocmf: receipt.ocmf } : {}),
+        signedByCharger: receipt.signedByCharger,
       });
     } else {
-      say(`receipt (MAC verified): ${r.wh} Wh, ${r.cost} ${r.currency}, reason ${r.reason}`);
+      const signed = receipt.signedByCharger ? ', OCMF record signed by the charger' : '';
+      say(`receipt (MAC verified${signed}): ${r.wh} Wh, ${r.cost} ${r.currency}, reason ${r.reason}`);
       say(
         `  ${session.meters.length} readings verified, ${session.rejectedCount} rejected; handshake ${outcome.totalMs} ms`,
       );
@@ -128,6 +136,48 @@ async function charge(options: ChargeOptions): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+/** Where receipts are kept: --receipts, else receipts.json beside --credentials, else nowhere. */
+function keptReceiptsFile(options: { credentials?: string; receipts?: string }): string | undefined {
+  return options.receipts ?? (options.credentials ? receiptFileBeside(options.credentials) : undefined);
+}
+
+interface ReceiptsOptions {
+  credentials?: string;
+  receipts?: string;
+  provisioning?: string;
+  export?: string;
+  json?: boolean;
+}
+
+/** `evauth-vehicle receipts`: lists the kept receipts, or writes their OCMF records to a folder. */
+function receipts(options: ReceiptsOptions): number {
+  const file = keptReceiptsFile(options);
+  if (!file)
+    throw new UsageError('say where the receipts are kept: --credentials <file> or --receipts <file>');
+  const vid = options.provisioning ? readProvisioning(options.provisioning).vid : undefined;
+  const kept = new ReceiptFile(file).list(vid);
+  if (options.export !== undefined) {
+    const written = exportOcmf(kept, options.export);
+    const unsigned = kept.length - written.length;
+    if (options.json) printJson({ files: written, withoutOcmf: unsigned });
+    else {
+      for (const f of written) console.log(f);
+      console.log(
+        `${written.length} OCMF record${written.length === 1 ? '' : 's'} written to ${options.export}` +
+          (unsigned ? `; ${unsigned} receipt${unsigned === 1 ? '' : 's'} without one` : ''),
+      );
+    }
+    return 0;
+  }
+  if (options.json) printJson(kept);
+  else
+    for (const r of kept)
+      console.log(
+        `${new Date(r.endedAt * 1000).toISOString()}  ${r.pid}*${r.connector}  ${r.wh} Wh  ${r.cost} ${r.currency}  ${r.reason}  ${r.signedByCharger ? 'signed by the charger' : 'MAC only'}`,
+      );
+  return 0;
 }
 
 function describeStep(s: AuthStep): string {
@@ -176,12 +226,20 @@ const program = new Command()
   .name('evauth-vehicle')
   .description(
     'Headless evauth vehicle: authenticate at a pile, charge, verify every reading and the receipt',
-  )
+  );
+
+program
+  .command('charge', { isDefault: true })
+  .description('authenticate at a pile, charge, stop and print the verified receipt (the default command)')
   .requiredOption('-p, --provisioning <file>', 'vehicle provisioning file (PROTOCOL §11)')
   .requiredOption('--pile <pid>', 'pile id')
   .option('-c, --connector <n>', 'connector id', positiveInt, 1)
   .option('-s, --seconds <n>', 'charge this long, then stop', positiveInt, 5)
   .option('--credentials <file>', 'keep credentials in this file (default: memory only)')
+  .option(
+    '--receipts <file>',
+    'keep accepted receipts in this file (default: receipts.json beside --credentials)',
+  )
   .option(
     '--mqtt-url <urls>',
     'broker URL, or the nodes of a cluster comma-separated in order of failover (default: the provisioning file mqtt.urls, else mqtt.url)',
@@ -193,6 +251,18 @@ const program = new Command()
   .option('--json', 'print one JSON object instead of text')
   .action(async (options: ChargeOptions) => {
     process.exitCode = await charge(options);
+  });
+
+program
+  .command('receipts')
+  .description('list the receipts kept by earlier charges, or export their OCMF records (PROTOCOL §8a)')
+  .option('--credentials <file>', 'the credentials file of the charges (receipts.json beside it)')
+  .option('--receipts <file>', 'the receipts file')
+  .option('-p, --provisioning <file>', "only this vehicle's receipts")
+  .option('--export <dir>', "write each receipt's OCMF record to <dir> as <pile>_<time>_<sid>.ocmf")
+  .option('--json', 'print JSON instead of text')
+  .action((options: ReceiptsOptions) => {
+    process.exitCode = receipts(options);
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -16,7 +16,7 @@ import {
   tempDir,
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
-import { verifyReceipt } from '../../shared/index.js';
+import { checkReceiptOcmf, signKeyOf, verifyReceipt } from '../../shared/index.js';
 import { testClientId } from '../support/mqtt.js';
 import { startTestBroker } from '../support/test-broker.js';
 
@@ -77,6 +77,55 @@ describe('evauth-vehicle', () => {
     const record = store.get(out.sid);
     store.closeDatabase();
     expect(verifyReceipt(record!.sk, sidBytes, out.receiptMessage.body, out.receiptMessage.mac)).toBe(true);
+  });
+
+  it('keeps each receipt beside its credentials and exports their OCMF records (receipts --export)', async () => {
+    const vehicle = makeVehicle('cli-car-2', url, PASSWORD);
+    const provisioningFile = path.join(dir, 'cli-car-2.json');
+    fs.writeFileSync(provisioningFile, JSON.stringify(vehicle));
+    const sealed = sealedCredentialFor(vehicle, pile);
+    const cloud = await mqtt.connectAsync(url, {
+      clientId: testClientId('cloud'),
+      username: 'cloud',
+      password: PASSWORD,
+    });
+    await cloud.publishAsync(sealed.topic, sealed.payload, { qos: 1, retain: true });
+    await cloud.endAsync();
+    const state = path.join(dir, 'state-2');
+    const credentials = path.join(state, 'credentials.json');
+    const charges = [];
+    for (let i = 0; i < 2; i++) {
+      const charged = ['-p', provisioningFile, '--pile', pile.pid, '-s', '0', '--credentials', credentials];
+      const { stdout } = await run(TSX, [CLI, ...charged, '--json']);
+      charges.push(JSON.parse(stdout));
+    }
+    expect(charges.map((c) => c.signedByCharger)).toEqual([true, true]);
+    expect(fs.statSync(path.join(state, 'receipts.json')).mode & 0o077).toBe(0);
+
+    const out = path.join(dir, 'exported');
+    const exported = await run(TSX, [CLI, 'receipts', '--credentials', credentials, '--export', out]);
+    expect(exported.stdout).toMatch(/2 OCMF records written to /);
+    const files = fs.readdirSync(out).sort();
+    expect(files).toHaveLength(2);
+    const texts = files.map((f) => fs.readFileSync(path.join(out, f), 'utf8'));
+    expect(texts.sort()).toEqual(charges.map((c) => `${c.ocmf}\n`).sort());
+    for (const [i, charge] of charges.entries()) {
+      const checked = checkReceiptOcmf(charge.ocmf, {
+        signKey: signKeyOf(pile.signingKey!),
+        tid: sealed.tid,
+        pid: pile.pid,
+        connector: 1,
+        wh: charge.receipt.wh,
+      });
+      expect(checked.ok, `receipt ${i}`).toBe(true);
+    }
+    const listed = await run(TSX, [CLI, 'receipts', '--credentials', credentials, '-p', provisioningFile]);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(listed.stdout).toContain('signed by the charger');
+    const none = await run(TSX, [CLI, 'receipts', '--export', out]).catch((e: unknown) => e);
+    expect((none as { code: number; stderr: string }).stderr).toBe(
+      'evauth-vehicle: say where the receipts are kept: --credentials <file> or --receipts <file>\n',
+    );
   });
 
   it('exits non-zero with a clear message for a bad provisioning file', async () => {

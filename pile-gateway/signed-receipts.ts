@@ -1,0 +1,147 @@
+/**
+ * PROTOCOL §8a on the gateway: every session.end of a pile carries its OCMF record, signed with the pile's P-256
+ * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts;
+ * where the charger's own meter signed the session (OCPP signedMeterValue), its record goes along untouched.
+ */
+import type { Logger } from 'pino';
+import { createOcmfSigner } from '../node/receipt-signing.js';
+import {
+  buildReceiptOcmfPayload,
+  MAX_PAYLOAD_BYTES,
+  MAX_RECEIPT_METER_KEY_CHARS,
+  MAX_RECEIPT_OCMF_CHARS,
+  type PileSession,
+  unixSeconds,
+} from '../shared/index.js';
+import type { ChargerSignedReading } from './charger.js';
+import { type ReceiptSignatures, signedReceipt } from './messages.js';
+import type { ReceiptPage, SessionRecord, SessionStore } from './store.js';
+
+/** GI of every record: the software that signs it. */
+export const RECEIPT_SIGNER_SOFTWARE = 'evauth-gateway';
+
+type ClosingRecord = Pick<
+  SessionRecord,
+  'sid' | 'pid' | 'connector' | 'tid' | 'pricePerKWh' | 'currency' | 'startedAt' | 'chargerSigned'
+>;
+
+/** The charger meter's record for the receipt: its end-of-transaction reading, else its latest one. */
+export function meterRecordOf(readings: readonly ChargerSignedReading[]): ChargerSignedReading | undefined {
+  return [...readings].reverse().find((r) => r.context === 'Transaction.End') ?? readings.at(-1);
+}
+
+/** The charger's signed readings kept on a session record (JSON), or none if there are none or they are unreadable. */
+function storedReadings(json: string | null): ChargerSignedReading[] {
+  if (json === null) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? (value as ChargerSignedReading[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+export interface PileReceiptsOptions {
+  pid: string;
+  /** the pile's signing key from the keystore; without one its receipts carry no OCMF record */
+  signingKey?: Uint8Array;
+  store: SessionStore;
+  log: Logger;
+}
+
+/** A session.end to store and send, and the pagination its OCMF record carries (stored with it). */
+export interface SignedSessionEnd {
+  payload: string;
+  page?: ReceiptPage;
+}
+
+/**
+ * The receipts of one pile: the session.end payloads, MACed with SK and signed in OCMF. PG counts in memory from
+ * the last stored one; the store keeps each receipt's PG in the transaction that stores the receipt, and only a
+ * stored receipt is ever sent, so PG rises over every receipt that leaves the gateway, also across a SIGKILL (a
+ * number signed into a receipt that was never stored may be signed again).
+ */
+export class PileReceipts {
+  private readonly options: PileReceiptsOptions;
+  private readonly sign?: (payloadText: string) => string;
+  private lastPage: number;
+
+  constructor(options: PileReceiptsOptions) {
+    this.options = options;
+    if (options.signingKey) this.sign = createOcmfSigner(options.signingKey);
+    this.lastPage = options.store.lastReceiptPage(options.pid);
+  }
+
+  get signs(): boolean {
+    return this.sign !== undefined;
+  }
+
+  /**
+   * The session.end payload of a record closing with `wh` at `endedAtMs`. The charger's signed readings are
+   * those it reports now, else those on the record (a session recovered after a restart).
+   */
+  sessionEnd(
+    signer: PileSession,
+    record: ClosingRecord,
+    reason: string,
+    wh: number,
+    endedAtMs: number,
+    chargerSigned?: readonly ChargerSignedReading[],
+  ): SignedSessionEnd {
+    const { page, ...signatures } = this.signatures(record, wh, endedAtMs, chargerSigned);
+    const signed = (payload: string) => (page ? { payload, page } : { payload });
+    const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
+    const { meterOcmf, meterKey } = signatures;
+    if (
+      meterOcmf === undefined ||
+      (meterOcmf.length <= MAX_RECEIPT_OCMF_CHARS &&
+        (meterKey?.length ?? 0) <= MAX_RECEIPT_METER_KEY_CHARS &&
+        Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES)
+    )
+      return signed(payload);
+    // The meter's record is the charger's to size: past what a receipt holds it stays on the session record only.
+    this.options.log.warn(
+      { sid: record.sid, chars: meterOcmf.length },
+      "the charger meter's signed record does not fit the receipt; left out",
+    );
+    return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
+  }
+
+  private signatures(
+    record: ClosingRecord,
+    wh: number,
+    endedAtMs: number,
+    chargerSigned: readonly ChargerSignedReading[] | undefined,
+  ): ReceiptSignatures & { page?: ReceiptPage } {
+    if (!this.sign) return {};
+    const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
+    const pg = this.lastPage + 1;
+    let ocmf: string;
+    try {
+      const { text } = buildReceiptOcmfPayload({
+        pid: record.pid,
+        connector: record.connector,
+        tid: record.tid,
+        gi: RECEIPT_SIGNER_SOFTWARE,
+        pg,
+        startedAt: unixSeconds(record.startedAt),
+        endedAt: unixSeconds(endedAtMs),
+        // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
+        startWh: 0,
+        endWh: wh,
+      });
+      ocmf = this.sign(text);
+    } catch (error) {
+      // The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where").
+      this.options.log.error({ err: error, sid: record.sid }, 'cannot sign the OCMF receipt');
+      return {};
+    }
+    this.lastPage = pg;
+    return {
+      ocmf,
+      page: { pid: record.pid, pg },
+      ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
+      ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
+    };
+  }
+}
