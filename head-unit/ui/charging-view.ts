@@ -107,7 +107,12 @@ export class ChargingView extends LitElement {
         }
       </section>
       <div>
-        ${c.receipt ? html`<session-receipt .receipt=${c.receipt}></session-receipt>` : null}
+        ${
+          c.receipt
+            ? html`<session-receipt .receipt=${c.receipt} .ocmf=${c.ocmf} .signedByCharger=${c.signedByCharger}
+                .pid=${c.session.pid} .sid=${c.session.sid}></session-receipt>`
+            : null
+        }
         <section class="panel" style="margin-top:16px">
           <energy-chart .points=${points} .label=${t('history.chart', { pile: c.pileName })}></energy-chart>
         </section>
