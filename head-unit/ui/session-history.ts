@@ -70,7 +70,7 @@ export class SessionHistory extends LitElement {
                   <span data-history="cost">${s.cost ? f.money(s.cost, s.currency) : '—'}</span>
                   ${s.endedAt ? html`<span>${duration(s.endedAt - s.startedAt)}</span>` : null}
                   ${s.receipt ? html`<span class="state-available">✔ ${t('receipt.verified')}</span>` : null}
-                  ${s.receipt ? chargerSignatureMark(this.i18n, s) : null}
+                  ${s.receipt || s.ocmf ? chargerSignatureMark(this.i18n, s) : null}
                 </div>
                 <energy-chart .points=${s.points} .label=${t('history.chart', { pile: s.pileName })}></energy-chart>
                 ${

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { expect, type Page, test } from '@playwright/test';
+import { PNG } from 'pngjs';
+import decodeQR from 'qr/decode.js';
+import { connector, openAs, openPile } from './support/app.js';
+import { expectDrawn } from './support/drawn.js';
+
+/** The theme's --ok (signed) and --warn (not signed) colours. */
+const OK: [number, number, number] = [0x3d, 0xdc, 0x84];
+const WARN: [number, number, number] = [0xff, 0xb0, 0x20];
+
+/** A record a pile signed (the protocol's vectors): what every export must hand out byte for byte. */
+const vectors = JSON.parse(
+  readFileSync(new URL('../tests/vectors/evauth-v1.json', import.meta.url), 'utf8'),
+) as {
+  sets: { receipt: { ocmf: string } }[];
+};
+const OCMF = vectors.sets[0]!.receipt.ocmf;
+
+const HOUR = 3_600_000;
+
+/** A session as the history kept it (version 1 of its database had no `ocmf` field). */
+function keptSession(sid: string, vid: string, startedAt: number, receipt?: string) {
+  return {
+    sid,
+    vid,
+    pid: 'P4',
+    pileName: 'Old Town Garage P4',
+    connector: 1,
+    startedAt,
+    endedAt: startedAt + HOUR,
+    wh: 20_000,
+    cost: '9.00',
+    currency: 'EUR',
+    reason: 'stopped',
+    points: [],
+    receipt,
+  };
+}
+
+/** A session.end as the head unit kept it: the body carries the pile's OCMF record where it had one. */
+function keptReceipt(ocmf?: string): string {
+  const body = {
+    reason: 'stopped',
+    wh: 20_000,
+    cost: '9.00',
+    currency: 'EUR',
+    startedAt: 1,
+    endedAt: 2,
+    ocmf,
+  };
+  return JSON.stringify({
+    v: 1,
+    type: 'session.end',
+    sid: 'A'.repeat(22),
+    body: JSON.stringify(body),
+    mac: 'A'.repeat(43),
+  });
+}
+
+/** Writes the history database as version 1 of the app left it, before the app opens it. */
+async function seedVersion1History(page: Page, records: ReturnType<typeof keptSession>[]): Promise<void> {
+  await page.evaluate(
+    (rows) =>
+      new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open('evauth-head-unit', 1);
+        request.onupgradeneeded = () => {
+          const store = request.result.createObjectStore('sessions', { keyPath: 'sid' });
+          store.createIndex('byStart', 'startedAt');
+          for (const row of rows) store.put(row);
+        };
+        request.onsuccess = () => {
+          request.result.close();
+          resolve();
+        };
+        request.onerror = () => reject(request.error);
+      }),
+    records,
+  );
+}
+
+/** The sessions the history holds, per vehicle. */
+function historyCounts(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(
+    () =>
+      new Promise<Record<string, number>>((resolve, reject) => {
+        const request = indexedDB.open('evauth-head-unit');
+        request.onsuccess = () => {
+          const all = request.result.transaction('sessions').objectStore('sessions').getAll();
+          all.onsuccess = () => {
+            const counts: Record<string, number> = {};
+            for (const r of all.result as { vid: string }[]) counts[r.vid] = (counts[r.vid] ?? 0) + 1;
+            request.result.close();
+            resolve(counts);
+          };
+        };
+        request.onerror = () => reject(request.error);
+      }),
+  );
+}
+
+test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
+
+test('receipts: whether the charger signed them is drawn; the OCMF record copies, downloads and scans; history keeps them, bounded, across a reload', async ({
+  page,
+}) => {
+  await openAs(page, 'EV-ANNA');
+  // The history of an earlier version: 500 old sessions of another vehicle and two of this one, one of them
+  // with the pile's OCMF record inside its kept session.end.
+  const now = Date.now();
+  const filler = Array.from({ length: 500 }, (_, i) =>
+    keptSession(`old-${i}`, 'EV-OTHER', now - 900 * HOUR + i),
+  );
+  await seedVersion1History(page, [
+    ...filler,
+    keptSession('kept-unsigned', 'EV-ANNA', now - 3 * HOUR, keptReceipt()),
+    keptSession('kept-ocmf', 'EV-ANNA', now - 2 * HOUR, keptReceipt(OCMF)),
+  ]);
+
+  // A live session: its receipt says whether the charger signed it, drawn inside the screen.
+  await openPile(page, 'Old Town Garage P4');
+  await connector(page, 1).getByRole('button', { name: 'Charge here' }).click();
+  await page.getByRole('button', { name: 'Start charging' }).click();
+  await expect(page.locator('charging-view [data-verified="true"]')).toBeVisible();
+  await page.getByRole('button', { name: 'Stop charging' }).click();
+  await expect(page.getByText('Receipt signature verified')).toBeVisible();
+  const liveMark = page.locator('session-receipt [data-charger-signature]');
+  await expect(liveMark).toHaveAttribute('data-charger-signature', 'unsigned');
+  await expect(liveMark).toHaveText('Not signed by the charger');
+  await expectDrawn(page, liveMark, WARN, 'the receipt’s mark');
+  await page.getByRole('button', { name: 'Done' }).click();
+
+  // Migrated and bounded: the oldest sessions went, this vehicle's three stay.
+  expect(await historyCounts(page)).toEqual({ 'EV-OTHER': 497, 'EV-ANNA': 3 });
+  const entry = (sid: string) => page.locator(`session-history li[data-sid="${sid}"]`);
+  await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText(
+    'Not signed by the charger',
+  );
+  const kept = entry('kept-ocmf');
+  await expect(kept.locator('[data-charger-signature]')).toHaveText('Charger’s signature not checked');
+
+  // Export: the clipboard, a .ocmf file and a QR code all hold the record exactly.
+  await kept.getByRole('button', { name: 'Copy OCMF' }).click();
+  await expect(kept.locator('[data-export-status]')).toHaveText('OCMF text copied.');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(OCMF);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    kept.getByRole('button', { name: 'Download .ocmf' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^evauth-P4-\d{4}-\d\d-\d\dT\d{6}-kept-ocm\.ocmf$/);
+  expect(readFileSync(await download.path(), 'utf8')).toBe(OCMF);
+  await kept.getByRole('button', { name: 'Show QR code' }).click();
+  const qr = kept.getByRole('img', { name: 'QR code of the signed record' });
+  await qr.scrollIntoViewIfNeeded();
+  const box = (await qr.boundingBox())!;
+  expect(box.width).toBeGreaterThanOrEqual(150);
+  expect(box.width).toBeLessThanOrEqual(360);
+  expect(box.height).toBe(box.width);
+  const shot = PNG.sync.read(await qr.screenshot());
+  expect(decodeQR({ width: shot.width, height: shot.height, data: shot.data })).toBe(OCMF);
+  await expect(kept.getByRole('button', { name: 'Hide QR code' })).toHaveAttribute('aria-expanded', 'true');
+
+  // A record the car verified under the pile's key shows the signed mark.
+  await page.evaluate(
+    (row) =>
+      new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open('evauth-head-unit');
+        request.onsuccess = () => {
+          const tx = request.result.transaction('sessions', 'readwrite');
+          tx.objectStore('sessions').put(row);
+          tx.oncomplete = () => {
+            request.result.close();
+            resolve();
+          };
+        };
+        request.onerror = () => reject(request.error);
+      }),
+    { ...keptSession('signed', 'EV-ANNA', now - HOUR, keptReceipt(OCMF)), ocmf: OCMF, signedByCharger: true },
+  );
+
+  // History lives in IndexedDB: after a reload everything is still there, marks and exports included.
+  await page.reload();
+  await page.getByRole('button', { name: 'History' }).click();
+  const signedMark = entry('signed').locator('[data-charger-signature]');
+  await expect(signedMark).toHaveText('✔ Signed by the charger');
+  await signedMark.scrollIntoViewIfNeeded();
+  await expectDrawn(page, signedMark, OK, 'the history’s signed mark');
+  await expect(entry('kept-ocmf').getByRole('button', { name: 'Copy OCMF' })).toBeVisible();
+  await expect(entry('kept-unsigned').getByRole('button', { name: 'Copy OCMF' })).toHaveCount(0);
+  await expect(page.locator('session-history li')).toHaveCount(4);
+});
