@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { AxeBuilder } from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { PNG } from 'pngjs';
 import decodeQR from 'qr/decode.js';
 import { connector, openAs, openPile } from './support/app.js';
 import { expectDrawn } from './support/drawn.js';
+import { outlineSides } from './support/pixels.js';
 
 /** The theme's --ok (signed) and --warn (not signed) colours. */
 const OK: [number, number, number] = [0x3d, 0xdc, 0x84];
 const WARN: [number, number, number] = [0xff, 0xb0, 0x20];
+/** --accent, the focus ring's colour. */
+const RING: [number, number, number] = [0x3f, 0xb6, 0xff];
 
 /** A record a pile signed (the protocol's vectors): what every export must hand out byte for byte. */
 const vectors = JSON.parse(
@@ -188,4 +192,27 @@ test('receipts: whether the charger signed them is drawn; the OCMF record copies
   await expect(entry('kept-ocmf').getByRole('button', { name: 'Copy OCMF' })).toBeVisible();
   await expect(entry('kept-unsigned').getByRole('button', { name: 'Copy OCMF' })).toHaveCount(0);
   await expect(page.locator('session-history li')).toHaveCount(4);
+
+  // A rotary knob reaches every export control (arrow keys move, Enter presses), with a focus ring.
+  const signed = entry('signed');
+  await signed.getByRole('button', { name: 'Copy OCMF' }).focus();
+  for (const name of ['Download .ocmf', 'Show QR code']) {
+    await page.keyboard.press('ArrowDown');
+    const control = signed.getByRole('button', { name });
+    await expect(control).toBeFocused();
+    expect(await outlineSides(page, control, RING), `${name}: focus ring`).toEqual([true, true, true, true]);
+  }
+  await page.keyboard.press('Enter');
+  await expect(signed.getByRole('img', { name: 'QR code of the signed record' })).toBeVisible();
+
+  // In Chinese too, and the screen with its export and QR code passes the accessibility audit.
+  await page.locator('header [data-action="switch-language"]').click();
+  await expect(signedMark).toHaveText('✔ 已由充电桩签名');
+  await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText('未经充电桩签名');
+  await expect(signed.getByRole('button', { name: '复制 OCMF' })).toBeVisible();
+  const audit = await new AxeBuilder({ page }).options({ resultTypes: ['violations'] }).analyze();
+  expect(audit.passes.map((r) => r.id)).toContain('color-contrast');
+  expect(
+    audit.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+  ).toEqual([]);
 });
