@@ -99,6 +99,8 @@ export const en = {
   'charge.verified': 'Verified by the charger',
   'charge.waiting': 'Waiting for the first signed reading…',
   'charge.rejected': 'Reading rejected ({code}) — not counted',
+  'charge.receiptRejected':
+    'Receipt rejected (BAD_OCMF): the charger’s signed record does not verify — not accepted',
   'charge.rejectedCount': '{n} rejected readings not counted',
   'charge.stop': 'Stop charging',
   'charge.stopping': 'Stopping…',

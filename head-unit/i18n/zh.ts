@@ -100,6 +100,7 @@ export const zh: Record<MessageKey, string> = {
   'charge.verified': '已由充电桩签名验证',
   'charge.waiting': '正在等待第一条签名读数…',
   'charge.rejected': '读数被拒绝（{code}）— 未计入',
+  'charge.receiptRejected': '收据被拒绝（BAD_OCMF）：充电桩的签名记录未通过核验 — 不予接受',
   'charge.rejectedCount': '{n} 条被拒绝的读数未计入',
   'charge.stop': '停止充电',
   'charge.stopping': '正在停止…',

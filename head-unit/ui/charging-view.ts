@@ -10,6 +10,9 @@ import './energy-chart.js';
 import './session-receipt.js';
 import { duration, theme } from './theme.js';
 
+/** The core's code for a receipt whose OCMF record (§8a) failed: refused like a forged reading, never accepted. */
+const RECEIPT_RECORD_REFUSED = 'BAD_OCMF';
+
 @customElement('charging-view')
 export class ChargingView extends LitElement {
   static override styles = [
@@ -96,7 +99,11 @@ export class ChargingView extends LitElement {
         ${
           lastRejected
             ? html`<p class="rejected" role="alert" data-rejected=${c.rejected.length}>
-              ✕ ${t('charge.rejected', { code: lastRejected.code })} · ${t('charge.rejectedCount', { n: c.rejected.length })}</p>`
+              ✕ ${
+                lastRejected.code === RECEIPT_RECORD_REFUSED
+                  ? t('charge.receiptRejected')
+                  : t('charge.rejected', { code: lastRejected.code })
+              } · ${t('charge.rejectedCount', { n: c.rejected.length })}</p>`
             : null
         }
         ${
