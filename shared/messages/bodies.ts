@@ -46,8 +46,11 @@ export const MeterBody = v.object({
   state: v.pipe(v.string(), v.maxLength(32)),
 });
 
-/** OCMF text in a receipt body (§8a); the whole session.end stays within the 8 KiB of §1. */
-const ocmfText = v.pipe(v.string(), v.maxLength(6144));
+/** The longest OCMF text in a receipt body (§8a); the whole session.end stays within the 8 KiB of §1. */
+export const MAX_RECEIPT_OCMF_CHARS = 6144;
+/** The longest meter key a receipt carries as the charger reported it. */
+export const MAX_RECEIPT_METER_KEY_CHARS = 1024;
+const ocmfText = v.pipe(v.string(), v.maxLength(MAX_RECEIPT_OCMF_CHARS));
 
 /**
  * §8 session.end body {reason, wh, cost, currency, startedAt, endedAt}; §8a adds the pile's signed OCMF record
@@ -62,7 +65,7 @@ export const ReceiptBody = v.object({
   endedAt: unixTime,
   ocmf: v.optional(ocmfText),
   meterOcmf: v.optional(ocmfText),
-  meterKey: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+  meterKey: v.optional(v.pipe(v.string(), v.maxLength(MAX_RECEIPT_METER_KEY_CHARS))),
 });
 
 /** §7 pile.control body. */
