@@ -9,6 +9,7 @@ import { isValidId, parseBrokerUrls } from '../shared/index.js';
 import { writeGatewayExport } from './export.js';
 import { exportMosquitto } from './mosquitto.js';
 import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
+import { operatorSignKey } from './signing-keys.js';
 import {
   describeReceipts,
   MAX_RECEIPT_FILE_BYTES,
@@ -118,11 +119,18 @@ pile
   .option('--max-power <watts>', 'maximum power per connector in W', intArg(1, 10_000_000), 150000)
   .option('--price <perKWh>', 'tariff per kWh (decimal)', '0.39')
   .option('--currency <code>', 'ISO 4217 currency', 'EUR')
+  .option(
+    '--sign-key <key>',
+    'the public key of a P-256 receipt signing key made on the pile (SEC1 base64url or hex, or PEM); default: the cloud makes one',
+  )
   .action(async (pid: string, o) => {
     checkId('pile id', pid);
+    // checked before the registry is opened: a bad key stores nothing
+    const signKey = o.signKey !== undefined ? operatorSignKey(o.signKey) : undefined;
     out(
       await withRegistry((r) =>
         r.addPile(pid, {
+          ...(signKey !== undefined ? { signKey } : {}),
           ...(o.gateway ? { gid: o.gateway } : {}),
           site: o.site,
           name: o.name ?? pid,
@@ -134,6 +142,27 @@ pile
           currency: o.currency,
         }),
       ),
+    );
+  });
+
+pile
+  .command('rotate-sign-key <pid>')
+  .description(
+    "give a pile a new receipt signing key (PROTOCOL §8a); its vehicles get new credentials, its gateway's keystore must be exported again",
+  )
+  .option('--sign-key <key>', 'the public key of a P-256 key made on the pile (default: the cloud makes one)')
+  .action(async (pid: string, o: { signKey?: string }) => {
+    checkId('pile id', pid);
+    const signKey = o.signKey !== undefined ? operatorSignKey(o.signKey) : undefined;
+    const rotated = await withRegistry(async (r) => ({
+      ...(await r.rotateSignKey(pid, signKey !== undefined ? { signKey } : {})),
+      gid: (await r.requirePile(pid)).gid,
+    }));
+    out(`pile ${pid}: signKey ${rotated.previous ?? '(none)'} -> ${rotated.current}`);
+    out(
+      rotated.made
+        ? `re-export needed: run "evauth-cloud gateway export ${rotated.gid ?? '<gid>'}" and restart that gateway, so the pile signs with the new key`
+        : 'install the new private key in the keystore entry of the pile ("signingKey") and restart its gateway',
     );
   });
 

@@ -2,7 +2,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
-import { brokerNodes, usernames } from '../shared/index.js';
+import {
+  b64uDecode,
+  brokerNodes,
+  type PileKeystoreEntry,
+  parsePileKeystoreEntry,
+  signKeyOf,
+  usernames,
+} from '../shared/index.js';
 import type { Registry } from './registry.js';
 
 export interface GatewayExportOptions {
@@ -19,6 +26,35 @@ function exportedPassword(configPath: string): string | undefined {
   try {
     const password = JSON.parse(readFileSync(configPath, 'utf8'))?.mqtt?.password;
     return typeof password === 'string' ? password : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The signing keys in an earlier export's keystore by pile. A key the operator made on the pile (the registry has
+ * only its public key) is kept from there on re-export, while it is still the pile's registered key.
+ */
+function exportedSigningKeys(keystorePath: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  if (!existsSync(keystorePath)) return keys;
+  try {
+    const piles: unknown = JSON.parse(readFileSync(keystorePath, 'utf8'))?.piles;
+    if (!Array.isArray(piles)) return keys;
+    for (const value of piles) {
+      const entry = parsePileKeystoreEntry(value);
+      if (entry.ok && entry.value.signingKey) keys.set(entry.value.pid, entry.value.signingKey);
+    }
+  } catch {
+    // an unreadable earlier keystore keeps nothing
+  }
+  return keys;
+}
+
+/** The signKey of a keystore's signingKey, or undefined for one that is not a P-256 scalar. */
+function publicKeyOf(signingKey: string): string | undefined {
+  try {
+    return signKeyOf(b64uDecode(signingKey));
   } catch {
     return undefined;
   }
@@ -59,8 +95,16 @@ export async function writeGatewayExport(
       tariff: { pricePerKWh: p.price_per_kwh, currency: p.currency },
     })),
   };
-  const keystore = { v: 1, piles: piles.map((p) => registry.keystoreEntryOf(p)) };
-  writeFileSync(join(options.outDir, 'keystore.json'), `${JSON.stringify(keystore, null, 2)}\n`, {
+  const keystorePath = join(options.outDir, 'keystore.json');
+  const earlier = exportedSigningKeys(keystorePath);
+  const entries = piles.map((p): PileKeystoreEntry => {
+    const entry = registry.keystoreEntryOf(p);
+    if (entry.signingKey !== undefined) return entry;
+    const kept = earlier.get(p.pid);
+    return kept !== undefined && publicKeyOf(kept) === p.sign_key ? { ...entry, signingKey: kept } : entry;
+  });
+  const keystore = { v: 1, piles: entries };
+  writeFileSync(keystorePath, `${JSON.stringify(keystore, null, 2)}\n`, {
     mode: 0o600,
   });
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

@@ -55,7 +55,14 @@ export async function issueCredential(
   const sealed = sealCredential(
     await keys.sealKey(tx, vid),
     vid,
-    { ticket: ticket.b64u, ak, pid: pile.pid, tid: ticket.body.tid, exp },
+    {
+      ticket: ticket.b64u,
+      ak,
+      pid: pile.pid,
+      tid: ticket.body.tid,
+      exp,
+      ...(pile.sign_key !== null ? { signKey: pile.sign_key } : {}),
+    },
     options.random(24),
   );
   const issued: IssuedTicket = {
@@ -69,6 +76,7 @@ export async function issueCredential(
     exp,
     ticket: ticket.b64u,
     sealed: sealed.payload,
+    sign_key: pile.sign_key,
   };
   await tx.insertTicket(issued);
   // a fresh nonce makes every sealed credential new: no need to compare with the stored one
@@ -81,7 +89,7 @@ export async function issueCredential(
   return issued;
 }
 
-/** Whether the pair's current ticket can still be handed out: not revoked, current offset, renewal not due. */
+/** Whether the pair's current ticket can still be handed out: not revoked, current offset and signKey, renewal not due. */
 export function stillUsable(
   current: TicketRow | undefined,
   pile: PileRow,
@@ -91,6 +99,7 @@ export function stillUsable(
     current !== undefined &&
     current.revoked_at === null &&
     current.off === pile.key_offset &&
+    current.sign_key === pile.sign_key &&
     current.exp - now > RENEW_AT_FRACTION * (current.exp - current.iat)
   );
 }
@@ -108,6 +117,8 @@ export function needsNewTicket(
   if (current.revoked_at !== null) return grant.id > (current.grant_id ?? 0);
   if (current.exp <= now) return true;
   if (current.off !== pile.key_offset) return true;
+  // the pile's signing key changed (PROTOCOL §8a): the credential must carry the new one
+  if (current.sign_key !== pile.sign_key) return true;
   const left = current.exp - now;
   // renewal is due, and the grant lets a new ticket end later than this one
   return left < RENEW_AT_FRACTION * (current.exp - current.iat) && ticketEnd(grant, now, life) > current.exp;

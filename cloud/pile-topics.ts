@@ -65,6 +65,7 @@ export function directoryEntry(pile: PileRow): DirectoryEntry {
     lon: pile.lon,
     connectors: JSON.parse(pile.connectors),
     tariff: { pricePerKWh: pile.price_per_kwh, currency: pile.currency },
+    ...(pile.sign_key !== null ? { signKey: pile.sign_key } : {}),
   };
 }
 

@@ -33,6 +33,11 @@ export interface PileSpec {
   connectors: ConnectorSpec[];
   pricePerKWh: string;
   currency: string;
+  /**
+   * PROTOCOL §8a: the public key of a signing key the operator made on the pile (SEC1 base64url or hex, or PEM);
+   * without it the cloud makes the pile a key.
+   */
+  signKey?: string;
 }
 
 export interface GrantSpec {

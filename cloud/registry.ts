@@ -34,6 +34,14 @@ import {
   validatePileSpec,
 } from './registry-records.js';
 import { MasterKey, writePrivateFile } from './secrets.js';
+import {
+  giveMissingSigningKeys,
+  newPileSigningKey,
+  operatorSignKey,
+  type PileSigningKey,
+  signingKeyColumns,
+  storeSigningKey,
+} from './signing-keys.js';
 import type { CloudStore } from './store/cloud-store.js';
 import { SqliteCloudStore } from './store/sqlite-store.js';
 
@@ -206,6 +214,11 @@ export class Registry implements CloudData {
       validatePileSpec(spec);
     }
     const rootKeys = piles.map(() => randomBytes(32));
+    const signingKeys: PileSigningKey[] = piles.map(({ spec }) =>
+      spec.signKey !== undefined
+        ? { signKey: operatorSignKey(spec.signKey, 'signKey') }
+        : newPileSigningKey(),
+    );
     await this.store.transaction(async (tx) => {
       for (const [i, { pid, spec }] of piles.entries()) {
         if (spec.gid !== undefined && !(await tx.gateway(spec.gid)))
@@ -224,16 +237,25 @@ export class Registry implements CloudData {
           currency: spec.currency,
           root_key_sealed: this.masterKey.sealPileRootKey(pid, rootKeys[i]!),
           created_at: unixSeconds(nowMs),
+          ...signingKeyColumns(this.masterKey, pid, signingKeys[i]!),
         });
         await audit(tx, 'cli', 'pile.add', pid, unixSeconds(nowMs), {
           gid: spec.gid ?? null,
           site: spec.site,
+          signKey: signingKeys[i]!.signKey,
         });
       }
     });
     mkdirSync(join(this.dataDir, 'provisioning', 'piles'), { recursive: true, mode: 0o700 });
     return piles.map(({ pid }, i) => {
-      const entry: PileKeystoreEntry = { v: 1, pid, rootKey: b64uEncode(rootKeys[i]!), keyOffset: 0 };
+      const scalar = signingKeys[i]!.scalar;
+      const entry: PileKeystoreEntry = {
+        v: 1,
+        pid,
+        rootKey: b64uEncode(rootKeys[i]!),
+        keyOffset: 0,
+        ...(scalar ? { signingKey: b64uEncode(scalar) } : {}),
+      };
       writeFileSync(
         join(this.dataDir, 'provisioning', 'piles', `${pid}.json`),
         `${JSON.stringify(entry)}\n`,
@@ -245,10 +267,22 @@ export class Registry implements CloudData {
     });
   }
 
-  /** The pile's §11 keystore entry: its clear root key and current offset. */
+  /**
+   * The pile's §11 keystore entry: its clear root key, current offset and signing key (left out where the
+   * operator made the signing key on the pile: the cloud never had it).
+   */
   keystoreEntryOf(pile: PileRow): PileKeystoreEntry {
     const rootKey = this.masterKey.openPileRootKey(pile.pid, pile.root_key_sealed);
-    return { v: 1, pid: pile.pid, rootKey: b64uEncode(rootKey), keyOffset: pile.key_offset };
+    const signingKey = pile.signing_key_sealed
+      ? this.masterKey.openPileSigningKey(pile.pid, pile.signing_key_sealed)
+      : undefined;
+    return {
+      v: 1,
+      pid: pile.pid,
+      rootKey: b64uEncode(rootKey),
+      keyOffset: pile.key_offset,
+      ...(signingKey ? { signingKey: b64uEncode(signingKey) } : {}),
+    };
   }
 
   async keystoreEntry(pid: string): Promise<PileKeystoreEntry> {
@@ -278,6 +312,37 @@ export class Registry implements CloudData {
     return this.store.transaction((tx) => revokeGrantsCovering(tx, vid, pid, nowMs));
   }
 
+  /**
+   * Gives the pile a new signing key (made by the cloud, or the operator's public key `signKey`). Every vehicle
+   * gets a new credential with it in the service's next pass; the gateway signs with the new key only once its
+   * keystore is exported again.
+   */
+  rotateSignKey(
+    pid: string,
+    options: { signKey?: string } = {},
+    nowMs = Date.now(),
+  ): Promise<{ previous: string | null; current: string; made: boolean }> {
+    const key: PileSigningKey =
+      options.signKey !== undefined
+        ? { signKey: operatorSignKey(options.signKey, 'signKey') }
+        : newPileSigningKey();
+    return this.store.transaction(async (tx) => {
+      const pile = await requirePile(tx, pid);
+      await storeSigningKey(tx, this.masterKey, pid, key);
+      await audit(tx, 'cli', 'pile.sign-key', pid, unixSeconds(nowMs), {
+        previous: pile.sign_key,
+        signKey: key.signKey,
+        reason: 'rotation',
+      });
+      return { previous: pile.sign_key, current: key.signKey, made: key.scalar !== undefined };
+    });
+  }
+
+  /** Gives every pile registered before PROTOCOL §8a a signing key (openRegistry does it); returns their ids. */
+  giveMissingSigningKeys(nowMs = Date.now()): Promise<string[]> {
+    return this.store.transaction((tx) => giveMissingSigningKeys(tx, this.masterKey, nowMs));
+  }
+
   /** Raises the pile's root key offset; the service keeps the old one accepted while its tickets live. */
   rotate(pid: string, nowMs = Date.now()): Promise<{ previous: number; current: number }> {
     return this.store.transaction(async (tx) => {
@@ -295,5 +360,9 @@ export class Registry implements CloudData {
 export async function openRegistry(dataDir: string): Promise<Registry> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const masterKey = MasterKey.loadOrCreate(dataDir);
-  return new Registry(SqliteCloudStore.open(join(dataDir, DB_FILE)), dataDir, masterKey);
+  const registry = new Registry(SqliteCloudStore.open(join(dataDir, DB_FILE)), dataDir, masterKey);
+  // A registry from before PROTOCOL §8a: its piles get signing keys (their vehicles new credentials in the next pass).
+  if ((await registry.store.read((tx) => tx.pileIdsWithoutSignKey())).length > 0)
+    await registry.giveMissingSigningKeys();
+  return registry;
 }

@@ -56,7 +56,7 @@ export function openSecret(masterKey: Uint8Array, purpose: string, id: string, b
   return plain;
 }
 
-/** The master key and what it seals: vehicle keys and pile root keys, each bound to its owner's id. */
+/** The master key and what it seals: vehicle keys, pile root keys and signing keys, each bound to its owner's id. */
 export class MasterKey {
   constructor(private readonly key: Uint8Array) {}
 
@@ -78,5 +78,14 @@ export class MasterKey {
 
   openPileRootKey(pid: string, sealed: Uint8Array): Uint8Array {
     return openSecret(this.key, 'pile-root-key', pid, sealed);
+  }
+
+  /** PROTOCOL §8a: a pile's P-256 private scalar, kept (sealed) only to write it into keystore exports. */
+  sealPileSigningKey(pid: string, scalar: Uint8Array): Buffer {
+    return sealSecret(this.key, 'pile-signing-key', pid, scalar);
+  }
+
+  openPileSigningKey(pid: string, sealed: Uint8Array): Uint8Array {
+    return openSecret(this.key, 'pile-signing-key', pid, sealed);
   }
 }

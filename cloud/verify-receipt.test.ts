@@ -39,7 +39,7 @@ function session(pg: number, startWh: number, wh: number): string {
 }
 
 let dir: string;
-/** A registry with pile P1, which has no signing key (the registry stores none yet). */
+/** A registry with pile P1 (a key the cloud made) and the vector's pile (its key registered by the operator). */
 let registryDir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'evauth-verify-receipt-'));
@@ -48,6 +48,7 @@ beforeAll(async () => {
   try {
     await registry.init();
     await registry.addPile('P1', testPileSpec());
+    await registry.addPile(vector.pid, { ...testPileSpec(), signKey: vector.signKey });
   } finally {
     await registry.close();
   }
@@ -103,12 +104,13 @@ describe('verifyReceipts', () => {
     expect(splitOcmfRecords(`hello\n${vector.ocmf}`).stray).toBe(1);
   });
 
-  it('reads a pile’s key from its directory entry, and says when it has none', async () => {
+  it('reads a pile’s key from its directory entry, and says when the pile is unknown', async () => {
     const registry = await openRegistry(registryDir);
     try {
-      await expect(registeredSignKey(registry, 'P1')).rejects.toThrow(
-        'pile P1 has no signing key registered',
-      );
+      expect(await registeredSignKey(registry, vector.pid)).toBe(vector.signKey);
+      const made = await registeredSignKey(registry, 'P1');
+      expect(checkP256PublicKey(b64uDecode(made), { compressedOnly: true }).ok).toBe(true);
+      expect(made).not.toBe(vector.signKey);
       await expect(registeredSignKey(registry, 'P2')).rejects.toThrow('unknown pile P2');
     } finally {
       await registry.close();
@@ -169,7 +171,7 @@ describe('evauth-cloud verify-receipt (real process)', () => {
     expect(run.code).toBe(0);
   });
 
-  it('says clearly when the key is missing, is not a key, or is not a point; and for a pile without one', () => {
+  it('says clearly when the key is missing, is not a key, or is not a point; a pile’s registered key', () => {
     const path = file('one.ocmf', vector.ocmf);
     const noKey = cli(['verify-receipt', path]);
     expect([noKey.code, noKey.stderr]).toEqual([
@@ -185,8 +187,13 @@ describe('evauth-cloud verify-receipt (real process)', () => {
     const notPoint = cli(['verify-receipt', path, '--sign-key', b64uEncode(offCurve)]);
     expect(notPoint.stdout).toContain('  INVALID: signKey: is not a point of secp256r1');
     expect(notPoint.code).toBe(1);
-    const noPileKey = cli(['--data', registryDir, 'verify-receipt', path, '--pile', 'P1']);
-    expect([noPileKey.code, noPileKey.stderr]).toEqual([3, 'error: pile P1 has no signing key registered\n']);
+    const registered = cli(['--data', registryDir, 'verify-receipt', path, '--pile', vector.pid]);
+    expect([registered.code, registered.stdout]).toEqual([0, expect.stringContaining('  signature valid')]);
+    const otherPile = cli(['--data', registryDir, 'verify-receipt', path, '--pile', 'P1']);
+    expect(otherPile.stdout).toContain('  INVALID: SD: does not verify under this key');
+    expect(otherPile.code).toBe(1);
+    const unknown = cli(['--data', registryDir, 'verify-receipt', path, '--pile', 'P9']);
+    expect([unknown.code, unknown.stderr]).toEqual([3, 'error: unknown pile P9\n']);
     const missing = cli(['verify-receipt', join(dir, 'absent.ocmf'), '--sign-key', vector.signKey]);
     expect([missing.code, missing.stderr]).toEqual([
       2,

@@ -17,14 +17,10 @@ import { type Registry, RegistryError } from './registry.js';
 /** A file of receipts is read whole; this bounds it (some 4,000 records of 4 KiB). */
 export const MAX_RECEIPT_FILE_BYTES = 16 * 1024 * 1024;
 
-/**
- * The pile's public signing key from its directory entry in the registry. The registry does not store signing
- * keys yet (they come with the key registration of issue #14); until then this says so. The one place to rewire.
- */
+/** The pile's public signing key as its directory entry publishes it. */
 export async function registeredSignKey(registry: Registry, pid: string): Promise<string> {
-  const entry: object = directoryEntry(await registry.requirePile(pid));
-  const signKey = 'signKey' in entry ? entry.signKey : undefined;
-  if (typeof signKey !== 'string' || signKey === '')
+  const { signKey } = directoryEntry(await registry.requirePile(pid));
+  if (signKey === undefined)
     throw new RegistryError('NOT_FOUND', `pile ${pid} has no signing key registered`);
   return signKey;
 }

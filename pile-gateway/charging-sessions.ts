@@ -14,9 +14,9 @@ import {
 } from '../shared/index.js';
 import type { ActiveSession, EndReason, Publish } from './active-session.js';
 import type { ChargerController, ChargerEvent, ChargerReading } from './charger.js';
-import { signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
+import type { PileReceipts } from './signed-receipts.js';
 import type { SessionStore } from './store.js';
 
 export type { ActiveSession, EndReason, Publish } from './active-session.js';
@@ -30,6 +30,8 @@ export interface ChargingSessionsOptions {
   metrics: GatewayMetrics;
   log: Logger;
   authenticator: Pick<PileAuthenticator, 'commit' | 'abandon' | 'release'>;
+  /** signs each session.end (MAC and OCMF) */
+  receipts: PileReceipts;
   publishStatus(): void;
 }
 
@@ -189,7 +191,14 @@ export class ChargingSessions {
     if (!this.sessions.has(active.record.sid)) return;
     const wh = Math.max(reading.wh, active.record.lastWh);
     const endedAt = this.options.now();
-    const payload = signedReceipt(active.signer, active.record, reason, wh, endedAt);
+    const payload = this.options.receipts.sessionEnd(
+      active.signer,
+      active.record,
+      reason,
+      wh,
+      endedAt,
+      active.charger.signedReadings?.(),
+    );
     try {
       this.recordChargerSigned(active);
       this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq);

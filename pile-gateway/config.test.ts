@@ -54,6 +54,35 @@ describe('gateway config', () => {
     );
   });
 
+  it('reads each pile’s signingKey (PROTOCOL §8a) and names it when it is not a P-256 private key', () => {
+    const { dir, configPath } = gatewayFolder();
+    const keystorePath = path.join(dir, 'keystore.json');
+    const keystore = JSON.parse(fs.readFileSync(keystorePath, 'utf8'));
+    expect(loadGatewayConfig(configPath).keys.get('A')?.signingKey).toHaveLength(32);
+    const refused = (signingKey: unknown) => {
+      keystore.piles[0].signingKey = signingKey;
+      fs.writeFileSync(keystorePath, JSON.stringify(keystore), { mode: 0o600 });
+      try {
+        loadGatewayConfig(configPath);
+      } catch (error) {
+        expect(error).toBeInstanceOf(GatewayConfigError);
+        expect((error as GatewayConfigError).code).toBe('KEYSTORE_INVALID');
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused('not a key')).toMatch(/piles\.0: .*signingKey/);
+    expect(refused(12)).toMatch(/piles\.0: .*signingKey/);
+    // the right length, but 0 and 2^256 - 1 are not scalars of P-256
+    for (const fill of [0, 0xff])
+      expect(refused(Buffer.alloc(32, fill).toString('base64url'))).toMatch(
+        /keystore .*: piles\.0\.signingKey: is not a P-256 private key/,
+      );
+    delete keystore.piles[0].signingKey;
+    fs.writeFileSync(keystorePath, JSON.stringify(keystore), { mode: 0o600 });
+    expect(loadGatewayConfig(configPath).keys.get('A')?.signingKey).toBeUndefined();
+  });
+
   it('refuses a keystore readable by others', () => {
     const { dir, configPath } = gatewayFolder();
     fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as v from 'valibot';
+import { receiptSigningKey } from '../node/receipt-signing.js';
 import { b64uDecode, ID_PATTERN, parsePileKeystoreEntry } from '../shared/index.js';
 
 const id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$'));
@@ -116,6 +117,8 @@ export interface PileKey {
   pid: string;
   rootKey: Uint8Array;
   keyOffset: number;
+  /** PROTOCOL §8a: the P-256 private scalar that signs the pile's receipts (absent in an older keystore) */
+  signingKey?: Uint8Array;
 }
 
 export interface LoadedGatewayConfig {
@@ -233,10 +236,23 @@ export function loadKeystore(file: string): Map<string, PileKey> {
     if (!parsed.ok) {
       throw new GatewayConfigError('KEYSTORE_INVALID', `keystore ${file}: piles.${i}: ${parsed.message}`);
     }
+    const signingKey =
+      parsed.value.signingKey !== undefined ? b64uDecode(parsed.value.signingKey) : undefined;
+    if (signingKey) {
+      try {
+        receiptSigningKey(signingKey);
+      } catch {
+        throw new GatewayConfigError(
+          'KEYSTORE_INVALID',
+          `keystore ${file}: piles.${i}.signingKey: is not a P-256 private key (a scalar from 1 to n - 1)`,
+        );
+      }
+    }
     keys.set(parsed.value.pid, {
       pid: parsed.value.pid,
       rootKey: b64uDecode(parsed.value.rootKey),
       keyOffset: parsed.value.keyOffset,
+      ...(signingKey ? { signingKey } : {}),
     });
   });
   return keys;

@@ -97,7 +97,15 @@ export async function startGateway(
     chargerFactory: options.chargerFactory,
     limits: options.limits,
   });
-  const recovery = new Recovery({ store, serves: (pid) => piles.serves(pid), publish, now, metrics, logger });
+  const recovery = new Recovery({
+    store,
+    serves: (pid) => piles.serves(pid),
+    receipts: (pid) => piles.runtimes.get(pid)!.receipts,
+    publish,
+    now,
+    metrics,
+    logger,
+  });
   const units: GatewayUnits = {
     gid,
     piles,

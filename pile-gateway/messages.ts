@@ -1,7 +1,17 @@
 /** Messages the gateway builds itself around the shared state machines: receipts and the INTERNAL error. */
-import { b64uDecode, b64uEncode, deriveErrorMac, type PileSession, unixSeconds } from '../shared/index.js';
+import {
+  b64uDecode,
+  b64uEncode,
+  deriveErrorMac,
+  type PileSession,
+  type ReceiptBody,
+  unixSeconds,
+} from '../shared/index.js';
 import { sessionCost } from './cost.js';
 import type { SessionRecord } from './store.js';
+
+/** What PROTOCOL §8a adds to a receipt body: the pile's OCMF record and the charger meter's own. */
+export type ReceiptSignatures = Pick<ReceiptBody, 'ocmf' | 'meterOcmf' | 'meterKey'>;
 
 /** The signed session.end payload for a record closing with `wh` at `endedAtMs`. */
 export function signedReceipt(
@@ -10,6 +20,7 @@ export function signedReceipt(
   reason: string,
   wh: number,
   endedAtMs: number,
+  signatures: ReceiptSignatures = {},
 ): string {
   return JSON.stringify(
     signer.signReceipt({
@@ -19,6 +30,7 @@ export function signedReceipt(
       currency: record.currency,
       startedAt: unixSeconds(record.startedAt),
       endedAt: unixSeconds(endedAtMs),
+      ...signatures,
     }),
   );
 }

@@ -20,6 +20,7 @@ import { ChargingSessions, type EndReason, type Publish } from './charging-sessi
 import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
+import { PileReceipts } from './signed-receipts.js';
 import type { SessionStore } from './store.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
@@ -49,6 +50,8 @@ export class PileRuntime {
   private readonly controlKey: Uint8Array;
   private readonly authenticator: PileAuthenticator;
   private readonly charging: ChargingSessions;
+  /** the pile's receipts: MACed with SK, signed in OCMF with its key (PROTOCOL §8a) */
+  readonly receipts: PileReceipts;
   /** when each pending handshake's auth.request arrived, for the latency histogram */
   private readonly requestedAt = new Map<string, number>();
   private readonly log: Logger;
@@ -78,7 +81,16 @@ export class PileRuntime {
       acceptRevision1Requests: options.acceptRevision1Requests ?? false,
     });
     options.metrics.watchPile(this.pid, () => this.authenticator.counts());
+    this.receipts = new PileReceipts({
+      pid: this.pid,
+      store: options.store,
+      log: this.log,
+      ...(options.key.signingKey ? { signingKey: options.key.signingKey } : {}),
+    });
+    if (!this.receipts.signs)
+      this.log.warn('the keystore has no signingKey for this pile: its receipts carry no OCMF record');
     this.charging = new ChargingSessions({
+      receipts: this.receipts,
       pid: this.pid,
       store: options.store,
       publish: options.publish,

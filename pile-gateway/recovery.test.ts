@@ -1,10 +1,21 @@
 /** Recovery on its own: records on a real SQLite store, the receipts it sends checked as the vehicle does. */
+
+import { p256 } from '@noble/curves/nist.js';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b64uDecode, b64uEncode, secureRandom, topics, verifyReceipt } from '../shared/index.js';
+import {
+  b64uDecode,
+  b64uEncode,
+  checkReceiptOcmf,
+  secureRandom,
+  signKeyOf,
+  topics,
+  verifyReceipt,
+} from '../shared/index.js';
 import { openingRecord } from './active-session.js';
 import { createMetrics } from './metrics.js';
 import { Recovery } from './recovery.js';
+import { PileReceipts } from './signed-receipts.js';
 import { SessionStore } from './store.js';
 import { removeTempDirs, tempDir } from './testkit.js';
 
@@ -33,13 +44,17 @@ describe('Recovery', () => {
     const elsewhere = openSession(store, 'RP-OTHER', 'car-b');
     const published: { topic: string; payload: string }[] = [];
     const metrics = createMetrics('gw-r');
+    const logger = pino({ level: 'silent' });
+    const signingKey = p256.utils.randomSecretKey();
+    const receipts = new PileReceipts({ pid: 'RP-1', signingKey, store, log: logger });
     const recovery = new Recovery({
       store,
       serves: (pid) => pid === 'RP-1',
+      receipts: () => receipts,
       publish: (topic, payload) => published.push({ topic, payload }),
       now: Date.now,
       metrics,
-      logger: pino({ level: 'silent' }),
+      logger,
     });
     // A session this run opens before the broker connection is up is its own, not left over.
     const ours = openSession(store, 'RP-1', 'car-c');
@@ -48,7 +63,17 @@ describe('Recovery', () => {
     expect(published.map((m) => m.topic)).toEqual([topics.vehicleSession('car-a')]);
     const end = JSON.parse(published[0]!.payload);
     expect(verifyReceipt(left.sk, b64uDecode(left.sid), end.body, end.mac)).toBe(true);
-    expect(JSON.parse(end.body)).toMatchObject({ reason: 'gateway-restart', wh: 1_250 });
+    const body = JSON.parse(end.body);
+    expect(body).toMatchObject({ reason: 'gateway-restart', wh: 1_250 });
+    // signed in OCMF like every receipt (PROTOCOL §8a), the first of its pile
+    const checked = checkReceiptOcmf(body.ocmf, {
+      signKey: signKeyOf(signingKey),
+      tid: left.tid,
+      pid: 'RP-1',
+      connector: 1,
+      wh: 1_250,
+    });
+    expect(checked.ok && checked.value.record.payload.PG).toBe('T1');
     expect(store.get(left.sid)).toMatchObject({
       state: 'closed',
       reason: 'gateway-restart',

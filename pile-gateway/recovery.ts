@@ -1,19 +1,22 @@
 /**
  * Recovery after a restart: every session a previous run of this gateway left open (crash, SIGKILL, power loss)
- * is found at start and closed once, on the first connection to the broker, with its last signed reading. The receipt is signed
- * with the stored SK, so the vehicle can verify it, and sent to the vehicle; reason `gateway-restart`.
+ * is found at start and closed once, on the first connection to the broker, with its last signed reading. The receipt is MACed
+ * with the stored SK, so the vehicle can verify it, signed in OCMF like any other, and sent to the vehicle;
+ * reason `gateway-restart`.
  */
 import type { Logger } from 'pino';
 import { PileSession, topics } from '../shared/index.js';
 import type { Publish } from './active-session.js';
-import { signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { PileReceipts } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
 export interface RecoveryOptions {
   store: SessionStore;
   /** the piles this gateway serves now: a record of any other pile is left as it is */
   serves(pid: string): boolean;
+  /** the receipts of a pile this gateway serves */
+  receipts(pid: string): PileReceipts;
   publish: Publish;
   now: () => number;
   metrics: GatewayMetrics;
@@ -44,7 +47,9 @@ export class Recovery {
         stopSeq: record.stopSeq,
       });
       const endedAt = this.options.now();
-      const payload = signedReceipt(signer, record, 'gateway-restart', record.lastWh, endedAt);
+      const payload = this.options
+        .receipts(record.pid)
+        .sessionEnd(signer, record, 'gateway-restart', record.lastWh, endedAt);
       store.closeSession(record.sid, 'gateway-restart', endedAt, record.lastWh, payload);
       metrics.sessionsEnded.inc({ reason: 'gateway-restart' });
       // `pid` is pino's process id: the pile is logged as `pile`.

@@ -93,6 +93,7 @@ export class SessionStore {
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
   private readonly chargerSignedStmt: Database.Statement;
+  private readonly receiptPageStmt: Database.Statement;
   // Prepared once: a statement prepared per call keeps its native memory until the JS object is collected,
   // which for 10,000 piles loading their control state at start was ~136 MB of RSS.
   private readonly getStmt: Database.Statement;
@@ -129,6 +130,7 @@ export class SessionStore {
         state TEXT NOT NULL DEFAULT 'open', reason TEXT, ended_at INTEGER, receipt TEXT);
       CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS receipt_pages (pid TEXT PRIMARY KEY, pg INTEGER NOT NULL);
     `);
     // Added with the OCPP chargers: a database from before gains the column.
     const columns = this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
@@ -149,6 +151,10 @@ export class SessionStore {
       'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
     );
     this.chargerSignedStmt = this.db.prepare('UPDATE sessions SET charger_signed = ? WHERE sid = ?');
+    this.receiptPageStmt = this.db.prepare(
+      `INSERT INTO receipt_pages (pid, pg) VALUES (?, 1)
+        ON CONFLICT(pid) DO UPDATE SET pg = pg + 1 RETURNING pg`,
+    );
     this.getStmt = this.db.prepare('SELECT * FROM sessions WHERE sid = ?');
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
@@ -210,6 +216,14 @@ export class SessionStore {
     stopSeq?: number,
   ): boolean {
     return this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, sid).changes === 1;
+  }
+
+  /**
+   * The pile's next OCMF pagination (PROTOCOL §8a PG): one more than any before, committed before the record that
+   * carries it is signed, so it never repeats across restarts (a crash in between leaves a gap, never a repeat).
+   */
+  nextReceiptPage(pid: string): number {
+    return (this.receiptPageStmt.get(pid) as { pg: number }).pg;
   }
 
   get(sid: string): SessionRecord | undefined {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
 import {
   b64uEncode,
   buildPileControl,
@@ -17,6 +18,7 @@ import {
   issueTicket,
   sealCredential,
   secureRandom,
+  signKeyOf,
   VehicleHandshake,
   type VehicleProvisioning,
 } from '../shared/index.js';
@@ -27,6 +29,8 @@ export interface TestPile {
   rootKey: Uint8Array;
   keyOffset: number;
   connectors: { id: number; maxW: number }[];
+  /** PROTOCOL §8a: the receipt signing key (a P-256 scalar); undefined for a keystore from before it */
+  signingKey?: Uint8Array;
   /** an OCPP station behind the pile instead of the simulator */
   charger?: { kind: 'ocpp'; stationId: string; password: string };
 }
@@ -37,6 +41,7 @@ export function makePile(pid: string, connectors = 2, maxW = 150_000): TestPile 
     rootKey: secureRandom(32),
     keyOffset: 0,
     connectors: Array.from({ length: connectors }, (_, i) => ({ id: i + 1, maxW })),
+    signingKey: p256.utils.randomSecretKey(),
   };
 }
 
@@ -82,6 +87,7 @@ export function writeGatewayFolder(
         pid: p.pid,
         rootKey: b64uEncode(p.rootKey),
         keyOffset: p.keyOffset,
+        ...(p.signingKey ? { signingKey: b64uEncode(p.signingKey) } : {}),
       })),
     }),
     { mode: 0o600 },
@@ -156,7 +162,14 @@ export function sealedCredentialFor(
   const sealed = sealCredential(
     sealKey,
     vehicle.vid,
-    { ticket: ticket.b64u, ak, pid: pile.pid, tid: ticket.body.tid, exp: ticket.body.exp },
+    {
+      ticket: ticket.b64u,
+      ak,
+      pid: pile.pid,
+      tid: ticket.body.tid,
+      exp: ticket.body.exp,
+      ...(pile.signingKey ? { signKey: signKeyOf(pile.signingKey) } : {}),
+    },
     secureRandom(24),
   );
   return { ...sealed, tid: ticket.body.tid };

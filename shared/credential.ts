@@ -25,6 +25,8 @@ export interface VehicleCredential {
   ak: Uint8Array;
   /** the ticket, parsed once */
   parsed: ParsedTicket;
+  /** §8a the pile's public signing key (SEC1 compressed, b64u); absent in revision-1 credentials */
+  signKey?: string;
 }
 
 export interface CredentialContent {
@@ -33,6 +35,8 @@ export interface CredentialContent {
   pid: string;
   tid: string;
   exp: number;
+  /** §8a the pile's public signing key; left out for a revision-1 credential */
+  signKey?: string;
 }
 
 /** The plaintext JSON, fields in PROTOCOL §5 order. */
@@ -43,6 +47,7 @@ export function credentialPlaintext(content: CredentialContent): string {
     pid: content.pid,
     tid: content.tid,
     exp: content.exp,
+    ...(content.signKey !== undefined ? { signKey: content.signKey } : {}),
   });
 }
 
@@ -94,7 +99,16 @@ export function openCredential(
     return fail('MISMATCH', 'credential fields disagree with its ticket');
   }
   if (!topic.endsWith(`/credentials/${t.pid}`)) return fail('MISMATCH', 'credential is for another pile');
-  return ok({ pid: t.pid, tid: t.tid, exp: t.exp, ticket: body.value.ticket, ak, parsed: ticket.value });
+  const { signKey } = body.value;
+  return ok({
+    pid: t.pid,
+    tid: t.tid,
+    exp: t.exp,
+    ticket: body.value.ticket,
+    ak,
+    parsed: ticket.value,
+    ...(signKey !== undefined ? { signKey } : {}),
+  });
 }
 
 function credentialRequestMac(

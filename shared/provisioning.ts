@@ -38,6 +38,8 @@ export const PileKeystoreEntry = v.object({
   pid: id,
   rootKey: b64uOf(32),
   keyOffset: u32,
+  /** §8a the pile's P-256 private scalar (32 bytes) that signs its receipts; absent before revision 2 */
+  signingKey: v.optional(b64uOf(32)),
 });
 
 export type VehicleProvisioning = v.InferOutput<typeof VehicleProvisioning>;

@@ -51,6 +51,8 @@ export interface CloudReads {
   piles(): Promise<PileRow[]>;
   pileIds(): Promise<string[]>;
   pilesOfGateway(gid: string): Promise<PileRow[]>;
+  /** Piles with no signing key yet (a registry from before PROTOCOL §8a). */
+  pileIdsWithoutSignKey(): Promise<string[]>;
   siteHasPile(site: string): Promise<boolean>;
 
   grant(id: number): Promise<GrantRow | undefined>;
@@ -101,6 +103,8 @@ export interface CloudTx extends CloudReads {
   lockPile(pid: string): Promise<PileRow | undefined>;
   setKeyOffset(pid: string, keyOffset: number): Promise<void>;
   setControl(pid: string, seq: number, state: string): Promise<void>;
+  /** Sets the pile's signing key: its public key and, where the cloud keeps it, the sealed private scalar. */
+  setSignKey(pid: string, signKey: string, signingKeySealed: Uint8Array | null): Promise<void>;
 
   /** Returns the new grant's id. */
   insertGrant(grant: Omit<GrantRow, 'id' | 'revoked_at'>): Promise<number>;

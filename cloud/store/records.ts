@@ -37,6 +37,10 @@ export interface PileRow {
   /** what that body said (offsets and revocations), to sign a new one only when it changes */
   control_state: string | null;
   created_at: number;
+  /** PROTOCOL §8a: the pile's public signing key (SEC1 compressed, b64u); null only until the registry opens */
+  sign_key: string | null;
+  /** its private scalar sealed under the master key, where the cloud made it; null where the operator did */
+  signing_key_sealed: Uint8Array | null;
 }
 
 export type GrantScope = 'pile' | 'site' | 'all';
@@ -66,6 +70,8 @@ export interface TicketRow {
   /** the sealed credential (the retained payload of vehicles/{vid}/credentials/{pid}) */
   sealed: string;
   revoked_at: number | null;
+  /** the pile's signKey sealed into that credential (null: none, a credential from before §8a) */
+  sign_key: string | null;
 }
 
 /** A ticket as issued: the row plus the ticket itself (b64u), which is stored but never read back. */

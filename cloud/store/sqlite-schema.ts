@@ -106,6 +106,15 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX grants_vid ON grants(vid);
   CREATE INDEX request_nonces_ts ON request_nonces(ts);
   `,
+  // PROTOCOL §8a: each pile's public signing key (SEC1 compressed, b64u) and, where the cloud made the key, its
+  // private scalar sealed under the master key (to write it into every keystore export; NULL where the operator
+  // made the key on the pile). A pile left without a key here gets one when the registry opens. Each ticket
+  // remembers the signKey sealed into its credential, so a pass issues a new one when the pile's key changes.
+  `
+  ALTER TABLE piles ADD COLUMN sign_key TEXT;
+  ALTER TABLE piles ADD COLUMN signing_key_sealed BLOB;
+  ALTER TABLE tickets ADD COLUMN sign_key TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

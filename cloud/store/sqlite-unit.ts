@@ -96,6 +96,9 @@ export class SqliteUnit implements CloudTx {
   async pilesOfGateway(gid: string) {
     return this.all<Row.PileRow>('SELECT * FROM piles WHERE gid = ? ORDER BY pid', gid);
   }
+  async pileIdsWithoutSignKey() {
+    return this.column<string>('SELECT pid FROM piles WHERE sign_key IS NULL ORDER BY pid');
+  }
   async siteHasPile(site: string) {
     return this.get('SELECT 1 FROM piles WHERE site = ? LIMIT 1', site) !== undefined;
   }
@@ -201,7 +204,8 @@ export class SqliteUnit implements CloudTx {
   async insertPile(p: Omit<Row.PileRow, 'key_offset' | 'control_seq' | 'control_state'>) {
     this.run(
       `INSERT INTO piles(pid, gid, site, name, address, lat, lon, connectors, price_per_kwh, currency,
-         root_key_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         root_key_sealed, created_at, sign_key, signing_key_sealed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       p.pid,
       p.gid,
       p.site,
@@ -214,6 +218,8 @@ export class SqliteUnit implements CloudTx {
       p.currency,
       p.root_key_sealed,
       p.created_at,
+      p.sign_key,
+      p.signing_key_sealed,
     );
   }
   async lockPile(pid: string) {
@@ -226,6 +232,14 @@ export class SqliteUnit implements CloudTx {
   }
   async setControl(pid: string, seq: number, state: string) {
     this.run('UPDATE piles SET control_seq = ?, control_state = ? WHERE pid = ?', seq, state, pid);
+  }
+  async setSignKey(pid: string, signKey: string, signingKeySealed: Uint8Array | null) {
+    this.run(
+      'UPDATE piles SET sign_key = ?, signing_key_sealed = ? WHERE pid = ?',
+      signKey,
+      signingKeySealed,
+      pid,
+    );
   }
 
   async insertGrant(g: Omit<Row.GrantRow, 'id' | 'revoked_at'>) {
@@ -250,8 +264,8 @@ export class SqliteUnit implements CloudTx {
 
   async insertTicket(t: Row.IssuedTicket) {
     this.run(
-      `INSERT INTO tickets(tid, vid, pid, grant_id, off, iat, nbf, exp, ticket, sealed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tickets(tid, vid, pid, grant_id, off, iat, nbf, exp, ticket, sealed, sign_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       t.tid,
       t.vid,
       t.pid,
@@ -262,6 +276,7 @@ export class SqliteUnit implements CloudTx {
       t.exp,
       t.ticket,
       t.sealed,
+      t.sign_key,
     );
   }
   async setTicketRevoked(tid: string, at: number) {

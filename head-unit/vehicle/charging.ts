@@ -1,20 +1,27 @@
 /**
  * One charging session as the vehicle sees it: every session.meter is checked (MAC, increasing seq, energy not
- * decreasing) before the driver sees it; rejected readings are kept apart; the receipt counts only with a valid MAC.
+ * decreasing) before the driver sees it; rejected readings are kept apart; the receipt counts only with a valid MAC
+ * and, where it carries the pile's OCMF record (PROTOCOL §8a), a signature that verifies under the credential's
+ * signKey over the session's ticket, charge point and energy.
  */
 import {
+  checkReceiptOcmf,
   type MeterRejection,
   type OfferBody,
   type ReceiptBody,
   type SessionEnd,
   type SessionKeys,
+  type VehicleCredential,
   VehicleSession,
   type VerifiedMeter,
 } from '../../shared/index.js';
 import { TypedEmitter } from './emitter.js';
 
+/** Why a reading or the receipt was refused: a check of §8, or BAD_OCMF for a receipt whose §8a record fails. */
+export type RejectionCode = MeterRejection | 'BAD_OCMF';
+
 export interface RejectedMeter {
-  code: MeterRejection;
+  code: RejectionCode;
   message: string;
   at: number;
 }
@@ -26,6 +33,10 @@ export interface VerifiedReceipt {
   receipt: ReceiptBody;
   /** the signed message as received, so the receipt can be checked again later */
   message: SessionEnd;
+  /** the pile's OCMF record (PROTOCOL §8a), the text the driver can hand to anyone; absent if the pile sent none */
+  ocmf?: string;
+  /** whether `ocmf` verified under the pile's signKey from the credential (false: no record, or no key to check it) */
+  signedByCharger: boolean;
 }
 
 export interface ChargingSessionEvents {
@@ -56,11 +67,17 @@ export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
   private readonly verifier: VehicleSession;
   private readonly publish: (topic: string, payload: string) => void;
   private readonly now: () => number;
+  /** the credential the session was authorised with: its tid and signKey are what the receipt must show */
+  private readonly credential?: Pick<VehicleCredential, 'tid' | 'signKey'>;
   private resolveEnded!: (receipt: VerifiedReceipt) => void;
 
   constructor(
     keys: SessionKeys,
-    options: { publish: (topic: string, payload: string) => void; now: () => number },
+    options: {
+      publish: (topic: string, payload: string) => void;
+      now: () => number;
+      credential?: Pick<VehicleCredential, 'tid' | 'signKey'>;
+    },
   ) {
     super();
     this.sid = keys.sid;
@@ -71,6 +88,7 @@ export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
     this.verifier = new VehicleSession(keys);
     this.publish = options.publish;
     this.now = options.now;
+    if (options.credential) this.credential = options.credential;
     this.startedAt = options.now();
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
@@ -96,28 +114,59 @@ export class ChargingSession extends TypedEmitter<ChargingSessionEvents> {
         this.emit('meter', event.meter);
         break;
       case 'meter-rejected':
-      case 'end-rejected': {
-        const rejected = { code: event.code, message: event.message, at: this.now() };
-        this.rejected.push(rejected);
-        if (this.rejected.length > MAX_KEPT_REJECTED) this.rejected.shift();
-        this.rejectedCount += 1;
-        this.emit('meter-rejected', rejected);
+      case 'end-rejected':
+        this.reject(event.code, event.message);
         break;
-      }
-      case 'ended':
+      case 'ended': {
+        const signed = this.checkOcmf(event.receipt);
+        if (!signed.ok) {
+          // like a forged reading: shown as refused, never counted; the pile's stored receipt is the same
+          this.reject('BAD_OCMF', `receipt OCMF record refused: ${signed.message}`);
+          break;
+        }
         this.receipt = {
           sid: this.sid,
           pid: this.pid,
           connector: this.connector,
           receipt: event.receipt,
           message: event.receiptMessage,
+          ...(event.receipt.ocmf !== undefined ? { ocmf: event.receipt.ocmf } : {}),
+          signedByCharger: signed.verified,
         };
         this.emit('ended', this.receipt);
         this.resolveEnded(this.receipt);
         break;
+      }
       case 'ignored':
         break;
     }
+  }
+
+  private reject(code: RejectionCode, message: string): void {
+    const rejected = { code, message, at: this.now() };
+    this.rejected.push(rejected);
+    if (this.rejected.length > MAX_KEPT_REJECTED) this.rejected.shift();
+    this.rejectedCount += 1;
+    this.emit('meter-rejected', rejected);
+  }
+
+  /**
+   * PROTOCOL §8a: a receipt's OCMF record must verify under the credential's signKey and show this session's
+   * ticket, charge point and energy. Without a record, or with a credential that has no signKey (revision 1),
+   * there is nothing to check: the receipt stands on its MAC alone.
+   */
+  private checkOcmf(receipt: ReceiptBody): { ok: true; verified: boolean } | { ok: false; message: string } {
+    const signKey = this.credential?.signKey;
+    if (receipt.ocmf === undefined || signKey === undefined || !this.credential)
+      return { ok: true, verified: false };
+    const checked = checkReceiptOcmf(receipt.ocmf, {
+      signKey,
+      tid: this.credential.tid,
+      pid: this.pid,
+      connector: this.connector,
+      wh: receipt.wh,
+    });
+    return checked.ok ? { ok: true, verified: true } : { ok: false, message: checked.message };
   }
 
   /**

@@ -360,10 +360,11 @@ export class VehicleClient extends TypedEmitter<VehicleClientEvents> {
         return () => this.authListeners.delete(listener);
       },
       step: (step: AuthStep) => this.emit('auth-step', step),
-      startSession: (keys: SessionKeys) => {
+      startSession: (keys: SessionKeys, credential: VehicleCredential) => {
         const session = new ChargingSession(keys, {
           publish: (topic, payload) => this.publish(topic, payload),
           now: this.now,
+          credential,
         });
         this.sessions.set(session.sid, session);
         this.emit('session', session);

@@ -71,7 +71,8 @@ export interface HandshakeHost {
 export interface HandshakeHooks {
   subscribeAuth(listener: (payload: Uint8Array) => void): () => void;
   step(step: AuthStep): void;
-  startSession(keys: SessionKeys): ChargingSession;
+  /** opens the session of `keys`, authorised with `credential` (its receipt is held against the credential) */
+  startSession(keys: SessionKeys, credential: VehicleCredential): ChargingSession;
 }
 
 export async function runHandshake(
@@ -148,7 +149,7 @@ export async function runHandshake(
             break;
           case 'authorized': {
             // Synchronously, so the first session.meter (right behind auth.result) finds its session.
-            const session = hooks.startSession(event.session);
+            const session = hooks.startSession(event.session, credential);
             record('authorized');
             finish({ ok: true, session, steps, totalMs: host.now() - t0 });
             break;

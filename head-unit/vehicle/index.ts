@@ -24,6 +24,7 @@
  *   session.on('meter', (m) => …);                    // verified readings only; session.meters keeps them
  *   session.on('meter-rejected', (r) => …);           // bad MAC / out of order / energy decreased; session.rejected
  *   const receipt = await session.stop();             // or await session.ended (cap, unplug, fault, restart)
+ *   receipt.ocmf; receipt.signedByCharger;            // the pile's OCMF record (PROTOCOL §8a), verified under its signKey
  * } else {
  *   outcome.code;                                     // PROTOCOL §6 code, PILE_NOT_AUTHENTIC, OFFER_DECLINED, NO_CREDENTIAL, …
  * }
@@ -33,7 +34,12 @@
  * Credentials persist through an injected `CredentialStore` (sealed payloads as received: IndexedDB in the
  * browser, a file in the CLI, `MemoryCredentialStore` by default). Only usable (unexpired) credentials are used.
  */
-export type { ChargingSessionEvents, RejectedMeter, VerifiedReceipt } from './charging.js';
+export type {
+  ChargingSessionEvents,
+  RejectedMeter,
+  RejectionCode,
+  VerifiedReceipt,
+} from './charging.js';
 export { ChargingSession } from './charging.js';
 export type {
   ConnectionState,

@@ -1,6 +1,17 @@
 /** Schemas of the JSON texts carried inside messages: ticket, offer, meter, receipt, control, credential. */
 import * as v from 'valibot';
-import { b64u, b64u16, currency, decimalString, id, u32, uint, unixTime, version } from './fields.js';
+import {
+  b64u,
+  b64u16,
+  currency,
+  decimalString,
+  id,
+  signKey,
+  u32,
+  uint,
+  unixTime,
+  version,
+} from './fields.js';
 
 /** §3 the ticket: T = utf8(JSON text). */
 export const TicketBody = v.object({
@@ -35,7 +46,16 @@ export const MeterBody = v.object({
   state: v.pipe(v.string(), v.maxLength(32)),
 });
 
-/** §8 session.end body {reason, wh, cost, currency, startedAt, endedAt}. */
+/** The longest OCMF text in a receipt body (§8a); the whole session.end stays within the 8 KiB of §1. */
+export const MAX_RECEIPT_OCMF_CHARS = 6144;
+/** The longest meter key a receipt carries as the charger reported it. */
+export const MAX_RECEIPT_METER_KEY_CHARS = 1024;
+const ocmfText = v.pipe(v.string(), v.maxLength(MAX_RECEIPT_OCMF_CHARS));
+
+/**
+ * §8 session.end body {reason, wh, cost, currency, startedAt, endedAt}; §8a adds the pile's signed OCMF record
+ * and, where the charger's meter signed its own, that record and the meter's key as the charger reported them.
+ */
 export const ReceiptBody = v.object({
   reason: v.pipe(v.string(), v.maxLength(64)),
   wh: uint,
@@ -43,6 +63,9 @@ export const ReceiptBody = v.object({
   currency,
   startedAt: unixTime,
   endedAt: unixTime,
+  ocmf: v.optional(ocmfText),
+  meterOcmf: v.optional(ocmfText),
+  meterKey: v.optional(v.pipe(v.string(), v.maxLength(MAX_RECEIPT_METER_KEY_CHARS))),
 });
 
 /** §7 pile.control body. */
@@ -60,6 +83,8 @@ export const CredentialPlain = v.object({
   pid: id,
   tid: b64u16,
   exp: unixTime,
+  /** §8a the pile's public signing key; revision-1 credentials lack it */
+  signKey: v.optional(signKey),
 });
 
 export type TicketBody = v.InferOutput<typeof TicketBody>;

@@ -21,6 +21,8 @@ export const unixTime = uint;
 export const version = v.pipe(v.number(), v.integer());
 export const decimalString = v.pipe(v.string(), v.regex(/^\d{1,12}(\.\d{1,6})?$/));
 export const currency = v.pipe(v.string(), v.regex(/^[A-Z]{3}$/));
+/** §8a a pile's public signing key: a SEC1 compressed P-256 point (33 bytes), base64url; checked as a point where used. */
+export const signKey = b64uOf(33);
 export const jsonText = v.pipe(v.string(), v.maxLength(4096));
 
 export const sealedBox = v.object({ n: b64u24, c: b64u });

@@ -13,6 +13,7 @@ import {
   id,
   jsonText,
   sealedBox,
+  signKey,
   uint,
   unixTime,
   version,
@@ -189,6 +190,8 @@ export const DirectoryEntry = v.object({
     v.object({ id: v.pipe(uint, v.minValue(1)), maxW: uint, kind: v.optional(v.string()) }),
   ),
   tariff: v.object({ pricePerKWh: decimalString, currency: v.string() }),
+  /** §8a the pile's public signing key, for anyone checking its receipts */
+  signKey: v.optional(signKey),
 });
 
 /** Everything a vehicle may send on piles/{pid}/auth. */

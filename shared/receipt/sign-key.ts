@@ -41,3 +41,8 @@ export function parseSignKey(
   if (!bytes) return ocmfFail('BAD_KEY', options.field ?? 'signKey', 'is not base64url');
   return checkP256PublicKey(bytes, options);
 }
+
+/** A P-256 public key (SEC1, already checked to be a point) as the signKey of credentials: compressed, base64url. */
+export function compressedSignKey(point: Uint8Array): string {
+  return b64uEncode(p256.Point.fromBytes(point).toBytes(true));
+}

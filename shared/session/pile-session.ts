@@ -66,6 +66,10 @@ export class PileSession {
       currency: receipt.currency,
       startedAt: receipt.startedAt,
       endedAt: receipt.endedAt,
+      // §8a: the pile's signed record, and the charger meter's own, inside the MACed body
+      ...(receipt.ocmf !== undefined ? { ocmf: receipt.ocmf } : {}),
+      ...(receipt.meterOcmf !== undefined ? { meterOcmf: receipt.meterOcmf } : {}),
+      ...(receipt.meterKey !== undefined ? { meterKey: receipt.meterKey } : {}),
     });
     return {
       v: 1,

@@ -56,6 +56,9 @@ describe('OCPP 2.0.1 station', () => {
     }[];
     expect(signed.map((s) => s.context)).toEqual(['Transaction.Begin', 'Transaction.End']);
     expect(signed[1]?.signedMeterData).toMatch(/^OCMF\|/);
+    // the receipt: the pile's own OCMF record, verified by the car, and the meter's end record untouched
+    expect(receipt.signedByCharger).toBe(true);
+    expect(receipt.receipt.meterOcmf).toBe(signed[1]?.signedMeterData);
   });
 
   it('authorises only the connector with a cable in it (plug first)', async () => {
@@ -126,6 +129,7 @@ describe('OCPP 2.0.1 station', () => {
     const ended = station.ended[0]!;
     expect(receipt.receipt.wh).toBe(ended.endRegister - ended.startRegister);
     expect(receipt.receipt.reason).toBe('charger-stopped');
+    expect(receipt.signedByCharger).toBe(true);
     // queued events sent again change nothing
     const seen = outcome.session.meters.length;
     await station.client.call('TransactionEvent', {
@@ -154,6 +158,7 @@ describe('OCPP 2.0.1 station', () => {
     await station.disconnect();
     const receipt = await outcome.session.ended;
     expect(receipt.receipt.reason).toBe('charger-offline');
+    expect(receipt.signedByCharger).toBe(true);
     expect(receipt.receipt.wh).toBe(lastSigned());
     // Back online, the transaction still runs with no session: the gateway stops it (no free charging).
     await station.reconnect();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChargingSession } from '../../head-unit/vehicle/index.js';
 import { SessionStore } from '../../pile-gateway/store.js';
+import { receiptPage as pageOf } from '../support/receipts.js';
 import { credentialFor, GID, TestSystem } from '../support/system.js';
 
 let system: TestSystem;
@@ -51,6 +52,11 @@ describe('resilience', () => {
     const car = await system.addVehicle('RES-GW', { scope: 'all' });
     const client = await system.vehicle(car);
     await credentialFor(client, 'IT-P2');
+    // a receipt of the pile before the kill: its OCMF pagination (PG) must go on rising after it
+    const earlier = await client.authenticate('IT-P2', 1);
+    if (!earlier.ok) throw new Error(earlier.message);
+    await meters(earlier.session, 1);
+    const earlierPage = pageOf(await earlier.session.stop());
     const outcome = await client.authenticate('IT-P2', 2);
     if (!outcome.ok) throw new Error(outcome.message);
     const session = outcome.session;
@@ -75,6 +81,10 @@ describe('resilience', () => {
     expect(receipt.receipt.reason).toBe('gateway-restart');
     expect(receipt.receipt.wh).toBe(record?.lastWh);
     expect(session.rejected).toEqual([]);
+    // signed in OCMF and verified by the car, its PG above every one before the kill (PROTOCOL §8a)
+    expect(receipt.signedByCharger).toBe(true);
+    const recoveredPage = pageOf(receipt);
+    expect(recoveredPage).toBeGreaterThan(earlierPage);
     const after = new SessionStore(path.join(system.gatewayDir, 'data'));
     const closed = after.get(session.sid);
     after.closeDatabase();
@@ -82,7 +92,7 @@ describe('resilience', () => {
     expect(closed?.reason).toBe('gateway-restart');
     // the connector is free again
     const next = await client.authenticate('IT-P2', 2);
-    expect(next.ok).toBe(true);
-    if (next.ok) await next.session.stop();
+    if (!next.ok) throw new Error(next.message);
+    expect(pageOf(await next.session.stop())).toBeGreaterThan(recoveredPage);
   }, 40_000);
 });
