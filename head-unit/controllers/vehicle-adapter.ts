@@ -44,14 +44,12 @@ const CONNECTION_OF: Record<ClientConnectionState, ConnectionState> = {
 
 /** The UI's view of a receipt the core accepted (its MAC and, where it carries one, its OCMF record). */
 function endedEvent(r: VerifiedReceipt): ChargingEvent {
-  // The §8a fields of the core's VerifiedReceipt; read through a widened type until that core lands here.
-  const signed = r as VerifiedReceipt & { ocmf?: string; signedByCharger?: boolean };
   return {
     kind: 'ended',
     receipt: r.receipt,
     receiptText: JSON.stringify(r.message),
-    ocmf: signed.ocmf,
-    signedByCharger: signed.signedByCharger === true,
+    ocmf: r.ocmf,
+    signedByCharger: r.signedByCharger,
     at: Date.now(),
   };
 }
