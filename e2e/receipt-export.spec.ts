@@ -1,19 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { PNG } from 'pngjs';
 import decodeQR from 'qr/decode.js';
-import { connector, openAs, openPile } from './support/app.js';
+import { b64uDecode, parseOcmf, signKeyOf, verifyOcmf } from '../shared/index.js';
+import { connector, openAs, openPile, system } from './support/app.js';
 import { expectDrawn } from './support/drawn.js';
 import { outlineSides } from './support/pixels.js';
 
-/** The theme's --ok (signed) and --warn (not signed) colours. */
+/** The theme's --ok colour (signed). */
 const OK: [number, number, number] = [0x3d, 0xdc, 0x84];
-const WARN: [number, number, number] = [0xff, 0xb0, 0x20];
 /** --accent, the focus ring's colour. */
 const RING: [number, number, number] = [0x3f, 0xb6, 0xff];
 
-/** A record a pile signed (the protocol's vectors): what every export must hand out byte for byte. */
+/** A record a pile signed (the protocol's vectors), as a receipt kept by an earlier version held it. */
 const vectors = JSON.parse(
   readFileSync(new URL('../tests/vectors/evauth-v1.json', import.meta.url), 'utf8'),
 ) as {
@@ -22,6 +23,19 @@ const vectors = JSON.parse(
 const OCMF = vectors.sets[0]!.receipt.ocmf;
 
 const HOUR = 3_600_000;
+
+/** The pile's public signing key, from the keystore the cloud exported for its gateway (§11 signingKey). */
+function pileSignKey(pid: string): string {
+  const gateways = join(system().dataDir, 'gateways');
+  for (const gid of readdirSync(gateways)) {
+    const keystore = JSON.parse(readFileSync(join(gateways, gid, 'keystore.json'), 'utf8')) as {
+      piles: { pid: string; signingKey?: string }[];
+    };
+    const entry = keystore.piles.find((p) => p.pid === pid);
+    if (entry?.signingKey) return signKeyOf(b64uDecode(entry.signingKey));
+  }
+  throw new Error(`no signing key for ${pid} in ${gateways}`);
+}
 
 /** A session as the history kept it (version 1 of its database had no `ocmf` field). */
 function keptSession(sid: string, vid: string, startedAt: number, receipt?: string) {
@@ -105,12 +119,12 @@ function historyCounts(page: Page): Promise<Record<string, number>> {
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
-test('receipts: whether the charger signed them is drawn; the OCMF record copies, downloads and scans; history keeps them, bounded, across a reload', async ({
+test('receipts: the charger’s signature is drawn; the OCMF record copies, downloads and scans; history keeps it, migrated and bounded, across a reload', async ({
   page,
 }) => {
   await openAs(page, 'EV-ANNA');
   // The history of an earlier version: 500 old sessions of another vehicle and two of this one, one of them
-  // with the pile's OCMF record inside its kept session.end.
+  // with a pile's OCMF record inside its kept session.end.
   const now = Date.now();
   const filler = Array.from({ length: 500 }, (_, i) =>
     keptSession(`old-${i}`, 'EV-OTHER', now - 900 * HOUR + i),
@@ -121,95 +135,87 @@ test('receipts: whether the charger signed them is drawn; the OCMF record copies
     keptSession('kept-ocmf', 'EV-ANNA', now - 2 * HOUR, keptReceipt(OCMF)),
   ]);
 
-  // A live session: its receipt says whether the charger signed it, drawn inside the screen.
+  // A live session: its receipt is signed by the pile, and says so, drawn inside the screen.
   await openPile(page, 'Old Town Garage P4');
   await connector(page, 1).getByRole('button', { name: 'Charge here' }).click();
   await page.getByRole('button', { name: 'Start charging' }).click();
   await expect(page.locator('charging-view [data-verified="true"]')).toBeVisible();
+  const sid = (await page.locator('charging-view [data-sid]').getAttribute('data-sid')) ?? '';
   await page.getByRole('button', { name: 'Stop charging' }).click();
   await expect(page.getByText('Receipt signature verified')).toBeVisible();
-  const liveMark = page.locator('session-receipt [data-charger-signature]');
-  await expect(liveMark).toHaveAttribute('data-charger-signature', 'unsigned');
-  await expect(liveMark).toHaveText('Not signed by the charger');
-  await expectDrawn(page, liveMark, WARN, 'the receipt’s mark');
-  await page.getByRole('button', { name: 'Done' }).click();
+  const receipt = page.locator('session-receipt');
+  const liveMark = receipt.locator('[data-charger-signature]');
+  await expect(liveMark).toHaveText('✔ Signed by the charger');
+  await expectDrawn(page, liveMark, OK, 'the receipt’s signed mark');
 
-  // Migrated and bounded: the oldest sessions went, this vehicle's three stay.
-  expect(await historyCounts(page)).toEqual({ 'EV-OTHER': 497, 'EV-ANNA': 3 });
-  const entry = (sid: string) => page.locator(`session-history li[data-sid="${sid}"]`);
-  await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText(
-    'Not signed by the charger',
-  );
-  const kept = entry('kept-ocmf');
-  await expect(kept.locator('[data-charger-signature]')).toHaveText('Charger’s signature not checked');
-
-  // Export: the clipboard, a .ocmf file and a QR code all hold the record exactly.
-  await kept.getByRole('button', { name: 'Copy OCMF' }).click();
-  await expect(kept.locator('[data-export-status]')).toHaveText('OCMF text copied.');
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(OCMF);
+  // Export: the clipboard, a .ocmf file and a QR code all hold the pile's record, which verifies under its key.
+  await receipt.getByRole('button', { name: 'Copy OCMF' }).click();
+  await expect(receipt.locator('[data-export-status]')).toHaveText('OCMF text copied.');
+  const ocmf = await page.evaluate(() => navigator.clipboard.readText());
+  const parsed = parseOcmf(ocmf);
+  if (!parsed.ok) throw new Error(parsed.message);
+  expect(parsed.value.payload.CI).toBe('P4*1');
+  expect(verifyOcmf(ocmf, pileSignKey('P4')).ok).toBe(true);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
-    kept.getByRole('button', { name: 'Download .ocmf' }).click(),
+    receipt.getByRole('button', { name: 'Download .ocmf' }).click(),
   ]);
-  expect(download.suggestedFilename()).toMatch(/^evauth-P4-\d{4}-\d\d-\d\dT\d{6}-kept-ocm\.ocmf$/);
-  expect(readFileSync(await download.path(), 'utf8')).toBe(OCMF);
-  await kept.getByRole('button', { name: 'Show QR code' }).click();
-  const qr = kept.getByRole('img', { name: 'QR code of the signed record' });
+  expect(download.suggestedFilename()).toMatch(/^evauth-P4-\d{4}-\d\d-\d\dT\d{6}-[\w-]{8}\.ocmf$/);
+  expect(readFileSync(await download.path(), 'utf8')).toBe(ocmf);
+  await receipt.getByRole('button', { name: 'Show QR code' }).click();
+  const qr = receipt.getByRole('img', { name: 'QR code of the signed record' });
   await qr.scrollIntoViewIfNeeded();
   const box = (await qr.boundingBox())!;
   expect(box.width).toBeGreaterThanOrEqual(150);
   expect(box.width).toBeLessThanOrEqual(360);
   expect(box.height).toBe(box.width);
   const shot = PNG.sync.read(await qr.screenshot());
-  expect(decodeQR({ width: shot.width, height: shot.height, data: shot.data })).toBe(OCMF);
-  await expect(kept.getByRole('button', { name: 'Hide QR code' })).toHaveAttribute('aria-expanded', 'true');
+  expect(decodeQR({ width: shot.width, height: shot.height, data: shot.data })).toBe(ocmf);
+  await page.getByRole('button', { name: 'Done' }).click();
 
-  // A record the car verified under the pile's key shows the signed mark.
-  await page.evaluate(
-    (row) =>
-      new Promise<void>((resolve, reject) => {
-        const request = indexedDB.open('evauth-head-unit');
-        request.onsuccess = () => {
-          const tx = request.result.transaction('sessions', 'readwrite');
-          tx.objectStore('sessions').put(row);
-          tx.oncomplete = () => {
-            request.result.close();
-            resolve();
-          };
-        };
-        request.onerror = () => reject(request.error);
-      }),
-    { ...keptSession('signed', 'EV-ANNA', now - HOUR, keptReceipt(OCMF)), ocmf: OCMF, signedByCharger: true },
+  // Migrated and bounded: the oldest sessions went, this vehicle's three stay; the kept record is exact.
+  expect(await historyCounts(page)).toEqual({ 'EV-OTHER': 497, 'EV-ANNA': 3 });
+  const entry = (id: string) => page.locator(`session-history li[data-sid="${id}"]`);
+  await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText(
+    'Not signed by the charger',
   );
+  await expect(entry('kept-unsigned').getByRole('button', { name: 'Copy OCMF' })).toHaveCount(0);
+  const kept = entry('kept-ocmf');
+  await expect(kept.locator('[data-charger-signature]')).toHaveText('Charger’s signature not checked');
+  await kept.getByRole('button', { name: 'Copy OCMF' }).click();
+  await expect(kept.locator('[data-export-status]')).toHaveText('OCMF text copied.');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(OCMF);
 
-  // History lives in IndexedDB: after a reload everything is still there, marks and exports included.
+  // History lives in IndexedDB: after a reload the signed session is still there, with its record.
   await page.reload();
   await page.getByRole('button', { name: 'History' }).click();
-  const signedMark = entry('signed').locator('[data-charger-signature]');
+  await expect(page.locator('session-history li')).toHaveCount(3);
+  const live = entry(sid);
+  const signedMark = live.locator('[data-charger-signature]');
   await expect(signedMark).toHaveText('✔ Signed by the charger');
-  await signedMark.scrollIntoViewIfNeeded();
   await expectDrawn(page, signedMark, OK, 'the history’s signed mark');
-  await expect(entry('kept-ocmf').getByRole('button', { name: 'Copy OCMF' })).toBeVisible();
-  await expect(entry('kept-unsigned').getByRole('button', { name: 'Copy OCMF' })).toHaveCount(0);
-  await expect(page.locator('session-history li')).toHaveCount(4);
+  const [again] = await Promise.all([
+    page.waitForEvent('download'),
+    live.getByRole('button', { name: 'Download .ocmf' }).click(),
+  ]);
+  expect(readFileSync(await again.path(), 'utf8')).toBe(ocmf);
 
   // A rotary knob reaches every export control (arrow keys move, Enter presses), with a focus ring.
-  const signed = entry('signed');
-  await signed.getByRole('button', { name: 'Copy OCMF' }).focus();
+  await live.getByRole('button', { name: 'Copy OCMF' }).focus();
   for (const name of ['Download .ocmf', 'Show QR code']) {
     await page.keyboard.press('ArrowDown');
-    const control = signed.getByRole('button', { name });
+    const control = live.getByRole('button', { name });
     await expect(control).toBeFocused();
     expect(await outlineSides(page, control, RING), `${name}: focus ring`).toEqual([true, true, true, true]);
   }
   await page.keyboard.press('Enter');
-  await expect(signed.getByRole('img', { name: 'QR code of the signed record' })).toBeVisible();
+  await expect(live.getByRole('img', { name: 'QR code of the signed record' })).toBeVisible();
 
   // In Chinese too, and the screen with its export and QR code passes the accessibility audit.
   await page.locator('header [data-action="switch-language"]').click();
   await expect(signedMark).toHaveText('✔ 已由充电桩签名');
   await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText('未经充电桩签名');
-  await expect(signed.getByRole('button', { name: '复制 OCMF' })).toBeVisible();
+  await expect(live.getByRole('button', { name: '复制 OCMF' })).toBeVisible();
   const audit = await new AxeBuilder({ page }).options({ resultTypes: ['violations'] }).analyze();
   expect(audit.passes.map((r) => r.id)).toContain('color-contrast');
   expect(
