@@ -7,6 +7,7 @@ import decodeQR from 'qr/decode.js';
 import { b64uDecode, parseOcmf, signKeyOf, verifyOcmf } from '../shared/index.js';
 import { connector, openAs, openPile, system } from './support/app.js';
 import { expectDrawn } from './support/drawn.js';
+import { expectGlyphs } from './support/glyphs.js';
 import { outlineSides } from './support/pixels.js';
 
 /** The theme's --ok colour (signed). */
@@ -214,6 +215,7 @@ test('receipts: the charger’s signature is drawn; the OCMF record copies, down
   // In Chinese too, and the screen with its export and QR code passes the accessibility audit.
   await page.locator('header [data-action="switch-language"]').click();
   await expect(signedMark).toHaveText('✔ 已由充电桩签名');
+  await expectGlyphs(page, signedMark);
   await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText('未经充电桩签名');
   await expect(live.getByRole('button', { name: '复制 OCMF' })).toBeVisible();
   const audit = await new AxeBuilder({ page }).options({ resultTypes: ['violations'] }).analyze();
