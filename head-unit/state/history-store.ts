@@ -5,7 +5,8 @@
  */
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from 'idb';
 import * as v from 'valibot';
-import { decodeBody, decodeMessage, SessionEnd } from '../../shared/index.js';
+import { decodeBody, decodeMessage } from '../../shared/messages/decode.js';
+import { SessionEnd } from '../../shared/messages/wire.js';
 
 export interface EnergyPoint {
   /** ms since the epoch */
