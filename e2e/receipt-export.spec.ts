@@ -1,4 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+/**
+ * The receipt of PROTOCOL §8a in the head unit, in one flow through the running system: the pile's signature
+ * mark as drawn, the export of its OCMF record (clipboard, .ocmf file, QR code read back from the screen), the
+ * IndexedDB history migrated from version 1, bounded, and kept across a reload, by rotary knob and in Chinese.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
@@ -29,7 +34,9 @@ const HOUR = 3_600_000;
 function pileSignKey(pid: string): string {
   const gateways = join(system().dataDir, 'gateways');
   for (const gid of readdirSync(gateways)) {
-    const keystore = JSON.parse(readFileSync(join(gateways, gid, 'keystore.json'), 'utf8')) as {
+    const path = join(gateways, gid, 'keystore.json');
+    if (!existsSync(path)) continue;
+    const keystore = JSON.parse(readFileSync(path, 'utf8')) as {
       piles: { pid: string; signingKey?: string }[];
     };
     const entry = keystore.piles.find((p) => p.pid === pid);
