@@ -28,6 +28,9 @@ const vectors = JSON.parse(
 };
 const OCMF = vectors.sets[0]!.receipt.ocmf;
 
+/** More than a QR code holds (2,953 bytes at version 40-L). */
+const TOO_LONG_FOR_QR = `OCMF|{"FV":"1.0","X":"${'A'.repeat(3000)}"}|{}`;
+
 const HOUR = 3_600_000;
 
 /** The pile's public signing key, from the keystore the cloud exported for its gateway (§11 signingKey). */
@@ -141,6 +144,7 @@ test('receipts: the charger’s signature is drawn; the OCMF record copies, down
     ...filler,
     keptSession('kept-unsigned', 'EV-ANNA', now - 3 * HOUR, keptReceipt()),
     keptSession('kept-ocmf', 'EV-ANNA', now - 2 * HOUR, keptReceipt(OCMF)),
+    keptSession('kept-long', 'EV-ANNA', now - 4 * HOUR, keptReceipt(TOO_LONG_FOR_QR)),
   ]);
 
   // A live session: its receipt is signed by the pile, and says so, drawn inside the screen.
@@ -181,8 +185,8 @@ test('receipts: the charger’s signature is drawn; the OCMF record copies, down
   expect(decodeQR({ width: shot.width, height: shot.height, data: shot.data })).toBe(ocmf);
   await page.getByRole('button', { name: 'Done' }).click();
 
-  // Migrated and bounded: the oldest sessions went, this vehicle's three stay; the kept record is exact.
-  expect(await historyCounts(page)).toEqual({ 'EV-OTHER': 497, 'EV-ANNA': 3 });
+  // Migrated and bounded: the oldest sessions went, this vehicle's four stay; the kept record is exact.
+  expect(await historyCounts(page)).toEqual({ 'EV-OTHER': 496, 'EV-ANNA': 4 });
   const entry = (id: string) => page.locator(`session-history li[data-sid="${id}"]`);
   await expect(entry('kept-unsigned').locator('[data-charger-signature]')).toHaveText(
     'Not signed by the charger',
@@ -193,11 +197,18 @@ test('receipts: the charger’s signature is drawn; the OCMF record copies, down
   await kept.getByRole('button', { name: 'Copy OCMF' }).click();
   await expect(kept.locator('[data-export-status]')).toHaveText('OCMF text copied.');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(OCMF);
+  // A record too long for a QR code says so, and nothing is drawn.
+  const long = entry('kept-long');
+  await long.getByRole('button', { name: 'Show QR code' }).click();
+  await expect(long.locator('[data-qr="too-long"]')).toHaveText(
+    `Too long for a QR code (${TOO_LONG_FOR_QR.length} characters): copy or download it instead.`,
+  );
+  await expect(long.locator('canvas')).toHaveCount(0);
 
   // History lives in IndexedDB: after a reload the signed session is still there, with its record.
   await page.reload();
   await page.getByRole('button', { name: 'History' }).click();
-  await expect(page.locator('session-history li')).toHaveCount(3);
+  await expect(page.locator('session-history li')).toHaveCount(4);
   const live = entry(sid);
   const signedMark = live.locator('[data-charger-signature]');
   await expect(signedMark).toHaveText('✔ Signed by the charger');
