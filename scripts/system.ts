@@ -97,7 +97,8 @@ export async function mosquittoBroker(options: {
     ...runAs,
   ]);
   await exporter.start();
-  if ((await exporter.waitForExit()) !== 0) throw new Error(`export-mosquitto failed:\n${exporter.output.slice(-2000)}`);
+  if ((await exporter.waitForExit()) !== 0)
+    throw new Error(`export-mosquitto failed:\n${exporter.output.slice(-2000)}`);
   const binary = MOSQUITTO_BINARIES.find((p) => fs.existsSync(p));
   if (!binary) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
   return new ChildService('mosquitto', binary, ['-c', path.join(dir, 'mosquitto.conf')]);
