@@ -3,9 +3,9 @@ import { expect, type Page, test } from '@playwright/test';
 import { connector, openAs } from './support/app.js';
 
 /**
- * axe-core audits every screen (chargers, one charger, the offer, an error, charging, the receipt, history,
- * settings, the counterfeit warning) in both languages on both display sizes, one journey each through the
- * running system. Serious and critical violations fail; the page's language must be the one chosen.
+ * axe-core audits every screen (chargers, one charger, the offer, an error, charging, the receipt with its OCMF
+ * export, history, settings, the counterfeit warning) in both languages on both display sizes, one journey each
+ * through the running system. Serious and critical violations fail; the page's language must be the one chosen.
  */
 async function audit(page: Page, screen: string, lang: string): Promise<string[]> {
   expect(await page.evaluate(() => document.documentElement.lang), `${screen}: html lang`).toBe(lang);

@@ -85,9 +85,18 @@ test('a rotary knob (arrow keys, Enter) reaches every control in reading order, 
   await turn(page, 'ArrowDown', page.getByRole('button', { name: 'Stop charging' }));
   await page.keyboard.press('Enter');
   await expect(page.getByText('Receipt signature verified')).toBeVisible();
-  await turn(page, 'ArrowDown', page.getByRole('button', { name: 'Done' }));
+  // The receipt's export of the pile's signed record (OCMF), then Done.
+  for (const name of ['Copy OCMF', 'Download .ocmf', 'Show QR code', 'Done']) {
+    await turn(page, 'ArrowDown', page.locator('session-receipt').getByRole('button', { name }));
+  }
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { name: 'Charging history' })).toBeVisible();
+
+  // Back through the history entry's export (the content's last controls) to the navigation.
+  const history = page.locator('session-history');
+  for (const name of ['Show QR code', 'Download .ocmf', 'Copy OCMF']) {
+    await turn(page, 'ArrowUp', history.getByRole('button', { name }));
+  }
 
   // Settings: Enter toggles the checkbox; in the pairing box the arrows move the caret, not the focus.
   await turn(page, 'ArrowUp', nav.nth(3));

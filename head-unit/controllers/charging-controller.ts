@@ -40,6 +40,9 @@ export class ChargingController implements ReactiveController {
   rejected: RejectedReading[] = [];
   receipt?: ReceiptBody;
   receiptText?: string;
+  /** the pile's OCMF record of the receipt (§8a), and whether the car verified it under the pile's key */
+  ocmf?: string;
+  signedByCharger = false;
   stopping = false;
   /** bumps on every change, so views given this controller know to re-render */
   version = 0;
@@ -86,6 +89,8 @@ export class ChargingController implements ReactiveController {
     this.rejected = [];
     this.receipt = undefined;
     this.receiptText = undefined;
+    this.ocmf = undefined;
+    this.signedByCharger = false;
     this.stopping = false;
     this.unsubscribe = session.subscribe((event) => this.onEvent(event));
     void this.persist();
@@ -121,6 +126,8 @@ export class ChargingController implements ReactiveController {
     } else {
       this.receipt = event.receipt;
       this.receiptText = event.receiptText;
+      this.ocmf = event.ocmf;
+      this.signedByCharger = event.signedByCharger;
       this.stopping = false;
     }
     void this.persist();
@@ -145,6 +152,8 @@ export class ChargingController implements ReactiveController {
       // the vehicle's receive time: meter ts has whole-second resolution, readings may come faster
       points: energyPoints(this.verified),
       receipt: this.receiptText,
+      ocmf: this.ocmf,
+      signedByCharger: this.receipt ? this.signedByCharger : undefined,
     };
   }
 

@@ -11,6 +11,7 @@ import {
   CredentialError,
   type CredentialStore,
   VehicleClient,
+  type VerifiedReceipt,
 } from '../vehicle/index.js';
 import type {
   AuthCallbacks,
@@ -41,6 +42,18 @@ const CONNECTION_OF: Record<ClientConnectionState, ConnectionState> = {
   closed: 'offline',
 };
 
+/** The UI's view of a receipt the core accepted (its MAC and, where it carries one, its OCMF record). */
+function endedEvent(r: VerifiedReceipt): ChargingEvent {
+  return {
+    kind: 'ended',
+    receipt: r.receipt,
+    receiptText: JSON.stringify(r.message),
+    ocmf: r.ocmf,
+    signedByCharger: r.signedByCharger,
+    at: Date.now(),
+  };
+}
+
 function sessionPort(session: ChargingSession): ChargingSessionPort {
   return {
     sid: session.sid,
@@ -52,28 +65,13 @@ function sessionPort(session: ChargingSession): ChargingSessionPort {
       for (const m of session.meters)
         listener({ kind: 'meter', seq: m.seq, reading: m.reading, at: Date.now() });
       for (const r of session.rejected) listener({ kind: 'meter-rejected', ...r });
-      if (session.receipt) {
-        const r = session.receipt;
-        listener({
-          kind: 'ended',
-          receipt: r.receipt,
-          receiptText: JSON.stringify(r.message),
-          at: Date.now(),
-        });
-      }
+      if (session.receipt) listener(endedEvent(session.receipt));
       const offs = [
         session.on('meter', (m) =>
           listener({ kind: 'meter', seq: m.seq, reading: m.reading, at: Date.now() }),
         ),
         session.on('meter-rejected', (r) => listener({ kind: 'meter-rejected', ...r })),
-        session.on('ended', (r) =>
-          listener({
-            kind: 'ended',
-            receipt: r.receipt,
-            receiptText: JSON.stringify(r.message),
-            at: Date.now(),
-          }),
-        ),
+        session.on('ended', (r) => listener(endedEvent(r))),
       ];
       return () => {
         for (const off of offs) off();

@@ -42,7 +42,16 @@ export interface AuthCallbacks {
 export type ChargingEvent =
   | { kind: 'meter'; seq: number; reading: MeterBody; at: number }
   | { kind: 'meter-rejected'; code: string; message: string; at: number }
-  | { kind: 'ended'; receipt: ReceiptBody; receiptText: string; at: number };
+  | {
+      kind: 'ended';
+      receipt: ReceiptBody;
+      receiptText: string;
+      /** the pile's signed OCMF record (§8a); absent from a revision-1 receipt */
+      ocmf?: string;
+      /** true when `ocmf` verified under the pile's key from the credential */
+      signedByCharger: boolean;
+      at: number;
+    };
 
 export interface ChargingSessionPort {
   sid: string;

@@ -5,7 +5,7 @@ import {
   ERROR_CODES,
   type ErrorCode,
   isOneOf,
-} from '../../shared/index.js';
+} from '../../shared/errors.js';
 import type { MessageKey } from './en.js';
 
 export type NextAction = 'retry' | 'anotherPile' | 'renew' | 'wait' | 'dismiss';

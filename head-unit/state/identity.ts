@@ -2,12 +2,9 @@
  * The head unit's vehicle identity (PROTOCOL §11 provisioning). Where it comes from, in order: a vehicle paired
  * in Settings (kept in localStorage), else the provisioning URL fixed at build time.
  */
-import {
-  parseVehicleProvisioning,
-  tryB64uDecode,
-  utf8Decode,
-  type VehicleProvisioning,
-} from '../../shared/index.js';
+// The modules themselves, not shared/index.js: this loads with the first screen, the protocol crypto later.
+import { tryB64uDecode, utf8Decode } from '../../shared/crypto/bytes.js';
+import { parseVehicleProvisioning, type VehicleProvisioning } from '../../shared/provisioning.js';
 
 export type ParsedCode = { ok: true; value: VehicleProvisioning } | { ok: false; message: string };
 

@@ -10,6 +10,9 @@ import './energy-chart.js';
 import './session-receipt.js';
 import { duration, theme } from './theme.js';
 
+/** The core's code for a receipt whose OCMF record (§8a) failed: refused like a forged reading, never accepted. */
+const RECEIPT_RECORD_REFUSED = 'BAD_OCMF';
+
 @customElement('charging-view')
 export class ChargingView extends LitElement {
   static override styles = [
@@ -96,7 +99,11 @@ export class ChargingView extends LitElement {
         ${
           lastRejected
             ? html`<p class="rejected" role="alert" data-rejected=${c.rejected.length}>
-              ✕ ${t('charge.rejected', { code: lastRejected.code })} · ${t('charge.rejectedCount', { n: c.rejected.length })}</p>`
+              ✕ ${
+                lastRejected.code === RECEIPT_RECORD_REFUSED
+                  ? t('charge.receiptRejected')
+                  : t('charge.rejected', { code: lastRejected.code })
+              } · ${t('charge.rejectedCount', { n: c.rejected.length })}</p>`
             : null
         }
         ${
@@ -107,7 +114,12 @@ export class ChargingView extends LitElement {
         }
       </section>
       <div>
-        ${c.receipt ? html`<session-receipt .receipt=${c.receipt}></session-receipt>` : null}
+        ${
+          c.receipt
+            ? html`<session-receipt .receipt=${c.receipt} .ocmf=${c.ocmf} .signedByCharger=${c.signedByCharger}
+                .pid=${c.session.pid} .sid=${c.session.sid}></session-receipt>`
+            : null
+        }
         <section class="panel" style="margin-top:16px">
           <energy-chart .points=${points} .label=${t('history.chart', { pile: c.pileName })}></energy-chart>
         </section>

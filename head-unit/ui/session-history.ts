@@ -1,9 +1,15 @@
-/** <session-history>: past charging sessions from IndexedDB, newest first, each with its energy chart. */
+/**
+ * <session-history>: past charging sessions from IndexedDB, newest first, each with its energy chart, whether
+ * the charger signed its receipt, and the export of the pile's OCMF record where there is one.
+ */
 import { css, html, LitElement } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { LocaleController } from '../controllers/locale-controller.js';
 import { listSessions, type SessionRecord } from '../state/history-store.js';
+import { chargerSignatureMark } from './charger-signature.js';
 import './energy-chart.js';
+import { ocmfFileName } from './receipt-export.js';
+import './receipt-export.js';
 import { duration, theme } from './theme.js';
 
 @customElement('session-history')
@@ -18,6 +24,9 @@ export class SessionHistory extends LitElement {
         display: grid;
         grid-template-columns: repeat(auto-fill, minmax(380px, 1fr));
         gap: 16px;
+      }
+      receipt-export {
+        margin-top: 12px;
       }
       .meta {
         display: flex;
@@ -61,8 +70,14 @@ export class SessionHistory extends LitElement {
                   <span data-history="cost">${s.cost ? f.money(s.cost, s.currency) : '—'}</span>
                   ${s.endedAt ? html`<span>${duration(s.endedAt - s.startedAt)}</span>` : null}
                   ${s.receipt ? html`<span class="state-available">✔ ${t('receipt.verified')}</span>` : null}
+                  ${s.receipt || s.ocmf ? chargerSignatureMark(this.i18n, s) : null}
                 </div>
                 <energy-chart .points=${s.points} .label=${t('history.chart', { pile: s.pileName })}></energy-chart>
+                ${
+                  s.ocmf
+                    ? html`<receipt-export .ocmf=${s.ocmf} .filename=${ocmfFileName(s.pid, s.endedAt, s.sid)}></receipt-export>`
+                    : null
+                }
               </li>`,
             )}
           </ul>`

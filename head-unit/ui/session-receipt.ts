@@ -1,9 +1,16 @@
-/** <session-receipt>: the pile's signed receipt (session.end), shown once its MAC verified. */
+/**
+ * <session-receipt>: the pile's receipt (session.end), shown once the car accepted it: its MAC verified and,
+ * where it carries the pile's OCMF record (§8a), that record verified too. Says whether the charger signed it
+ * and lets the driver export the record.
+ */
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ReceiptBody } from '../../shared/index.js';
 import { LocaleController } from '../controllers/locale-controller.js';
 import type { MessageKey } from '../i18n/en.js';
+import { chargerSignatureMark } from './charger-signature.js';
+import { ocmfFileName } from './receipt-export.js';
+import './receipt-export.js';
 import { duration, theme } from './theme.js';
 
 const REASONS: Record<string, MessageKey> = {
@@ -37,10 +44,19 @@ export class SessionReceipt extends LitElement {
         color: var(--ok);
         font-weight: 650;
       }
+      receipt-export {
+        margin: 16px 0;
+      }
     `,
   ];
 
   @property({ attribute: false }) receipt?: ReceiptBody;
+  /** the pile's OCMF record of this receipt; absent from a revision-1 receipt */
+  @property() ocmf?: string;
+  /** true when the car verified `ocmf` under the pile's key */
+  @property({ type: Boolean }) signedByCharger = false;
+  @property() pid = '';
+  @property() sid = '';
   private readonly i18n = new LocaleController(this);
 
   override render() {
@@ -54,6 +70,7 @@ export class SessionReceipt extends LitElement {
     return html`<section class="panel" aria-labelledby="receipt-title" data-receipt>
       <h2 id="receipt-title">${t('receipt.title')}</h2>
       <p class="seal">✔ ${t('receipt.verified')}</p>
+      <p>${chargerSignatureMark(this.i18n, { ocmf: this.ocmf, signedByCharger: this.signedByCharger })}</p>
       <dl>
         <dt>${t('receipt.energy')}</dt><dd data-receipt="energy">${f.energy(r.wh)} kWh</dd>
         <dt>${t('receipt.cost')}</dt><dd data-receipt="cost">${f.money(r.cost, r.currency)}</dd>
@@ -62,6 +79,11 @@ export class SessionReceipt extends LitElement {
         <dt>${t('receipt.started')}</dt><dd>${time(r.startedAt)}</dd>
         <dt>${t('receipt.ended')}</dt><dd>${time(r.endedAt)}</dd>
       </dl>
+      ${
+        this.ocmf
+          ? html`<receipt-export .ocmf=${this.ocmf} .filename=${ocmfFileName(this.pid, r.endedAt * 1000, this.sid)}></receipt-export>`
+          : null
+      }
       <button class="primary" @click=${() => this.dispatchEvent(new CustomEvent('receipt-done', { bubbles: true, composed: true }))}>
         ${t('receipt.done')}
       </button>

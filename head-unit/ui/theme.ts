@@ -100,6 +100,21 @@ export const theme = css`
   h2 {
     font-size: 22px;
   }
+  /* Whether the pile signed a receipt (charger-signature.ts): a badge, ringed so it reads without colour too. */
+  .signature {
+    display: inline-block;
+    padding: 4px 12px;
+    border: 2px solid currentColor;
+    border-radius: 999px;
+    font-weight: 650;
+  }
+  .signature.signed {
+    color: var(--ok);
+  }
+  .signature.unchecked,
+  .signature.unsigned {
+    color: var(--warn);
+  }
   .state-available {
     color: var(--ok);
   }
