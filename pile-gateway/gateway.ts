@@ -117,17 +117,22 @@ export async function startGateway(
 
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
-    units.http = http = await startHttp(config.http?.host ?? '127.0.0.1', config.http?.port ?? 0, {
-      registry: metrics.registry,
-      health: () => ({
-        ok: connection.connected,
-        gid,
-        mqtt: connection.connected ? 'connected' : 'disconnected',
-        piles: piles.size,
-        activeSessions: piles.activeSessionCount,
-      }),
-      charger: (pid, connector) => piles.runtimes.get(pid)?.chargers.get(connector),
-    });
+    units.http = http = await startHttp(
+      config.http?.host ?? '127.0.0.1',
+      config.http?.port ?? 0,
+      {
+        registry: metrics.registry,
+        health: () => ({
+          ok: connection.connected,
+          gid,
+          mqtt: connection.connected ? 'connected' : 'disconnected',
+          piles: piles.size,
+          activeSessions: piles.activeSessionCount,
+        }),
+        charger: (pid, connector) => piles.runtimes.get(pid)?.chargers.get(connector),
+      },
+      { token: config.http?.token },
+    );
   } catch (error) {
     // e.g. the HTTP port is taken: leave nothing running behind.
     await close();

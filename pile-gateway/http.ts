@@ -1,11 +1,13 @@
 /**
- * The gateway's HTTP side: GET /healthz, GET /metrics (Prometheus), and for tests and operators
- * POST /piles/:pid/connectors/:id/plug|unplug|fault|clear — accepted from loopback addresses only.
+ * The gateway's HTTP side: GET /healthz, GET /metrics (Prometheus), both open, and for tests and operators
+ * POST /piles/:pid/connectors/:id/plug|unplug|fault|clear — from loopback addresses only, with the config's
+ * bearer token, no Origin and the gateway's own Host (http-access.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ChargerController } from './charger.js';
+import { type OperatorAccess, refuseOperatorRequest } from './http-access.js';
 
 /** A charger the operator can drive by hand (the simulator is one). */
 export interface OperableCharger extends ChargerController {
@@ -31,9 +33,20 @@ function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/json',
+  challenge = false,
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...(challenge ? { 'www-authenticate': 'Bearer realm="evauth-gateway"' } : {}),
+  });
   res.end(text);
 }
 
@@ -41,7 +54,9 @@ export async function startHttp(
   host: string,
   port: number,
   handlers: HttpHandlers,
+  access: Omit<OperatorAccess, 'listenHost'> = {},
 ): Promise<{ port: number; close(): Promise<void> }> {
+  const operator: OperatorAccess = { ...access, listenHost: host };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     void (async () => {
@@ -55,6 +70,9 @@ export async function startHttp(
       const action = ACTION.exec(url.pathname);
       if (action && req.method === 'POST') {
         if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: 'loopback only' });
+        const refused = refuseOperatorRequest(req, operator, listening());
+        if (refused)
+          return send(res, refused.status, { error: refused.error }, undefined, refused.status === 401);
         const [, pid = '', id = '', verb] = action;
         const charger = handlers.charger(pid, Number(id));
         if (!charger) return send(res, 404, { error: `no connector ${id} on pile ${pid}` });
@@ -68,6 +86,7 @@ export async function startHttp(
       return send(res, 404, { error: 'not found' });
     })().catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
   });
+  const listening = () => (server.address() as AddressInfo).port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
