@@ -17,7 +17,7 @@ import type { ChargerController, ChargerEvent, ChargerReading } from './charger.
 import { signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { ActiveSession, EndReason, Publish } from './active-session.js';
 
@@ -45,6 +45,11 @@ export class ChargingSessions {
 
   get count(): number {
     return this.sessions.size;
+  }
+
+  /** The records of the running sessions, with their last signed reading. */
+  records(): SessionRecord[] {
+    return [...this.sessions.values()].map((s) => s.record);
   }
 
   sessionOn(connector: number): ActiveSession | undefined {

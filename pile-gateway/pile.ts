@@ -9,6 +9,7 @@ import {
   deriveControlKey,
   PileAuthenticator,
   PileControlState,
+  type PileCounters,
   type PileOutput,
   type PileStatus,
   type RandomSource,
@@ -20,7 +21,7 @@ import { ChargingSessions, type EndReason, type Publish } from './charging-sessi
 import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
 
@@ -99,6 +100,16 @@ export class PileRuntime {
 
   get activeSessionCount(): number {
     return this.charging.count;
+  }
+
+  /** Its open sessions' records, with the last reading the gateway signed. */
+  openSessions(): SessionRecord[] {
+    return this.charging.records();
+  }
+
+  /** Its auth.request refusals by code and other counts (PileAuthenticator.counts). */
+  counts(): PileCounters {
+    return this.authenticator.counts();
   }
 
   get controlSnapshot() {

@@ -99,6 +99,7 @@ export class SessionStore {
   private readonly openSessionsStmt: Database.Statement;
   private readonly recentStmt: Database.Statement;
   private readonly loadControlStmt: Database.Statement;
+  private readonly lastClosedStmt: Database.Statement;
   /** set with sqliteSync "normal": checkpoints in a worker thread */
   readonly checkpointer?: WalCheckpointer;
 
@@ -128,6 +129,7 @@ export class SessionStore {
         last_meter_at INTEGER NOT NULL DEFAULT 0,
         state TEXT NOT NULL DEFAULT 'open', reason TEXT, ended_at INTEGER, receipt TEXT);
       CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
+      CREATE INDEX IF NOT EXISTS sessions_closed ON sessions(ended_at) WHERE state = 'closed';
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
     `);
     // Added with the OCPP chargers: a database from before gains the column.
@@ -153,6 +155,10 @@ export class SessionStore {
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
     this.loadControlStmt = this.db.prepare('SELECT snapshot FROM control WHERE pid = ?');
+    // By the partial index above: the newest receipts without a scan of every session ever recorded.
+    this.lastClosedStmt = this.db.prepare(
+      "SELECT * FROM sessions WHERE state = 'closed' ORDER BY ended_at DESC LIMIT ?",
+    );
     // After the schema exists: the worker's connection opens an existing file.
     if (sync === 'normal') this.checkpointer = new WalCheckpointer(this.db, file, options.checkpoints);
   }
@@ -223,6 +229,11 @@ export class SessionStore {
 
   recent(limit = 100): SessionRecord[] {
     return (this.recentStmt.all(limit) as Row[]).map(fromRow);
+  }
+
+  /** The sessions closed last (their receipts signed), newest first. */
+  lastClosed(limit: number): SessionRecord[] {
+    return (this.lastClosedStmt.all(limit) as Row[]).map(fromRow);
   }
 
   saveControl(pid: string, snapshot: PileControlSnapshot): void {

@@ -4,8 +4,8 @@
  * host name and one without the token are refused and change nothing (the session keeps charging); the
  * operator's token, from its own host, works.
  */
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../support/http.js';
 import { credentialFor, SITE_A, TestSystem } from '../support/system.js';
 
 let system: TestSystem;
@@ -18,24 +18,8 @@ afterAll(async () => {
   await system?.close();
 });
 
-/** A POST with exactly these headers (fetch would not send a foreign Host). */
-function post(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: system.gatewayHttpPort, path, method: 'POST', headers, setHost: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const post = (path: string, headers: Record<string, string>) =>
+  rawRequest(system.gatewayHttpPort, 'POST', path, headers);
 
 describe('gateway HTTP actions (#13 finding 4)', () => {
   it('refuses cross-origin, rebound and token-less requests and leaves the session charging', async () => {
