@@ -18,7 +18,14 @@ export async function buildWithVite(configFile: string, distDir: string): Promis
   try {
     await build({ configFile, logLevel: 'warn', build: { outDir: fresh, emptyOutDir: true } });
     await rename(distDir, old).catch(() => undefined);
-    await rename(fresh, distDir);
+    await rename(fresh, distDir).catch(async (error: NodeJS.ErrnoException) => {
+      // Another process swapped in its build of the same sources between our two renames: keep that one.
+      if (
+        !['ENOTEMPTY', 'EEXIST'].includes(error.code ?? '') ||
+        !(await stat(distDir).catch(() => undefined))
+      )
+        throw error;
+    });
   } finally {
     await rm(fresh, { recursive: true, force: true });
     await rm(old, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import type {
 } from './view.js';
 
 const kWh = new Intl.NumberFormat('en', { minimumFractionDigits: 3, maximumFractionDigits: 3 });
-const kW = new Intl.NumberFormat('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const kW = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
 const count = new Intl.NumberFormat('en');
 const time = new Intl.DateTimeFormat('en', {
   hour: '2-digit',
@@ -44,15 +44,23 @@ export const sectionStyles = css`
     gap: 6px;
   }
   .pile li {
-    display: flex;
-    justify-content: space-between;
-    gap: 8px;
+    display: grid;
+    grid-template-columns: auto 1fr;
+    gap: 2px 10px;
     padding: 6px 10px;
     border-radius: 8px;
     background: var(--panel-2);
   }
+  .pile .label {
+    white-space: nowrap;
+  }
   .state {
     font-weight: 650;
+    text-align: right;
+  }
+  .pile .detail {
+    grid-column: 1 / -1;
+    font-size: 14px;
   }
   .refusals {
     margin-top: 8px;
@@ -91,8 +99,9 @@ function connectorRow(pid: string, c: OperatorConnector): TemplateResult {
         ? `max ${power(c.maxW)}`
         : `${c.plugged ? 'cable plugged' : 'no cable'} · max ${power(c.maxW)}`;
   return html`<li data-pile=${pid} data-connector=${c.id} data-state=${c.state}>
-    <span>Connector ${c.id}</span>
-    <span><span class="state state-${c.state}">${c.state}</span> <span class="muted">${detail}</span></span>
+    <span class="label">Connector ${c.id}</span>
+    <span class="state state-${c.state}">${c.state}</span>
+    <span class="muted detail">${detail}</span>
   </li>`;
 }
 
