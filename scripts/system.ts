@@ -223,6 +223,10 @@ export async function startDemoSystem(options: {
   const close = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => {});
   };
+  // The gateways serve their operator page from its build (pile-gateway/operator-build.ts), read per request:
+  // built (when its sources changed) while the services start.
+  const pageBuilt = ensureOperatorPageBuilt();
+  pageBuilt.catch(() => {});
   try {
     const broker = brokerNode('broker', { dataDir: options.dataDir, host, mqttPort, wsPort }, launch);
     started.push(broker);
@@ -244,9 +248,7 @@ export async function startDemoSystem(options: {
       const operatorToken = JSON.parse(fs.readFileSync(configPath, 'utf8')).http.token as string;
       gateways.push({ gid, service, httpUrl: `http://${host}:${gatewayHttpPort(service)}`, operatorToken });
     };
-    // The gateways serve their operator page from its build (pile-gateway/operator-build.ts).
-    await ensureOperatorPageBuilt();
-    await Promise.all([cloud.start(READY.cloud), ...demo.gateways.map(startGateway)]);
+    await Promise.all([cloud.start(READY.cloud), ...demo.gateways.map(startGateway), pageBuilt]);
     gateways.sort((a, b) => a.gid.localeCompare(b.gid));
     return {
       mqttUrl,

@@ -70,8 +70,7 @@ describe('gateway HTTP actions (#13 finding 4)', () => {
     );
 
     // The operator, with the token from the config and the gateway's own host, ends it.
-    const done = await post('/piles/IT-P1/connectors/1/unplug', { host: own, authorization: token });
-    expect(done.status).toBe(200);
+    await system.gatewayAction('IT-P1', 1, 'unplug');
     expect((await session.ended).receipt.reason).toBe('unplugged');
     await client.close();
   }, 60_000);
