@@ -113,6 +113,7 @@ export class ChargingSessions {
       active.record.meterSeq = message.seq;
       active.record.lastWh = wh;
       active.record.lastW = reading.w;
+      active.record.lastMeterAt = at;
       this.options.publish(topics.vehicleSession(active.record.vid), JSON.stringify(message));
       // The retained status carries the present power; refresh it when that changes (ramp, cap).
       if (powerChanged) this.options.publishStatus();

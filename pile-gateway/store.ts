@@ -129,7 +129,6 @@ export class SessionStore {
         last_meter_at INTEGER NOT NULL DEFAULT 0,
         state TEXT NOT NULL DEFAULT 'open', reason TEXT, ended_at INTEGER, receipt TEXT);
       CREATE INDEX IF NOT EXISTS sessions_open ON sessions(state) WHERE state = 'open';
-      CREATE INDEX IF NOT EXISTS sessions_closed ON sessions(ended_at) WHERE state = 'closed';
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
     `);
     // Added with the OCPP chargers: a database from before gains the column.
@@ -155,9 +154,10 @@ export class SessionStore {
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
     this.loadControlStmt = this.db.prepare('SELECT snapshot FROM control WHERE pid = ?');
-    // By the partial index above: the newest receipts without a scan of every session ever recorded.
+    // Backwards in insertion order, stopping at the limit: past the open sessions only (at most one a connector),
+    // never a scan of every session ever recorded, and no index to keep up on the handshake's path.
     this.lastClosedStmt = this.db.prepare(
-      "SELECT * FROM sessions WHERE state = 'closed' ORDER BY ended_at DESC LIMIT ?",
+      "SELECT * FROM sessions WHERE state = 'closed' ORDER BY rowid DESC LIMIT ?",
     );
     // After the schema exists: the worker's connection opens an existing file.
     if (sync === 'normal') this.checkpointer = new WalCheckpointer(this.db, file, options.checkpoints);
@@ -231,9 +231,10 @@ export class SessionStore {
     return (this.recentStmt.all(limit) as Row[]).map(fromRow);
   }
 
-  /** The sessions closed last (their receipts signed), newest first. */
+  /** The closed sessions (their receipts signed) among the last ones opened, the latest ended first. */
   lastClosed(limit: number): SessionRecord[] {
-    return (this.lastClosedStmt.all(limit) as Row[]).map(fromRow);
+    const rows = (this.lastClosedStmt.all(limit) as Row[]).map(fromRow);
+    return rows.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
   }
 
   saveControl(pid: string, snapshot: PileControlSnapshot): void {

@@ -158,6 +158,7 @@ describe('operator API: what it shows', () => {
         (v) => (v.sessions.find((s) => s.sid === session.sid)?.wh ?? 0) > open.wh,
       );
       const rising = later.sessions.find((s) => s.sid === session.sid)!;
+      expect(rising.lastMeterAt).toBeGreaterThan(open.lastMeterAt);
       // What the gateway shows is a reading it signed: the vehicle gets and verifies that very reading.
       const deadline = Date.now() + 3000;
       while (!session.meters.some((m) => m.reading.wh === rising.wh) && Date.now() < deadline)
