@@ -5,8 +5,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTENT_TYPES, readStaticFile } from '../node/static-files.js';
 import { buildWithVite, newestSourceMtime } from '../node/vite-build.js';
 import { parseVehicleProvisioning, type VehicleProvisioning } from '../shared/index.js';
 
@@ -28,17 +29,6 @@ export interface HeadUnitServer {
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DEFAULT_DIST = join(HERE, 'dist');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-};
 
 let building: Promise<void> | undefined;
 
@@ -102,31 +92,11 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.end(body);
 }
 
+/** A file of the built app; unknown paths without an extension are app routes: the app itself. */
 async function serveStatic(distDir: string, urlPath: string, res: ServerResponse): Promise<void> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    send(res, 400, 'text/plain', 'bad path');
-    return;
-  }
-  const root = resolve(distDir);
-  const candidate = resolve(root, `.${normalize(decoded)}`);
-  if (candidate !== root && !candidate.startsWith(root + sep)) {
-    send(res, 404, 'text/plain', 'not found');
-    return;
-  }
-  let file = candidate;
-  const info = await stat(file).catch(() => undefined);
-  // Unknown paths without an extension are app routes: answer with the app itself.
-  if (!info?.isFile()) {
-    if (extname(decoded)) {
-      send(res, 404, 'text/plain', 'not found');
-      return;
-    }
-    file = join(root, 'index.html');
-  }
-  send(res, 200, TYPES[extname(file)] ?? 'application/octet-stream', await readFile(file));
+  const file = await readStaticFile(distDir, urlPath, { index: 'index.html' });
+  if (file) send(res, 200, file.type, file.body);
+  else send(res, 404, 'text/plain', 'not found');
 }
 
 export async function startHeadUnitServer(options: HeadUnitServerOptions): Promise<HeadUnitServer> {
@@ -145,7 +115,7 @@ export async function startHeadUnitServer(options: HeadUnitServerOptions): Promi
         send(res, 404, 'text/plain', 'not found');
         return;
       }
-      send(res, 200, TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
+      send(res, 200, CONTENT_TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
       return;
     }
     await serveStatic(distDir, path, res);
