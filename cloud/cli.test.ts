@@ -43,7 +43,7 @@ describe('evauth-cloud CLI (real process)', () => {
     expect(db.includes(Buffer.from(printed.mqtt.password))).toBe(false);
   });
 
-  it('exports a gateway config and keystore (0600) with a login that survives re-export', () => {
+  it('exports a gateway config and keystore (0600) with a login and operator token that survive re-export', () => {
     const out = join(dir, 'gw');
     expect(cli('--data', dir, 'gateway', 'export', 'G1', '--out', out).code).toBe(0);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -56,8 +56,16 @@ describe('evauth-cloud CLI (real process)', () => {
     expect(config.piles.map((p: { pid: string }) => p.pid)).toEqual(['P1']);
     expect(statSync(join(out, 'keystore.json')).mode & 0o077).toBe(0);
     expect(cli('--data', dir, 'gateway', 'export', 'G1', '--out', out).code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).mqtt.password).toBe(
-      config.mqtt.password,
+    const again = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(again.mqtt.password).toBe(config.mqtt.password);
+    // a fresh random operator token, kept on re-export, and none like it elsewhere
+    expect(config.http.token).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    expect(again.http.token).toBe(config.http.token);
+    expect(config.http.token).not.toBe(config.mqtt.password);
+    const other = join(dir, 'gw-other');
+    expect(cli('--data', dir, 'gateway', 'export', 'G1', '--out', other).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(other, 'config.json'), 'utf8')).http.token).not.toBe(
+      config.http.token,
     );
   });
 

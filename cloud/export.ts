@@ -20,14 +20,14 @@ export interface GatewayExportOptions {
   meterIntervalMs?: number;
 }
 
-/** The password of an earlier export in this config file, if any. */
-function exportedPassword(configPath: string): string | undefined {
-  if (!existsSync(configPath)) return undefined;
+/** What an earlier export wrote in this config file, if any: its MQTT password and operator token. */
+function earlierExport(configPath: string): { password?: unknown; token?: unknown } {
+  if (!existsSync(configPath)) return {};
   try {
-    const password = JSON.parse(readFileSync(configPath, 'utf8'))?.mqtt?.password;
-    return typeof password === 'string' ? password : undefined;
+    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    return { password: config?.mqtt?.password, token: config?.http?.token };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -60,6 +60,13 @@ function publicKeyOf(signingKey: string): string | undefined {
   }
 }
 
+/** An operator token of an earlier export is kept (a technician's open operator page keeps working). */
+function operatorToken(earlier: unknown): string {
+  return typeof earlier === 'string' && /^[A-Za-z0-9_-]{32,256}$/.test(earlier)
+    ? earlier
+    : generatePassword();
+}
+
 export async function writeGatewayExport(
   registry: Registry,
   gid: string,
@@ -70,7 +77,8 @@ export async function writeGatewayExport(
   mkdirSync(options.outDir, { recursive: true, mode: 0o700 });
   const configPath = join(options.outDir, 'config.json');
   // an earlier export's password is kept while it still verifies (re-export must not break a running gateway)
-  let password = exportedPassword(configPath);
+  const earlier = earlierExport(configPath);
+  let password = typeof earlier.password === 'string' ? earlier.password : undefined;
   if (!password || !(await registry.verifyMqttPassword(username, password))) {
     password = generatePassword();
     await registry.setMqttPassword(username, password);
@@ -84,7 +92,7 @@ export async function writeGatewayExport(
     mqtt: { url: nodes.first, ...(nodes.all ? { urls: nodes.all } : {}), username, password },
     keystore: 'keystore.json',
     dataDir: 'data',
-    http: { host: '127.0.0.1', port: options.httpPort ?? 9464 },
+    http: { host: '127.0.0.1', port: options.httpPort ?? 9464, token: operatorToken(earlier.token) },
     meterIntervalMs: options.meterIntervalMs ?? 5000,
     piles: piles.map((p) => ({
       pid: p.pid,
@@ -96,11 +104,11 @@ export async function writeGatewayExport(
     })),
   };
   const keystorePath = join(options.outDir, 'keystore.json');
-  const earlier = exportedSigningKeys(keystorePath);
+  const earlierKeys = exportedSigningKeys(keystorePath);
   const entries = piles.map((p): PileKeystoreEntry => {
     const entry = registry.keystoreEntryOf(p);
     if (entry.signingKey !== undefined) return entry;
-    const kept = earlier.get(p.pid);
+    const kept = earlierKeys.get(p.pid);
     return kept !== undefined && publicKeyOf(kept) === p.sign_key ? { ...entry, signingKey: kept } : entry;
   });
   const keystore = { v: 1, piles: entries };

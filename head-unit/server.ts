@@ -2,11 +2,13 @@
  * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, in dev mode only, the
  * demo vehicles' provisioning files so the dev picker can be any of them. Node only; `npm start` calls it.
  */
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTENT_TYPES, readStaticFile } from '../node/static-files.js';
+import { buildWithVite, newestSourceMtime } from '../node/vite-build.js';
 import { parseVehicleProvisioning, type VehicleProvisioning } from '../shared/index.js';
 
 export interface HeadUnitServerOptions {
@@ -28,59 +30,23 @@ export interface HeadUnitServer {
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DEFAULT_DIST = join(HERE, 'dist');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-};
-
 let building: Promise<void> | undefined;
 
-/** Newest modification time (ms) of the app's sources: head-unit/ (not dist) and shared/. */
-async function newestSource(): Promise<number> {
-  let newest = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (/\.(ts|html|css)$/.test(entry.name)) newest = Math.max(newest, (await stat(path)).mtimeMs);
-    }
-  };
-  await walk(HERE);
-  await walk(join(HERE, '..', 'shared'));
-  const config = await stat(join(HERE, '..', 'vite.config.ts')).catch(() => undefined);
-  return Math.max(newest, config?.mtimeMs ?? 0);
+/** Newest modification time (ms) of the app's sources: head-unit/ (not dist), shared/ and the Vite configs. */
+function newestSource(): Promise<number> {
+  const root = join(HERE, '..');
+  return newestSourceMtime(
+    [HERE, join(root, 'shared')],
+    [join(root, 'vite.config.ts'), join(root, 'vite.production.ts')],
+  );
 }
 
 /**
  * The production build of the app into `distDir` (head-unit/dist unless told), with vite.config.ts as
- * `npm run build` uses it, whatever NODE_ENV says (the config pins production). Builds into a fresh folder beside
- * `distDir` and swaps it in with two renames, so another process serving (or building) the app at the same time
- * never sees a half-written folder.
+ * `npm run build` uses it, whatever NODE_ENV says, swapped in whole (node/vite-build.ts).
  */
-export async function buildApp(distDir = DEFAULT_DIST): Promise<void> {
-  const { build } = await import('vite');
-  const suffix = `${process.pid}-${Date.now().toString(36)}`;
-  const fresh = `${distDir}.build-${suffix}`;
-  const old = `${distDir}.old-${suffix}`;
-  try {
-    await build({
-      configFile: join(HERE, '..', 'vite.config.ts'),
-      logLevel: 'warn',
-      build: { outDir: fresh, emptyOutDir: true },
-    });
-    await rename(distDir, old).catch(() => undefined);
-    await rename(fresh, distDir);
-  } finally {
-    await rm(fresh, { recursive: true, force: true });
-    await rm(old, { recursive: true, force: true });
-  }
+export function buildApp(distDir = DEFAULT_DIST): Promise<void> {
+  return buildWithVite(join(HERE, '..', 'vite.config.ts'), distDir);
 }
 
 /** Runs `vite build` (once per process at a time) when the app is not built or its sources are newer. */
@@ -126,31 +92,11 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.end(body);
 }
 
+/** A file of the built app; unknown paths without an extension are app routes: the app itself. */
 async function serveStatic(distDir: string, urlPath: string, res: ServerResponse): Promise<void> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    send(res, 400, 'text/plain', 'bad path');
-    return;
-  }
-  const root = resolve(distDir);
-  const candidate = resolve(root, `.${normalize(decoded)}`);
-  if (candidate !== root && !candidate.startsWith(root + sep)) {
-    send(res, 404, 'text/plain', 'not found');
-    return;
-  }
-  let file = candidate;
-  const info = await stat(file).catch(() => undefined);
-  // Unknown paths without an extension are app routes: answer with the app itself.
-  if (!info?.isFile()) {
-    if (extname(decoded)) {
-      send(res, 404, 'text/plain', 'not found');
-      return;
-    }
-    file = join(root, 'index.html');
-  }
-  send(res, 200, TYPES[extname(file)] ?? 'application/octet-stream', await readFile(file));
+  const file = await readStaticFile(distDir, urlPath, { index: 'index.html' });
+  if (file) send(res, 200, file.type, file.body);
+  else send(res, 404, 'text/plain', 'not found');
 }
 
 export async function startHeadUnitServer(options: HeadUnitServerOptions): Promise<HeadUnitServer> {
@@ -169,7 +115,7 @@ export async function startHeadUnitServer(options: HeadUnitServerOptions): Promi
         send(res, 404, 'text/plain', 'not found');
         return;
       }
-      send(res, 200, TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
+      send(res, 200, CONTENT_TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
       return;
     }
     await serveStatic(distDir, path, res);

@@ -17,7 +17,7 @@ import type { ChargerController, ChargerEvent, ChargerReading } from './charger.
 import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
 import type { PileReceipts } from './signed-receipts.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { ActiveSession, EndReason, Publish } from './active-session.js';
 
@@ -47,6 +47,11 @@ export class ChargingSessions {
 
   get count(): number {
     return this.sessions.size;
+  }
+
+  /** The records of the running sessions, with their last signed reading. */
+  records(): SessionRecord[] {
+    return [...this.sessions.values()].map((s) => s.record);
   }
 
   sessionOn(connector: number): ActiveSession | undefined {
@@ -110,6 +115,7 @@ export class ChargingSessions {
       active.record.meterSeq = message.seq;
       active.record.lastWh = wh;
       active.record.lastW = reading.w;
+      active.record.lastMeterAt = at;
       this.options.publish(topics.vehicleSession(active.record.vid), JSON.stringify(message));
       // The retained status carries the present power; refresh it when that changes (ramp, cap).
       if (powerChanged) this.options.publishStatus();

@@ -83,6 +83,18 @@ describe('gateway config', () => {
     expect(loadGatewayConfig(configPath).keys.get('A')?.signingKey).toBeUndefined();
   });
 
+  it('takes an operator token of 32 or more token characters in http.token, and none at all', () => {
+    const { configPath } = gatewayFolder();
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    expect(loadGatewayConfig(configPath).config.http?.token).toBe(config.http.token);
+    for (const bad of ['short', 'x'.repeat(31), `${'x'.repeat(40)} y`, 42]) {
+      fs.writeFileSync(configPath, JSON.stringify({ ...config, http: { ...config.http, token: bad } }));
+      expect(() => loadGatewayConfig(configPath)).toThrow(/field http\.token/);
+    }
+    fs.writeFileSync(configPath, JSON.stringify({ ...config, http: { port: 0 } }));
+    expect(loadGatewayConfig(configPath).config.http?.token).toBeUndefined();
+  });
+
   it('refuses a keystore readable by others', () => {
     const { dir, configPath } = gatewayFolder();
     fs.chmodSync(path.join(dir, 'keystore.json'), 0o644);

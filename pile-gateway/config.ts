@@ -72,6 +72,19 @@ const ConfigSchema = v.object({
     v.object({
       host: v.optional(v.string(), '127.0.0.1'),
       port,
+      /**
+       * the bearer token of the operator side (actions, the operator page): written by `evauth-cloud gateway
+       * export`; without one that side is off (docs/gateway.md)
+       */
+      token: v.optional(
+        v.pipe(
+          v.string(),
+          v.regex(
+            /^[A-Za-z0-9._~+/=-]{32,256}$/,
+            'must be 32-256 token characters (A-Z a-z 0-9 . _ ~ + / = -)',
+          ),
+        ),
+      ),
     }),
   ),
   ocpp: v.optional(OcppSchema),

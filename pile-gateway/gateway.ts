@@ -2,8 +2,8 @@
  * The gateway process: the wiring of its units. One MQTT connection (gateway-connection.ts) serves many piles
  * (served-piles.ts: a PileRuntime each, messages routed by topic); on the first connection the sessions a
  * previous run left open are closed (recovery.ts); on every connection the retained statuses say online
- * (gateway-status.ts); a tick expires challenges; /healthz, /metrics and the operator actions are served over
- * HTTP (http.ts), real stations over OCPP-J (ocpp/endpoint.ts); close() stops the units in order (shutdown.ts).
+ * (gateway-status.ts); a tick expires challenges; /healthz, /metrics, the operator actions and the operator page
+ * are served over HTTP (http.ts), real stations over OCPP-J (ocpp/endpoint.ts); close() stops the units in order (shutdown.ts).
  */
 import type { Logger } from 'pino';
 import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
@@ -16,6 +16,7 @@ import { announcePresence } from './gateway-status.js';
 import { startHttp } from './http.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createStations, type OcppEndpoint, startOcppEndpoint } from './ocpp/endpoint.js';
+import { cachedOperatorView } from './operator-view.js';
 import type { PileRuntime } from './pile.js';
 import { Recovery } from './recovery.js';
 import { pileSubscriptions, ServedPiles } from './served-piles.js';
@@ -30,6 +31,8 @@ export interface StartGatewayOptions {
   chargerFactory?: (pid: string, connector: number) => ChargerController;
   /** overrides of the handshake limits (tests) */
   limits?: Partial<PileLimits>;
+  /** where the built operator page is (operator-page.ts's OPERATOR_PAGE_DIR by default) */
+  operatorPageDir?: string;
 }
 
 export interface RunningGateway {
@@ -123,19 +126,34 @@ export async function startGateway(
     return closing;
   };
 
+  const maxW = new Map(config.piles.flatMap((p) => p.connectors.map((c) => [`${p.pid}/${c.id}`, c.maxW])));
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
-    units.http = http = await startHttp(config.http?.host ?? '127.0.0.1', config.http?.port ?? 0, {
-      registry: metrics.registry,
-      health: () => ({
-        ok: connection.connected,
-        gid,
-        mqtt: connection.connected ? 'connected' : 'disconnected',
-        piles: piles.size,
-        activeSessions: piles.activeSessionCount,
-      }),
-      charger: (pid, connector) => piles.runtimes.get(pid)?.chargers.get(connector),
-    });
+    units.http = http = await startHttp(
+      config.http?.host ?? '127.0.0.1',
+      config.http?.port ?? 0,
+      {
+        registry: metrics.registry,
+        health: () => ({
+          ok: connection.connected,
+          gid,
+          mqtt: connection.connected ? 'connected' : 'disconnected',
+          piles: piles.size,
+          activeSessions: piles.activeSessionCount,
+        }),
+        charger: (pid, connector) => piles.runtimes.get(pid)?.chargers.get(connector),
+        operatorView: cachedOperatorView({
+          gid,
+          connected: () => connection.connected,
+          piles: piles.runtimes,
+          maxW: (pid, id) => maxW.get(`${pid}/${id}`) ?? 0,
+          store,
+          now,
+        }),
+        ...(options.operatorPageDir ? { operatorPageDir: options.operatorPageDir } : {}),
+      },
+      { token: config.http?.token },
+    );
   } catch (error) {
     // e.g. the HTTP port is taken: leave nothing running behind.
     await close();

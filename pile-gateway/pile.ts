@@ -9,6 +9,7 @@ import {
   deriveControlKey,
   PileAuthenticator,
   PileControlState,
+  type PileCounters,
   type PileOutput,
   type PileStatus,
   type RandomSource,
@@ -21,7 +22,7 @@ import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
 import { PileReceipts } from './signed-receipts.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
 
@@ -111,6 +112,16 @@ export class PileRuntime {
 
   get activeSessionCount(): number {
     return this.charging.count;
+  }
+
+  /** Its open sessions' records, with the last reading the gateway signed. */
+  openSessions(): SessionRecord[] {
+    return this.charging.records();
+  }
+
+  /** Its auth.request refusals by code and other counts (PileAuthenticator.counts). */
+  counts(): PileCounters {
+    return this.authenticator.counts();
   }
 
   get controlSnapshot() {

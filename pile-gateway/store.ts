@@ -108,6 +108,7 @@ export class SessionStore {
   private readonly openSessionsStmt: Database.Statement;
   private readonly recentStmt: Database.Statement;
   private readonly loadControlStmt: Database.Statement;
+  private readonly lastClosedStmt: Database.Statement;
   /** set with sqliteSync "normal": checkpoints in a worker thread */
   readonly checkpointer?: WalCheckpointer;
 
@@ -172,6 +173,11 @@ export class SessionStore {
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
     this.loadControlStmt = this.db.prepare('SELECT snapshot FROM control WHERE pid = ?');
+    // Backwards in insertion order, stopping at the limit: past the open sessions only (at most one a connector),
+    // never a scan of every session ever recorded, and no index to keep up on the handshake's path.
+    this.lastClosedStmt = this.db.prepare(
+      "SELECT * FROM sessions WHERE state = 'closed' ORDER BY rowid DESC LIMIT ?",
+    );
     // After the schema exists: the worker's connection opens an existing file.
     if (sync === 'normal') this.checkpointer = new WalCheckpointer(this.db, file, options.checkpoints);
   }
@@ -255,6 +261,12 @@ export class SessionStore {
 
   recent(limit = 100): SessionRecord[] {
     return (this.recentStmt.all(limit) as Row[]).map(fromRow);
+  }
+
+  /** The closed sessions (their receipts signed) among the last ones opened, the latest ended first. */
+  lastClosed(limit: number): SessionRecord[] {
+    const rows = (this.lastClosedStmt.all(limit) as Row[]).map(fromRow);
+    return rows.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
   }
 
   saveControl(pid: string, snapshot: PileControlSnapshot): void {

@@ -70,6 +70,8 @@ export function writeGatewayFolder(
     meterIntervalMs?: number;
     rampMs?: number;
     httpPort?: number;
+    /** the operator side's bearer token (http.token); a random one unless given, see operatorToken() */
+    httpToken?: string;
     /** the OCPP endpoint's settings (port 0: any) */
     ocpp?: Record<string, unknown>;
     /** PROTOCOL §6 migration switch: serve requests without mac */
@@ -107,7 +109,11 @@ export function writeGatewayFolder(
         },
         keystore: 'keystore.json',
         dataDir: 'data',
-        http: { host: '127.0.0.1', port: options.httpPort ?? 0 },
+        http: {
+          host: '127.0.0.1',
+          port: options.httpPort ?? 0,
+          token: options.httpToken ?? b64uEncode(secureRandom(24)),
+        },
         meterIntervalMs: options.meterIntervalMs ?? 100,
         rampMs: options.rampMs ?? 0,
         ...(options.ocpp ? { ocpp: { host: '127.0.0.1', port: 0, ...options.ocpp } } : {}),
@@ -126,6 +132,11 @@ export function writeGatewayFolder(
     ),
   );
   return configPath;
+}
+
+/** The operator token (http.token) of a gateway config, as its operator reads it from the file. */
+export function operatorToken(configPath: string): string {
+  return (JSON.parse(fs.readFileSync(configPath, 'utf8')) as { http: { token: string } }).http.token;
 }
 
 export function makeVehicle(vid: string, mqttUrl: string, password: string): VehicleProvisioning {

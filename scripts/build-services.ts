@@ -1,6 +1,7 @@
 /**
  * `npm run build:services`: the Node services (pile gateway, broker, cloud service) as single ES modules in
- * dist/services/, our TypeScript compiled by esbuild and the npm packages left to node_modules. An operator runs
+ * dist/services/, our TypeScript compiled by esbuild and the npm packages left to node_modules, and beside the
+ * gateway its operator page (built by Vite, dist/services/operator/dist). An operator runs
  * these with plain `node` (see docs/gateway.md); so do the benchmarks. Running from source needs the tsx loader,
  * which keeps its own thread and ~34 MB more resident memory in every process.
  */
@@ -8,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ensureOperatorPageBuilt } from '../pile-gateway/operator-build.js';
+import { OPERATOR_PAGE_DIR } from '../pile-gateway/operator-page.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES_DIR = path.join(ROOT, 'dist', 'services');
@@ -46,6 +49,11 @@ export async function buildServices(): Promise<Map<ServiceEntry, string>> {
     logLevel: 'warning',
   });
   const built = new Map(entries.map(([source, out]) => [source, path.join(SERVICES_DIR, out)]));
+  // The gateway serves its operator page from operator/dist beside its module (pile-gateway/operator-page.ts).
+  await ensureOperatorPageBuilt();
+  const page = path.join(SERVICES_DIR, 'operator', 'dist');
+  fs.rmSync(page, { recursive: true, force: true });
+  fs.cpSync(OPERATOR_PAGE_DIR, page, { recursive: true });
   // The sources' `#!/usr/bin/env -S npx tsx` would not suit the built file.
   for (const file of built.values()) {
     const text = fs.readFileSync(file, 'utf8');

@@ -66,8 +66,10 @@ async function main(): Promise<void> {
     console.log(`  demo data      ${system.created ? 'created' : 'reused'}`);
     console.log(`  head unit      ${headUnitUrl}`);
     console.log(`  MQTT broker    ${mqttUrl}   WebSocket ${wsUrl}`);
-    for (const { gid, httpUrl } of system.gateways) {
+    for (const { gid, httpUrl, operatorToken } of system.gateways) {
       console.log(`  gateway ${gid.padEnd(6)} ${httpUrl}/healthz  ${httpUrl}/metrics`);
+      // The page takes the token once from the address and keeps it in the tab (docs/gateway.md).
+      console.log(`  operator page  ${httpUrl}/operator/?token=${encodeURIComponent(operatorToken)}`);
     }
     console.log(
       `  vehicles       ${vehicles.map((f) => path.join(dataDir, 'provisioning', 'vehicles', f)).join('\n                 ')}`,

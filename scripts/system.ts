@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exportGateway, seedDemo } from '../cloud/index.js';
 import { ChildService, freePort, waitForPort } from '../node/child-process.js';
+import { ensureOperatorPageBuilt } from '../pile-gateway/operator-build.js';
 import { SERVICE_NODE_FLAGS, type ServiceEntry } from './build-services.js';
 
 /** How a Node service is launched: its built file (`npm run build:services`) when given, else its source. */
@@ -183,7 +184,8 @@ export interface DemoSystem {
   created: boolean;
   broker: ChildService;
   cloud: ChildService;
-  gateways: { gid: string; service: ChildService; httpUrl: string }[];
+  /** operatorToken: its config's http.token, which the operator page at `${httpUrl}/operator/` asks for */
+  gateways: { gid: string; service: ChildService; httpUrl: string; operatorToken: string }[];
   /** stops the broker, waits `downMs`, starts it again on the same ports */
   restartBroker(downMs: number): Promise<void>;
   stopCloud(): Promise<void>;
@@ -221,6 +223,10 @@ export async function startDemoSystem(options: {
   const close = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => {});
   };
+  // The gateways serve their operator page from its build (pile-gateway/operator-build.ts), read per request:
+  // built (when its sources changed) while the services start.
+  const pageBuilt = ensureOperatorPageBuilt();
+  pageBuilt.catch(() => {});
   try {
     const broker = brokerNode('broker', { dataDir: options.dataDir, host, mqttPort, wsPort }, launch);
     started.push(broker);
@@ -239,9 +245,10 @@ export async function startDemoSystem(options: {
       const service = gatewayNode(configPath, launch, `gateway ${gid}`);
       started.push(service);
       await service.start(READY.gateway);
-      gateways.push({ gid, service, httpUrl: `http://${host}:${gatewayHttpPort(service)}` });
+      const operatorToken = JSON.parse(fs.readFileSync(configPath, 'utf8')).http.token as string;
+      gateways.push({ gid, service, httpUrl: `http://${host}:${gatewayHttpPort(service)}`, operatorToken });
     };
-    await Promise.all([cloud.start(READY.cloud), ...demo.gateways.map(startGateway)]);
+    await Promise.all([cloud.start(READY.cloud), ...demo.gateways.map(startGateway), pageBuilt]);
     gateways.sort((a, b) => a.gid.localeCompare(b.gid));
     return {
       mqttUrl,

@@ -283,11 +283,19 @@ export function markdown(r: BenchReport): string {
       '## 5. Head unit',
       '',
       table(
-        ['initial JS gzip KB', 'lazy JS gzip KB', 'tap → authorised p50 ms', 'p95 ms', 'samples'],
+        [
+          'initial JS gzip KB',
+          'lazy JS gzip KB',
+          'operator page JS gzip KB',
+          'tap → authorised p50 ms',
+          'p95 ms',
+          'samples',
+        ],
         [
           [
             fmt(h.initialGzipKB),
             fmt(h.lazyGzipKB),
+            fmt(h.operatorGzipKB),
             fmt(h.tapToAuthorisedMs?.p50),
             fmt(h.tapToAuthorisedMs?.p95),
             h.tapToAuthorisedMs?.count ?? 0,

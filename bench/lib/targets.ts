@@ -118,6 +118,7 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
     const h = r.headUnit;
     out.push(
       check('head unit initial JS <= 120 KB gzip', h.initialGzipKB, { max: 120 }, ' KB', h.sizeError),
+      check('operator page JS <= 16 KB gzip', h.operatorGzipKB, { max: 16 }, ' KB', h.sizeError),
       check(
         'head unit tap to authorised <= 300 ms',
         h.tapToAuthorisedMs?.p50,

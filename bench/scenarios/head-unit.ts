@@ -14,6 +14,8 @@ import { type LatencySummary, summarize } from '../lib/stats.js';
 export interface HeadUnitResult {
   initialGzipKB?: number;
   lazyGzipKB?: number;
+  /** the gateway's operator page (its own budget: head-unit/measure-size.ts) */
+  operatorGzipKB?: number;
   sizeError?: string;
   tapToAuthorisedMs?: LatencySummary;
   samplesMs?: number[];
@@ -37,6 +39,8 @@ async function measureSize(result: HeadUnitResult): Promise<void> {
     const size = await mod.measureHeadUnitSize();
     result.initialGzipKB = Math.round((size.initialGzipBytes / 1024) * 10) / 10;
     result.lazyGzipKB = Math.round((size.lazyGzipBytes / 1024) * 10) / 10;
+    const operator = await mod.measureOperatorPageSize();
+    result.operatorGzipKB = Math.round((operator.initialGzipBytes / 1024) * 10) / 10;
   } catch (error) {
     result.sizeError = (error as Error).message.slice(0, 500);
   }

@@ -5,6 +5,9 @@ import { expect, type Page } from '@playwright/test';
 
 export interface E2eSystem {
   headUnitUrl: string;
+  /** the demo gateway's operator page and its token */
+  operatorUrl: string;
+  operatorToken: string;
   controlUrl: string;
   dataDir: string;
   mqttUrl: string;

@@ -66,6 +66,8 @@ console.log(
   JSON.stringify({
     ready: true,
     headUnitUrl: system.headUnitUrl,
+    operatorUrl: system.operatorUrl,
+    operatorToken: system.operatorToken,
     controlUrl: `http://127.0.0.1:${port}`,
     dataDir,
     mqttUrl: system.mqttUrl,

@@ -15,10 +15,13 @@ import { startOcppDepot } from './ocpp-depot.js';
 
 export const COUNTERFEIT_PILE = 'P9';
 const ROGUE_GATEWAY = 'gw-rogue';
-const _DEMO_GATEWAY = 'gw-demo';
+const DEMO_GATEWAY = 'gw-demo';
 
 export interface RunningSystem {
   headUnitUrl: string;
+  /** the demo gateway's operator page, and its token (http.token of its config) */
+  operatorUrl: string;
+  operatorToken: string;
   mqttUrl: string;
   wsUrl: string;
   dataDir: string;
@@ -76,8 +79,12 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const counterfeit = await startCounterfeitPile(rogueConfig, COUNTERFEIT_PILE);
   const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
 
+  const demoGateway = system.gateways.find((g) => g.gid === DEMO_GATEWAY);
+  if (!demoGateway) throw new Error(`the demo system has no gateway ${DEMO_GATEWAY}`);
   return {
     headUnitUrl: headUnit.url,
+    operatorUrl: `${demoGateway.httpUrl}/operator/`,
+    operatorToken: demoGateway.operatorToken,
     mqttUrl,
     wsUrl,
     dataDir,

@@ -1,7 +1,7 @@
 /**
  * The services as an operator runs them: built by `npm run build:services` and started with plain node and the
  * services' flags, no tsx. The core flow through the built broker and gateway, the gateway's worker-thread WAL
- * checkpoints included, and clean exits.
+ * checkpoints included, the operator page beside the built gateway, and clean exits.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,17 @@ describe('built services', () => {
     expect(record?.state).toBe('closed');
     const end = JSON.parse(record!.receipt!) as { body: string; mac: string };
     expect(verifyReceipt(record!.sk, Buffer.from(record!.sid, 'base64url'), end.body, end.mac)).toBe(true);
+  });
+
+  it('the built gateway serves its operator page and, with the token, its view', async () => {
+    const base = `http://127.0.0.1:${system.gatewayHttpPort}/operator/`;
+    const page = await fetch(base);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<operator-app>');
+    const view = await fetch(`${base}api/view`, {
+      headers: { authorization: `Bearer ${system.gatewayToken}` },
+    });
+    expect((await view.json()).piles.map((p: { pid: string }) => p.pid)).toEqual(['IT-P1', 'IT-P2', 'IT-P3']);
   });
 
   it('stop cleanly on SIGTERM', async () => {

@@ -11,6 +11,7 @@ import {
   controlFor,
   makePile,
   makeVehicle,
+  operatorToken,
   removeTempDirs,
   sealedCredentialFor,
   type TestPile,
@@ -45,11 +46,13 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-async function startTestGateway(dir = tempDir('gw')): Promise<{ gw: RunningGateway; dir: string }> {
+async function startTestGateway(
+  dir = tempDir('gw'),
+): Promise<{ gw: RunningGateway; dir: string; token: string }> {
   const configPath = writeGatewayFolder(dir, { gid: 'gw-t', mqttUrl: url, password: PASSWORD, piles });
   const gw = await startGateway(configPath, { logger: silent });
   await gw.ready;
-  return { gw, dir };
+  return { gw, dir, token: operatorToken(configPath) };
 }
 
 /** The cloud's part: publish a sealed credential for this pile and wait until the vehicle holds it. */
@@ -216,14 +219,18 @@ describe('gateway over the real broker', () => {
   });
 
   it('ends the session on unplug and shows a fault in the retained status', async () => {
-    const { gw } = await startTestGateway();
+    const { gw, token } = await startTestGateway();
     const { client, provisioning } = await startVehicle('car-4');
+    const operate = (verb: string) =>
+      fetch(`http://127.0.0.1:${gw.httpPort}/piles/GW-P2/connectors/1/${verb}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
     try {
       await deliverCredential(client, provisioning, piles[1]!);
       const outcome = await client.authenticate('GW-P2', 1);
       if (!outcome.ok) throw new Error(outcome.message);
-      const base = `http://127.0.0.1:${gw.httpPort}/piles/GW-P2/connectors/1`;
-      expect((await fetch(`${base}/unplug`, { method: 'POST' })).status).toBe(200);
+      expect((await operate('unplug')).status).toBe(200);
       const receipt = await outcome.session.ended;
       expect(receipt.receipt.reason).toBe('unplugged');
       const faulted = new Promise<PileStatus>((resolve) => {
@@ -234,11 +241,11 @@ describe('gateway over the real broker', () => {
           }
         });
       });
-      await fetch(`${base}/fault`, { method: 'POST' });
+      expect((await operate('fault')).status).toBe(200);
       await faulted;
       const busy = await client.authenticate('GW-P2', 1);
       expect(busy.ok ? 'ok' : busy.code).toBe('CONNECTOR_BUSY');
-      await fetch(`${base}/clear`, { method: 'POST' });
+      expect((await operate('clear')).status).toBe(200);
       const health = await (await fetch(`http://127.0.0.1:${gw.httpPort}/healthz`)).json();
       expect(health.ok).toBe(true);
     } finally {

@@ -50,6 +50,14 @@ describe('npm start', () => {
     expect((await fetch(headUnit!)).status).toBe(200);
     const health = /(http:\/\/127\.0\.0\.1:\d+)\/healthz/.exec(second.output)?.[1];
     expect((await (await fetch(`${health}/healthz`)).json()).ok).toBe(true);
+    // The operator page, its token in the printed address.
+    const operator = new URL(/operator page\s+(http:\/\/\S+)/.exec(first.output)?.[1] ?? '');
+    expect((await fetch(operator)).status).toBe(200);
+    const token = operator.searchParams.get('token');
+    const view = await fetch(new URL('api/view', operator), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect((await view.json()).gid).toBe('gw-demo');
 
     // Three vehicles provisioned, each pointing at its own copy's broker.
     const vehicles = fs.readdirSync(path.join(a, 'provisioning', 'vehicles'));

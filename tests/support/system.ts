@@ -211,6 +211,20 @@ export class TestSystem {
     }
   }
 
+  /** The gateway's operator token (http.token of its exported config), as its operator reads it. */
+  get gatewayToken(): string {
+    return JSON.parse(fs.readFileSync(path.join(this.gatewayDir, 'config.json'), 'utf8')).http.token;
+  }
+
+  /** An operator action on the gateway (POST /piles/…/connectors/…/plug|unplug|fault|clear), with its token. */
+  async gatewayAction(pid: string, connector: number, verb: 'plug' | 'unplug' | 'fault' | 'clear') {
+    const response = await fetch(
+      `http://127.0.0.1:${this.gatewayHttpPort}/piles/${pid}/connectors/${connector}/${verb}`,
+      { method: 'POST', headers: { authorization: `Bearer ${this.gatewayToken}` } },
+    );
+    if (!response.ok) throw new Error(`gateway ${verb} ${pid}/${connector}: ${response.status}`);
+  }
+
   async gatewayMetrics(): Promise<string> {
     return (await fetch(`http://127.0.0.1:${this.gatewayHttpPort}/metrics`)).text();
   }

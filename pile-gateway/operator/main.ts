@@ -1,0 +1,2 @@
+/** Entry of the gateway's operator page: registers <operator-app>. */
+import './operator-app.js';
