@@ -31,11 +31,6 @@ async function firstMeter(session: ChargingSession): Promise<void> {
   if (session.meters.length === 0) await session.once('meter');
 }
 
-async function operate(pid: string, connector: number, verb: 'unplug' | 'fault' | 'clear' | 'plug') {
-  const url = `http://127.0.0.1:${system.gatewayHttpPort}/piles/${pid}/connectors/${connector}/${verb}`;
-  expect((await fetch(url, { method: 'POST' })).status).toBe(200);
-}
-
 describe('signed receipts', () => {
   it('a session’s receipt verifies in the car, in evauth-cloud verify-receipt --pile and in @road-labs/ocmf', async () => {
     const car = await system.addVehicle('RCPT-1', { scope: 'all' });
@@ -90,13 +85,13 @@ describe('signed receipts', () => {
 
     receipts.push(await (await start(1)).stop());
     const unplugged = await start(2);
-    await operate('IT-P3', 2, 'unplug');
+    await system.gatewayAction('IT-P3', 2, 'unplug');
     receipts.push(await unplugged.ended);
-    await operate('IT-P3', 2, 'plug');
+    await system.gatewayAction('IT-P3', 2, 'plug');
     const faulted = await start(1);
-    await operate('IT-P3', 1, 'fault');
+    await system.gatewayAction('IT-P3', 1, 'fault');
     receipts.push(await faulted.ended);
-    await operate('IT-P3', 1, 'clear');
+    await system.gatewayAction('IT-P3', 1, 'clear');
 
     const capped = await system.addVehicle('RCPT-CAP', { scope: 'pile', target: 'IT-P3' });
     await system.registry.grant('RCPT-CAP', { scope: 'pile', target: 'IT-P3', maxWh: 30 });
