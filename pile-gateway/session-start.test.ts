@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
 import { SessionStore } from './store.js';
 import { removeTempDirs, tempDir } from './testkit.js';
+import { VehicleSessions } from './vehicle-sessions.js';
 
 afterAll(removeTempDirs);
 
@@ -43,6 +44,7 @@ function setUp(charger: ChargerController | undefined) {
     metrics: createMetrics('gw-test'),
     log: pino({ level: 'silent' }),
     authenticator: world.pile,
+    vehicleSessions: new VehicleSessions().forPile(PID),
     publishStatus: () => {},
     started: (active) => started.push(active),
   });
