@@ -28,6 +28,7 @@ import {
 } from '../../shared/index.js';
 import { issueTestCredential } from '../../shared/testing.js';
 import { collect, connectClient, waitFor } from '../support/mqtt.js';
+import { OcppSystem, ocppPile } from '../support/ocpp-system.js';
 import { RawVehicle } from '../support/raw-vehicle.js';
 import { credentialFor, SITE_A, SITE_B, TestSystem } from '../support/system.js';
 
@@ -134,6 +135,30 @@ describe('finding 5: one open session per vehicle, and none outlives its vehicle
     expect(verifyReceipt(record.sk, b64uDecode(sid), end.body, end.mac)).toBe(true);
     expect(JSON.parse(end.body).reason).toBe('unplugged');
     expect(await operate('IT-P2', 2, 'plug')).toBe(200);
+  }, 30_000);
+});
+
+describe('finding 5 with a plug-first charger (OCPP 2.0.1)', () => {
+  it('ends the session when the station reports the cable out, though it keeps its transaction open', async () => {
+    const pile = ocppPile('HD-O1', 'CS-HD');
+    const ocpp = await new OcppSystem([pile]).start();
+    try {
+      const station = await ocpp.station('CS-HD', 'ocpp2.0.1');
+      const car = await ocpp.vehicle('car-hd', pile);
+      await station.plug(1);
+      await ocpp.statusOf(car, 'HD-O1', (c) => c[0]?.plugged === true && c[0].state === 'available');
+      const outcome = await car.authenticate('HD-O1', 1);
+      if (!outcome.ok) throw new Error(`${outcome.code}: ${outcome.message}`);
+      // The car leaves without a stop; this station only reports the connector Available (cable out).
+      station.plugged.delete(1);
+      await station.status(1);
+      const receipt = await outcome.session.ended;
+      expect(receipt.receipt.reason).toBe('unplugged');
+      // The gateway asked the station to end the transaction it had left open.
+      expect(station.ended[0]?.reason).toBe('Remote');
+    } finally {
+      await ocpp.close();
+    }
   }, 30_000);
 });
 
