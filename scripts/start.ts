@@ -32,7 +32,11 @@ type Closer = { name: string; close(): Promise<void> };
 function startOptions(): { devPicker: boolean } {
   const program = new Command('npm start')
     .description('the whole evauth system on loopback with demo data')
-    .option('--dev-picker', 'serve the demo vehicle picker to the head unit (also EVAUTH_DEV_PICKER=1)', false)
+    .option(
+      '--dev-picker',
+      'serve the demo vehicle picker to the head unit (also EVAUTH_DEV_PICKER=1)',
+      false,
+    )
     .parse(process.argv);
   const flag = program.opts<{ devPicker: boolean }>().devPicker;
   const env = process.env.EVAUTH_DEV_PICKER;
