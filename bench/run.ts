@@ -20,6 +20,7 @@ import { handshakeScenario } from './scenarios/handshake.js';
 import { headUnitScenario } from './scenarios/head-unit.js';
 import { isoComparison } from './scenarios/iso15118.js';
 import { issuanceScenario } from './scenarios/issuance.js';
+import { loginsScenario } from './scenarios/logins.js';
 import { ocppScenario } from './scenarios/ocpp.js';
 import { scaleScenario } from './scenarios/scale.js';
 
@@ -32,6 +33,7 @@ const SCENARIOS = [
   'headunit',
   'ocpp',
   'cluster',
+  'logins',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -145,6 +147,11 @@ const program = new Command('npm run bench --')
       if (run.has('cluster')) {
         log('\npast one machine: a broker cluster sharing Redis');
         report.cluster = await clusterScenario({ quick, log });
+      }
+
+      if (run.has('logins')) {
+        log('\nbroker logins during a bad-login flood');
+        report.logins = await loginsScenario({ quick, log });
       }
 
       const full: BenchReport = {

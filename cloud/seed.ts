@@ -38,6 +38,8 @@ const SITES = [
 ];
 const PILES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'];
 const VEHICLES = ['EV-ANNA', 'EV-BEN', 'EV-CARLA'];
+/** Every demo ticket caps its session's energy (a large car's battery): no session charges without end. */
+const DEMO_MAX_WH = 100_000;
 
 export async function seedDemo(
   dataDir: string,
@@ -66,15 +68,15 @@ export async function seedDemo(
         currency: 'EUR',
       });
     }
-    const grants: Record<string, { scope: 'all' | 'site' | 'pile'; target?: string }[]> = {
-      'EV-ANNA': [{ scope: 'all' }],
+    const grants: Record<string, { scope: 'all' | 'site' | 'pile'; target?: string; maxWh: number }[]> = {
+      'EV-ANNA': [{ scope: 'all', maxWh: DEMO_MAX_WH }],
       'EV-BEN': [
-        { scope: 'site', target: SITES[0]!.site },
-        { scope: 'pile', target: 'P4' },
+        { scope: 'site', target: SITES[0]!.site, maxWh: DEMO_MAX_WH },
+        { scope: 'pile', target: 'P4', maxWh: DEMO_MAX_WH },
       ],
       'EV-CARLA': [
-        { scope: 'site', target: SITES[1]!.site },
-        { scope: 'pile', target: 'P1' },
+        { scope: 'site', target: SITES[1]!.site, maxWh: DEMO_MAX_WH },
+        { scope: 'pile', target: 'P1', maxWh: DEMO_MAX_WH },
       ],
     };
     const provisioningFiles: string[] = [];

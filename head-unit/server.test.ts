@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,8 +36,8 @@ describe('startHeadUnitServer', () => {
     writeFileSync(join(vehicles, 'car-2.json'), JSON.stringify(provisioning('car-2')));
     writeFileSync(join(vehicles, 'car-1.json'), JSON.stringify(provisioning('car-1')));
     writeFileSync(join(vehicles, 'broken.json'), '{"v":1');
-    dev = await startHeadUnitServer({ port: 0, dataDir: join(dir, 'data'), dev: true, distDir: dist });
-    prod = await startHeadUnitServer({ port: 0, dataDir: join(dir, 'data'), dev: false, distDir: dist });
+    dev = await startHeadUnitServer({ port: 0, dataDir: join(dir, 'data'), devPicker: true, distDir: dist });
+    prod = await startHeadUnitServer({ port: 0, dataDir: join(dir, 'data'), distDir: dist });
   });
 
   afterAll(async () => {
@@ -61,13 +62,50 @@ describe('startHeadUnitServer', () => {
     expect(await response.text()).not.toContain('outside dist');
   });
 
-  it('lists the valid demo vehicles in dev mode only', async () => {
+  it('lists the valid demo vehicles only when the dev picker is asked for', async () => {
     const listed = (await (await fetch(new URL('dev/vehicles', dev.url))).json()) as { vid: string }[];
     expect(listed.map((v) => v.vid)).toEqual(['car-1', 'car-2']);
     expect((await fetch(new URL('dev/vehicles', prod.url))).status).toBe(404);
+  });
+
+  it('serves the dev picker to its own loopback origin only', async () => {
+    const port = new URL(dev.url).port;
+    const ask = (headers: Record<string, string>) => picker(dev.url, headers);
+    expect((await ask({ host: `localhost:${port}` })).status).toBe(200);
+    expect((await ask({ host: `[::1]:${port}` })).status).toBe(200);
+    // DNS rebinding: the attacker's name resolves to loopback, the browser sends it as the Host.
+    for (const host of [`rebind.example:${port}`, '127.0.0.1', `127.0.0.1:${Number(port) + 1}`]) {
+      const refused = await ask({ host });
+      expect(refused.status).toBe(403);
+      expect(refused.body).not.toContain('vehicleKey');
+    }
+    expect((await ask({ host: `127.0.0.1:${port}`, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await ask({ host: `127.0.0.1:${port}`, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await ask({ host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+  });
+
+  it('refuses to serve the dev picker on an address other than loopback', async () => {
+    await expect(
+      startHeadUnitServer({ host: '0.0.0.0', port: 0, dataDir: dir, devPicker: true, distDir: dist }),
+    ).rejects.toThrow(/loopback only/);
   });
 
   it('refuses methods other than GET', async () => {
     expect((await fetch(dev.url, { method: 'POST' })).status).toBe(405);
   });
 });
+
+/** GET /dev/vehicles with the headers a browser (or an attacker's page) would send, Host included. */
+function picker(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('dev/vehicles', url), { headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,6 +1,9 @@
 /**
- * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, in dev mode only, the
- * demo vehicles' provisioning files so the dev picker can be any of them. Node only; `npm start` calls it.
+ * Serves the built head-unit app (head-unit/dist, built on first use if missing) and, only when the dev picker
+ * is asked for, the demo vehicles' provisioning files so the picker can be any of them. Those files hold vehicle
+ * keys and MQTT passwords: the picker is served on loopback only, and only to a request whose Host is this
+ * server's own loopback name and port (a page reached through DNS rebinding names its own host) and whose
+ * Origin, if any, is this server's. Node only; `npm start` calls it.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -15,9 +18,10 @@ export interface HeadUnitServerOptions {
   host?: string;
   /** 0 = any free port */
   port: number;
-  /** the evauth data folder; dev mode lists <dataDir>/provisioning/vehicles/*.json */
+  /** the evauth data folder; the dev picker lists <dataDir>/provisioning/vehicles/*.json */
   dataDir: string;
-  dev?: boolean;
+  /** serve GET /dev/vehicles (every demo vehicle's keys) to this server's own origin; loopback hosts only */
+  devPicker?: boolean;
   /** defaults to head-unit/dist beside this file */
   distDir?: string;
 }
@@ -83,6 +87,26 @@ export async function listDemoVehicles(
   return vehicles;
 }
 
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
+/** The Host header values under which this server is itself: its loopback names with its port. */
+function ownHosts(port: number): Set<string> {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+}
+
+/**
+ * Whether a request comes from the head unit's own page: its Host is one of ours, an Origin (browsers send one
+ * on cross-origin fetches) names one of ours, and a browser's Sec-Fetch-Site does not say cross-site.
+ */
+function fromOwnOrigin(req: IncomingMessage, hosts: Set<string>): boolean {
+  const host = req.headers.host?.toLowerCase();
+  if (!host || !hosts.has(host)) return false;
+  const origin = req.headers.origin;
+  if (origin !== undefined && !hosts.has(origin.toLowerCase().replace(/^http:\/\//, ''))) return false;
+  const site = req.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin' || site === 'none';
+}
+
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, {
     'content-type': type,
@@ -102,7 +126,11 @@ async function serveStatic(distDir: string, urlPath: string, res: ServerResponse
 export async function startHeadUnitServer(options: HeadUnitServerOptions): Promise<HeadUnitServer> {
   const distDir = options.distDir ?? DEFAULT_DIST;
   const host = options.host ?? '127.0.0.1';
+  if (options.devPicker && !LOOPBACK_HOSTS.includes(host)) {
+    throw new Error(`the dev picker serves vehicle keys: loopback only, not on ${host}`);
+  }
   await ensureBuilt(distDir);
+  let hosts = new Set<string>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -111,8 +139,12 @@ export async function startHeadUnitServer(options: HeadUnitServerOptions): Promi
     }
     const path = new URL(req.url ?? '/', 'http://head-unit').pathname;
     if (path === '/dev/vehicles') {
-      if (!options.dev) {
+      if (!options.devPicker) {
         send(res, 404, 'text/plain', 'not found');
+        return;
+      }
+      if (!fromOwnOrigin(req, hosts)) {
+        send(res, 403, 'text/plain', 'the dev picker answers its own origin only');
         return;
       }
       send(res, 200, CONTENT_TYPES['.json']!, JSON.stringify(await listDemoVehicles(options.dataDir)));
@@ -132,6 +164,7 @@ export async function startHeadUnitServer(options: HeadUnitServerOptions): Promi
     server.listen(options.port, host, () => resolveListen());
   });
   const { port } = server.address() as AddressInfo;
+  hosts = ownHosts(port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,

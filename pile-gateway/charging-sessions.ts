@@ -18,6 +18,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
 import type { PileReceipts } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
+import type { PileVehicleSessions } from './vehicle-sessions.js';
 
 export type { ActiveSession, EndReason, Publish } from './active-session.js';
 
@@ -32,6 +33,7 @@ export interface ChargingSessionsOptions {
   authenticator: Pick<PileAuthenticator, 'commit' | 'abandon' | 'release'>;
   /** signs each session.end (MAC and OCMF) */
   receipts: PileReceipts;
+  vehicleSessions: PileVehicleSessions;
   publishStatus(): void;
 }
 
@@ -63,6 +65,13 @@ export class ChargingSessions {
   onChargerEvent(connector: number, event: ChargerEvent): void {
     const active = this.sessionOn(connector);
     if (!active) return;
+    // The car is gone: a charger that tells its cable state (plug first) ends the session once the cable is out,
+    // whether or not the vehicle sent a stop (faults and the charger's own ends keep their reasons below).
+    const report = event.kind === 'status' || event.kind === 'meter';
+    if (report && active.charger.plugged === false && !active.ending) {
+      this.endSession(active, 'unplugged');
+      return;
+    }
     if (event.kind === 'meter') {
       if (this.options.now() - active.lastSignedAt >= this.options.meterIntervalMs / 4) this.meter(active);
     } else if (event.kind === 'ended') this.endSession(active, event.reason);
@@ -218,6 +227,7 @@ export class ChargingSessions {
       return;
     }
     this.sessions.delete(active.record.sid);
+    this.options.vehicleSessions.closed(active.record.sid);
     clearInterval(active.timer);
     this.options.authenticator.release(active.record.connector);
     this.options.publish(topics.vehicleSession(active.record.vid), payload);

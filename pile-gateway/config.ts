@@ -101,6 +101,14 @@ const ConfigSchema = v.object({
    * (docs/gateway.md), so turn it off once evauth_gateway_revision1_requests_total stops rising.
    */
   acceptRevision1Requests: v.optional(v.boolean(), false),
+  /**
+   * Open sessions one vehicle may hold at once, on one pile and across this gateway's piles (its site); a
+   * request past either is refused with RATE_LIMITED (docs/security.md). One car stands at one connector.
+   */
+  openSessionsPerVehicle: v.optional(
+    v.object({ pile: v.optional(positiveInt, 1), site: v.optional(positiveInt, 1) }),
+    { pile: 1, site: 1 },
+  ),
   /** how fast the simulated charger ramps to full power (tests shorten it) */
   rampMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 3000),
   piles: v.pipe(

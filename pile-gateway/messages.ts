@@ -39,7 +39,7 @@ export function signedReceipt(
 export function macedAuthError(
   sid: string,
   sk: Uint8Array,
-  code: 'INTERNAL' | 'TIMEOUT' | 'CONNECTOR_BUSY',
+  code: 'INTERNAL' | 'TIMEOUT' | 'CONNECTOR_BUSY' | 'RATE_LIMITED',
   message: string,
 ): string {
   return JSON.stringify({

@@ -23,6 +23,7 @@ import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
 import { PileReceipts } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
+import { type PileVehicleSessions, VehicleSessions } from './vehicle-sessions.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
 
@@ -41,6 +42,8 @@ export interface PileRuntimeOptions {
   limits?: ConstructorParameters<typeof PileAuthenticator>[0]['limits'];
   /** the migration switch of PROTOCOL §6 (config acceptRevision1Requests): serve requests without mac */
   acceptRevision1Requests?: boolean;
+  /** the site's ledger of open sessions per vehicle (default: this pile's own, with the default limits) */
+  vehicleSessions?: PileVehicleSessions;
 }
 
 export class PileRuntime {
@@ -65,6 +68,7 @@ export class PileRuntime {
     // `pid` is pino's process id: log the pile as `pile`.
     this.log = options.logger.child({ pile: this.pid });
     this.controlKey = deriveControlKey(options.key.rootKey, this.pid);
+    const vehicleSessions = options.vehicleSessions ?? new VehicleSessions().forPile(this.pid);
     const saved = options.store.loadControl(this.pid);
     this.control = saved
       ? new PileControlState(saved)
@@ -80,6 +84,7 @@ export class PileRuntime {
       limits: options.limits,
       connectorAvailable: (id) => this.chargers.get(id)?.available ?? false,
       acceptRevision1Requests: options.acceptRevision1Requests ?? false,
+      vehicleSessionRefusal: (vid) => vehicleSessions.refusal(vid),
     });
     options.metrics.watchPile(this.pid, () => this.authenticator.counts());
     this.receipts = new PileReceipts({
@@ -100,6 +105,7 @@ export class PileRuntime {
       metrics: options.metrics,
       log: this.log,
       authenticator: this.authenticator,
+      vehicleSessions,
       publishStatus: () => this.publishStatus(),
     });
     for (const [id, charger] of this.chargers) {

@@ -12,6 +12,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { OcppStation } from './ocpp/station.js';
 import { PileRuntime } from './pile.js';
 import type { SessionStore } from './store.js';
+import { VehicleSessions } from './vehicle-sessions.js';
 
 /** Every pile's auth and control topic: the gateway's subscriptions. */
 export function pileSubscriptions(pids: readonly string[]): string[] {
@@ -43,6 +44,8 @@ export class ServedPiles {
     const { config } = loaded;
     this.metrics = options.metrics;
     this.logger = options.logger;
+    // One ledger for the site: a vehicle's open sessions count across every pile of this gateway.
+    const vehicleSessions = new VehicleSessions(config.openSessionsPerVehicle);
     for (const pile of config.piles) {
       const station = pile.charger.kind === 'ocpp' ? stations.get(pile.charger.stationId) : undefined;
       const chargers = new Map<number, ChargerController>();
@@ -70,6 +73,7 @@ export class ServedPiles {
           logger: options.logger,
           limits: options.limits,
           acceptRevision1Requests: config.acceptRevision1Requests,
+          vehicleSessions: vehicleSessions.forPile(pile.pid),
         }),
       );
     }

@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
 import { SessionStore } from './store.js';
 import { removeTempDirs, tempDir } from './testkit.js';
+import { VehicleSessions } from './vehicle-sessions.js';
 
 afterAll(removeTempDirs);
 
@@ -35,6 +36,7 @@ function setUp(charger: ChargerController | undefined) {
   const store = new SessionStore(dir);
   const published: string[] = [];
   const started: ActiveSession[] = [];
+  const ledger = new VehicleSessions();
   const starts = new SessionStarts({
     pid: PID,
     store,
@@ -43,6 +45,7 @@ function setUp(charger: ChargerController | undefined) {
     metrics: createMetrics('gw-test'),
     log: pino({ level: 'silent' }),
     authenticator: world.pile,
+    vehicleSessions: ledger.forPile(PID),
     publishStatus: () => {},
     started: (active) => started.push(active),
   });
@@ -54,7 +57,7 @@ function setUp(charger: ChargerController | undefined) {
   /** What the vehicle makes of everything published so far. */
   const vehicleSees = () => published.splice(0).flatMap((p) => vehicle.receive(p));
   const start = () => starts.start(auth, charger);
-  return { world, dir, store, starts, started, published, response, auth, vehicleSees, start };
+  return { world, dir, store, starts, started, published, response, auth, vehicleSees, start, ledger };
 }
 
 describe('SessionStarts: the record, the charger, then the commit', () => {
@@ -145,6 +148,32 @@ describe('SessionStarts: the record, the charger, then the commit', () => {
     expect(t.world.pile.isOccupied(1)).toBe(false);
     expect(t.store.get(t.auth.sid)).toBeUndefined();
     expect(t.world.pile.handle(t.response).map((o) => o.kind)).toEqual(['dropped']);
+    t.store.closeDatabase();
+  });
+
+  it('a vehicle whose other handshake opened a session first: MACed RATE_LIMITED, nothing stored or held', () => {
+    const charger = new SimulatedCharger({ rampMs: 0, now: Date.now });
+    const t = setUp(charger);
+    // Its two handshakes passed their requests' checks at once; the one at another pile of the site won.
+    t.ledger.opened('its-other-session', t.auth.vid, 'OTHER-PILE');
+    t.start();
+    expect(t.vehicleSees()[0]).toMatchObject({ kind: 'failed', code: 'RATE_LIMITED', authenticated: true });
+    expect(t.store.get(t.auth.sid)).toBeUndefined();
+    expect(t.world.pile.isOccupied(1)).toBe(false);
+    expect(charger.available).toBe(true);
+    expect(t.started).toEqual([]);
+    expect(t.ledger.size).toBe(1);
+    t.store.closeDatabase();
+  });
+
+  it('counts a session from its start until a refusal closes it', async () => {
+    const charger = new ConfirmingCharger({ rampMs: 0, now: Date.now });
+    const t = setUp(charger);
+    t.start();
+    expect(t.ledger.refusal(t.auth.vid, 'ANY-PILE')).toMatch(/at this site/);
+    charger.answer.refuse(new ChargerStartError('REJECTED', 'station said no'));
+    await new Promise((r) => setImmediate(r));
+    expect(t.ledger.size).toBe(0);
     t.store.closeDatabase();
   });
 

@@ -13,6 +13,7 @@ import { type ChargerController, ChargerStartError } from './charger.js';
 import { internalError, macedAuthError, signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionStore } from './store.js';
+import type { PileVehicleSessions } from './vehicle-sessions.js';
 
 export interface SessionStartsOptions {
   pid: string;
@@ -22,6 +23,8 @@ export interface SessionStartsOptions {
   metrics: GatewayMetrics;
   log: Logger;
   authenticator: Pick<PileAuthenticator, 'commit' | 'abandon'>;
+  /** the open sessions each vehicle holds on the site: counted from here until the receipt */
+  vehicleSessions: PileVehicleSessions;
   publishStatus(): void;
   /** the session is committed: it runs from now on */
   started(active: ActiveSession): void;
@@ -41,6 +44,18 @@ export class SessionStarts {
    * charger accepted. `charger` is the connector's (always there for a connector of the config).
    */
   start(auth: AuthorizedSession, charger: ChargerController | undefined, requestedAt?: number): void {
+    // Two handshakes of one vehicle may pass their requests' checks at once: the first to succeed holds.
+    const holding = this.options.vehicleSessions.refusal(auth.vid);
+    if (holding !== undefined) {
+      this.options.authenticator.abandon(auth.sid);
+      this.options.metrics.handshakes.inc({ outcome: 'rejected', code: 'RATE_LIMITED' });
+      this.options.log.info({ sid: auth.sid, vid: auth.vid }, holding);
+      this.options.publish(
+        topics.vehicleAuth(auth.vid),
+        macedAuthError(auth.sid, auth.sk, 'RATE_LIMITED', holding),
+      );
+      return;
+    }
     const record = openingRecord(this.options.pid, auth);
     // Durable before auth.result goes out.
     try {
@@ -53,6 +68,7 @@ export class SessionStarts {
       this.options.publish(topics.vehicleAuth(auth.vid), internalError(auth.sid, auth.sk));
       return;
     }
+    this.options.vehicleSessions.opened(auth.sid, auth.vid);
     const active: ActiveSession = {
       record,
       signer: new PileSession({ sid: auth.sid, sk: auth.sk, meterSeq: 0, stopSeq: 0 }),
@@ -118,6 +134,7 @@ export class SessionStarts {
       this.options.log.error({ err: storeError, sid: record.sid }, 'cannot close the refused session record');
     }
     active.charger.deenergize();
+    this.options.vehicleSessions.closed(record.sid);
     this.options.authenticator.abandon(record.sid);
     this.options.metrics.handshakes.inc({ outcome: 'rejected', code });
     this.options.log.warn(

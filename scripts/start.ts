@@ -5,9 +5,14 @@
  * it. Ports and folder come from the environment so two copies can run side by side: EVAUTH_DATA_DIR (.evauth),
  * EVAUTH_MQTT_PORT (1883), EVAUTH_WS_PORT (8083), EVAUTH_HTTP_PORT (8080), EVAUTH_GATEWAY_HTTP_PORT (0 = any free
  * port). Ctrl-C stops everything cleanly.
+ *
+ * The head unit serves no vehicle key by default: the driver pairs it by pasting a vehicle's provisioning file in
+ * Settings. `--dev-picker` (or EVAUTH_DEV_PICKER=1) adds the demo picker, which hands any demo vehicle's keys to
+ * the head unit's own page on loopback (head-unit/server.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Command } from 'commander';
 import { startHeadUnitServer } from '../head-unit/server.js';
 import { startDemoSystem } from './system.js';
 
@@ -24,7 +29,22 @@ function port(name: string, fallback: number): number {
 
 type Closer = { name: string; close(): Promise<void> };
 
+function startOptions(): { devPicker: boolean } {
+  const program = new Command('npm start')
+    .description('the whole evauth system on loopback with demo data')
+    .option(
+      '--dev-picker',
+      'serve the demo vehicle picker to the head unit (also EVAUTH_DEV_PICKER=1)',
+      false,
+    )
+    .parse(process.argv);
+  const flag = program.opts<{ devPicker: boolean }>().devPicker;
+  const env = process.env.EVAUTH_DEV_PICKER;
+  return { devPicker: flag || env === '1' || env === 'true' };
+}
+
 async function main(): Promise<void> {
+  const { devPicker } = startOptions();
   const started = Date.now();
   const dataDir = path.resolve(process.env.EVAUTH_DATA_DIR || '.evauth');
   const host = '127.0.0.1';
@@ -57,7 +77,7 @@ async function main(): Promise<void> {
     });
     closers.push({ name: 'services', close: () => system.close() });
     const { mqttUrl, wsUrl } = system;
-    const headUnitUrl = await startHeadUnit(host, httpPort, dataDir, closers);
+    const headUnitUrl = await startHeadUnit(host, httpPort, dataDir, devPicker, closers);
 
     const vehicles = fs
       .readdirSync(path.join(dataDir, 'provisioning', 'vehicles'))
@@ -74,6 +94,11 @@ async function main(): Promise<void> {
     console.log(
       `  vehicles       ${vehicles.map((f) => path.join(dataDir, 'provisioning', 'vehicles', f)).join('\n                 ')}`,
     );
+    console.log(
+      devPicker
+        ? '  pair           Settings → Demo vehicles (the dev picker, on this machine only)'
+        : '  pair           Settings → paste a vehicle file above (or restart with: npm start -- --dev-picker)',
+    );
     console.log('  try: npx tsx head-unit/cli/main.ts -p <vehicle file> --pile <pid> -s 5');
     console.log('Ctrl-C to stop.');
   } catch (error) {
@@ -82,8 +107,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function startHeadUnit(host: string, port: number, dataDir: string, closers: Closer[]) {
-  const server = await startHeadUnitServer({ host, port, dataDir, dev: true });
+async function startHeadUnit(
+  host: string,
+  port: number,
+  dataDir: string,
+  devPicker: boolean,
+  closers: Closer[],
+) {
+  const server = await startHeadUnitServer({ host, port, dataDir, devPicker });
   closers.push({ name: 'head unit', close: () => server.close() });
   return server.url;
 }

@@ -225,6 +225,46 @@ export function markdown(r: BenchReport): string {
       );
     if (s.error) lines.push('', `Error: ${s.error}`);
   }
+  if (r.logins) {
+    const l = r.logins;
+    lines.push(
+      '',
+      '## Broker logins during a bad-login flood',
+      '',
+      `Wrong-password CONNECTs at ${l.floodPerS}/s from another address, then from the genuine client's own (a NAT; ${l.badLoginsSent} sent in all).`,
+      '',
+      table(
+        ['login', 'p50 ms', 'p95 ms', 'max ms', 'failed'],
+        [
+          ['first login, no flood', l.genuineQuietMs.p50, l.genuineQuietMs.p95, l.genuineQuietMs.max, ''],
+          [
+            'first login, during the flood',
+            l.genuineDuringFloodMs.p50,
+            l.genuineDuringFloodMs.p95,
+            l.genuineDuringFloodMs.max,
+            l.genuineFailedDuringFlood,
+          ],
+          [
+            'first login, flood from its own address',
+            l.sharedAddressMs.p50,
+            l.sharedAddressMs.p95,
+            l.sharedAddressMs.max,
+            l.sharedAddressFailed,
+          ],
+          [
+            'remembered login, during the flood',
+            l.rememberedDuringFloodMs.p50,
+            l.rememberedDuringFloodMs.p95,
+            l.rememberedDuringFloodMs.max,
+            '',
+          ],
+        ],
+      ),
+      '',
+      `Fresh logins sustained (16 at a time, no flood): ${l.loginsPerS}/s. A login refused at once during the flood from its own address is the gate's back-off or full queue for that address: a retry gets through.`,
+    );
+    if (l.error) lines.push('', `Error: ${l.error}`);
+  }
   if (r.issuance) {
     const i = r.issuance;
     lines.push(

@@ -8,6 +8,7 @@ import { type BrokerRun, runLabel } from '../scenarios/handshake.js';
 import type { HeadUnitResult } from '../scenarios/head-unit.js';
 import type { IsoComparison } from '../scenarios/iso15118.js';
 import type { IssuanceResult } from '../scenarios/issuance.js';
+import type { LoginsResult } from '../scenarios/logins.js';
 import type { OcppResult } from '../scenarios/ocpp.js';
 import type { ScaleResult } from '../scenarios/scale.js';
 import { latencyChart, type Series } from './chart.js';
@@ -34,6 +35,7 @@ export interface BenchReport {
   headUnit?: HeadUnitResult;
   ocpp?: OcppResult;
   cluster?: ClusterResult;
+  logins?: LoginsResult;
   targets: TargetCheck[];
 }
 

@@ -127,7 +127,16 @@ export interface GatewayProcess {
 
 /** Writes the bench gateway's config and keystore for `mqttUrl` (the cloud's export); returns the config's path. */
 async function exportBenchGateway(fleet: Fleet, mqttUrl: string): Promise<string> {
-  return exportGatewayConfig(fleet.dataDir, BENCH_GID, { mqttUrl, outDir: gatewayDir(fleet) });
+  const configPath = await exportGatewayConfig(fleet.dataDir, BENCH_GID, {
+    mqttUrl,
+    outDir: gatewayDir(fleet),
+  });
+  // A simulated car of the load generator drives several connectors at once (it is no physical car): lift the
+  // one-open-session-per-vehicle limit so the figures measure the handshake, not that refusal.
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  config.openSessionsPerVehicle = { pile: 1_000_000, site: 1_000_000 };
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+  return configPath;
 }
 
 /**

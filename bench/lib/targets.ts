@@ -114,6 +114,20 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
         r.issuance.error,
       ),
     );
+  if (r.logins) {
+    const l = r.logins;
+    const failed =
+      l.genuineFailedDuringFlood > 0 ? `${l.genuineFailedDuringFlood} genuine logins failed` : undefined;
+    const c = check(
+      `genuine login <= 2 s during a ${l.floodPerS}/s bad-login flood`,
+      l.genuineDuringFloodMs.max,
+      { max: 2000 },
+      ' ms (max)',
+      l.error ?? failed,
+    );
+    if (failed) c.met = false;
+    out.push(c);
+  }
   if (r.headUnit) {
     const h = r.headUnit;
     out.push(

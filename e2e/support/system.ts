@@ -1,7 +1,7 @@
 /**
  * The whole evauth system for the end-to-end tests, started as `npm start` starts it (scripts/system.ts): broker
  * (TCP + WebSocket) on free ports, the demo seed, the cloud credential service and the demo gateway as processes,
- * and the head-unit server in dev mode. Added for the tests: a counterfeit pile P9 ("Roadside P9") on its gateway's login
+ * and the head-unit server with the dev picker (loopback, its own origin only). Added for the tests: a counterfeit pile P9 ("Roadside P9") on its gateway's login
  * without the pile's root key (./counterfeit-pile.ts), which records what reaches it, to prove no auth.response
  * ever does.
  */
@@ -77,7 +77,7 @@ export async function startSystem(dataDir: string): Promise<RunningSystem> {
   const rogueConfig = await makeCounterfeit(dataDir, mqttUrl);
   const depot = await startOcppDepot(dataDir, mqttUrl);
   const counterfeit = await startCounterfeitPile(rogueConfig, COUNTERFEIT_PILE);
-  const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, dev: true });
+  const headUnit = await startHeadUnitServer({ host, port: 0, dataDir, devPicker: true });
 
   const demoGateway = system.gateways.find((g) => g.gid === DEMO_GATEWAY);
   if (!demoGateway) throw new Error(`the demo system has no gateway ${DEMO_GATEWAY}`);

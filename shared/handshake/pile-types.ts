@@ -147,6 +147,11 @@ export interface PileAuthenticatorOptions {
   /** Whether the charger can take a vehicle on this connector now (plugged-in checks, faults). */
   connectorAvailable?: (connector: number) => boolean;
   /**
+   * Why this vehicle may not open another session here now (it already holds as many as the operator allows),
+   * or undefined: checked with the limits of step 9, so only for a request that is the vehicle's own.
+   */
+  vehicleSessionRefusal?: (vid: string) => string | undefined;
+  /**
    * The migration switch of PROTOCOL §6: accept auth.requests without mac (revision 1) instead of refusing them
    * with BAD_REQUEST_MAC. Off by default; such requests are counted (PileCounters.revision1Accepted).
    */

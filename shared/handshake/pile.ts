@@ -49,6 +49,7 @@ export class PileAuthenticator {
   private readonly now: Clock;
   private readonly random: RandomSource;
   private readonly connectorAvailable: (connector: number) => boolean;
+  private readonly vehicleSessionRefusal: (vid: string) => string | undefined;
   private readonly ticketKeys = new Map<number, MacKey>();
   private readonly pending = new Map<string, PendingHandshake>();
   private readonly results: HandshakeResults;
@@ -70,6 +71,7 @@ export class PileAuthenticator {
     this.now = options.now;
     this.random = options.random;
     this.connectorAvailable = options.connectorAvailable ?? (() => true);
+    this.vehicleSessionRefusal = options.vehicleSessionRefusal ?? (() => undefined);
     this.limits = { ...DEFAULT_PILE_LIMITS, ...options.limits };
     this.results = new HandshakeResults(this.limits.pendingTtlMs);
     this.replay = new ExpiringSet(this.limits.replayCapacity);
@@ -228,6 +230,8 @@ export class PileAuthenticator {
     if (this.vehicleLimits.isLockedOut(limitKey, nowMs)) {
       return this.refuse(request, 'RATE_LIMITED', 'too many failed proofs; try later');
     }
+    const holding = this.vehicleSessionRefusal(request.vid);
+    if (holding !== undefined) return this.refuse(request, 'RATE_LIMITED', holding);
     if (!this.vehicleLimits.admitRequest(limitKey, nowMs)) {
       return this.refuse(request, 'RATE_LIMITED', 'too many requests from this vehicle');
     }
