@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePassword } from '../node/password-hash.js';
 import { brokerNodes, usernames } from '../shared/index.js';
+import { type OcppEndpointOptions, ocppChargerOf, ocppEndpointConfig } from './ocpp-stations.js';
 import type { Registry } from './registry.js';
 
 export interface GatewayExportOptions {
@@ -11,6 +12,8 @@ export interface GatewayExportOptions {
   outDir: string;
   httpPort?: number;
   meterIntervalMs?: number;
+  /** the OCPP endpoint for the gateway's stations (written anyway, with defaults, when it has OCPP piles) */
+  ocpp?: OcppEndpointOptions;
 }
 
 /** The password of an earlier export in this config file, if any. */
@@ -42,6 +45,7 @@ export async function writeGatewayExport(
   }
   const nodes = brokerNodes(options.mqttUrl);
   const piles = await registry.store.read((tx) => tx.pilesOfGateway(gid));
+  const chargers = piles.map((p) => ocppChargerOf(registry.masterKey, p));
   const config = {
     v: 1,
     gid,
@@ -50,13 +54,15 @@ export async function writeGatewayExport(
     dataDir: 'data',
     http: { host: '127.0.0.1', port: options.httpPort ?? 9464 },
     meterIntervalMs: options.meterIntervalMs ?? 5000,
-    piles: piles.map((p) => ({
+    ...ocppEndpointConfig(options.ocpp, chargers.some(Boolean)),
+    piles: piles.map((p, i) => ({
       pid: p.pid,
       connectors: (JSON.parse(p.connectors) as { id: number; maxW: number }[]).map((c) => ({
         id: c.id,
         maxW: c.maxW,
       })),
       tariff: { pricePerKWh: p.price_per_kwh, currency: p.currency },
+      ...(chargers[i] ? { charger: chargers[i] } : {}),
     })),
   };
   const keystore = { v: 1, piles: piles.map((p) => registry.keystoreEntryOf(p)) };

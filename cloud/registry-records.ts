@@ -33,6 +33,8 @@ export interface PileSpec {
   connectors: ConnectorSpec[];
   pricePerKWh: string;
   currency: string;
+  /** the pile's charger is this OCPP station (cloud/ocpp-stations.ts); default: the simulator */
+  ocppStation?: string;
 }
 
 export interface GrantSpec {

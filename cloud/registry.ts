@@ -25,6 +25,7 @@ import {
   revokeVehicle,
 } from './grants.js';
 import { loginRow, passwordMatches } from './logins.js';
+import { assignCharger, type OcppChargerEntry, requireStationId, setPileCharger } from './ocpp-stations.js';
 import {
   type GrantSpec,
   type PileRow,
@@ -203,6 +204,7 @@ export class Registry implements CloudData {
     for (const { pid, spec } of piles) {
       requireId(pid, 'pile id');
       if (spec.gid !== undefined) requireId(spec.gid, 'gateway id');
+      if (spec.ocppStation !== undefined) requireStationId(spec.ocppStation);
       validatePileSpec(spec);
     }
     const rootKeys = piles.map(() => randomBytes(32));
@@ -229,6 +231,8 @@ export class Registry implements CloudData {
           gid: spec.gid ?? null,
           site: spec.site,
         });
+        if (spec.ocppStation !== undefined)
+          await assignCharger(tx, this.masterKey, pid, spec.ocppStation, { nowMs });
       }
     });
     mkdirSync(join(this.dataDir, 'provisioning', 'piles'), { recursive: true, mode: 0o700 });
@@ -243,6 +247,15 @@ export class Registry implements CloudData {
       );
       return entry;
     });
+  }
+
+  /** Makes the pile's charger an OCPP station (null: the simulator); returns its config entry with the password. */
+  setPileCharger(
+    pid: string,
+    stationId: string | null,
+    options: { newPassword?: boolean } = {},
+  ): Promise<OcppChargerEntry | undefined> {
+    return setPileCharger(this.store, this.masterKey, pid, stationId, options);
   }
 
   /** The pile's §11 keystore entry: its clear root key and current offset. */

@@ -37,6 +37,10 @@ export interface PileRow {
   /** what that body said (offsets and revocations), to sign a new one only when it changes */
   control_state: string | null;
   created_at: number;
+  /** the pile's charger is this OCPP station (its identity at the gateway's endpoint); null: the simulator */
+  ocpp_station: string | null;
+  /** the station's HTTP Basic password, sealed under the master key */
+  ocpp_password_sealed: Uint8Array | null;
 }
 
 export type GrantScope = 'pile' | 'site' | 'all';
