@@ -13,11 +13,11 @@ import {
   unixSeconds,
 } from '../shared/index.js';
 import type { ActiveSession, EndReason, Publish } from './active-session.js';
-import type { ChargerController, ChargerEvent, ChargerReading } from './charger.js';
+import type { ChargerController, ChargerEvent, ChargerReading, ChargerSignedReading } from './charger.js';
 import { signedReceipt } from './messages.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { ActiveSession, EndReason, Publish } from './active-session.js';
 
@@ -68,6 +68,42 @@ export class ChargingSessions {
     this.starts.start(auth, charger, requestedAt);
   }
 
+  /**
+   * Takes back a session a previous run left open, where its charger can (an OCPP station's transaction outlives
+   * the gateway): it runs on with its stored signing state, readings and stop. False: the recovery closes it.
+   */
+  resume(record: SessionRecord, charger: ChargerController | undefined): boolean {
+    if (!charger?.resume || record.chargerBinding === null) return false;
+    let signed: ChargerSignedReading[] = [];
+    try {
+      signed = record.chargerSigned ? (JSON.parse(record.chargerSigned) as ChargerSignedReading[]) : [];
+    } catch {
+      this.options.log.warn({ sid: record.sid }, 'charger-signed readings on record are not JSON');
+    }
+    if (!charger.resume(record.sid, record.chargerBinding, signed)) return false;
+    const active: ActiveSession = {
+      record,
+      signer: new PileSession({
+        sid: record.sid,
+        sk: record.sk,
+        meterSeq: record.meterSeq,
+        stopSeq: record.stopSeq,
+      }),
+      charger,
+      lastSignedAt: this.options.now(),
+      chargerSigned: signed.length,
+      chargerBinding: record.chargerBinding,
+    };
+    active.timer = setInterval(() => this.meter(active), this.options.meterIntervalMs);
+    this.sessions.set(record.sid, active);
+    this.options.metrics.activeSessions.inc();
+    this.options.log.warn(
+      { sid: record.sid, vid: record.vid, connector: record.connector, wh: record.lastWh },
+      'resumed a session left open by a restart',
+    );
+    return true;
+  }
+
   /** The session runs: readings every meterIntervalMs, counted and logged off the handshake's path. */
   private activate(active: ActiveSession): void {
     const auth = active.record;
@@ -103,7 +139,7 @@ export class ChargingSessions {
       });
       this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at);
       active.lastSignedAt = at;
-      this.recordChargerSigned(active);
+      this.recordChargerState(active);
       const powerChanged = active.record.lastW !== reading.w;
       active.record.meterSeq = message.seq;
       active.record.lastWh = wh;
@@ -118,8 +154,13 @@ export class ChargingSessions {
     }
   }
 
-  /** Keeps the charger's own signed readings on the session record, unchanged, as they arrive. */
-  private recordChargerSigned(active: ActiveSession): void {
+  /** Keeps the charger's binding and its own signed readings (unchanged) on the session record as they come. */
+  private recordChargerState(active: ActiveSession): void {
+    const binding = active.charger.binding?.();
+    if (binding !== undefined && binding !== active.chargerBinding) {
+      this.options.store.recordChargerBinding(active.record.sid, binding);
+      active.chargerBinding = binding;
+    }
     const signed = active.charger.signedReadings?.();
     if (!signed || signed.length === active.chargerSigned) return;
     this.options.store.recordChargerSigned(active.record.sid, JSON.stringify(signed));
@@ -191,7 +232,7 @@ export class ChargingSessions {
     const endedAt = this.options.now();
     const payload = signedReceipt(active.signer, active.record, reason, wh, endedAt);
     try {
-      this.recordChargerSigned(active);
+      this.recordChargerState(active);
       this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq);
     } catch (error) {
       // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a

@@ -97,7 +97,16 @@ export async function startGateway(
     chargerFactory: options.chargerFactory,
     limits: options.limits,
   });
-  const recovery = new Recovery({ store, serves: (pid) => piles.serves(pid), publish, now, metrics, logger });
+  // Before the OCPP endpoint opens: a station that reconnects finds its transaction's session already back.
+  const recovery = new Recovery({
+    store,
+    serves: (pid) => piles.serves(pid),
+    resume: (record) => piles.resume(record),
+    publish,
+    now,
+    metrics,
+    logger,
+  });
   const units: GatewayUnits = {
     gid,
     piles,

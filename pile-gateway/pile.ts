@@ -20,7 +20,7 @@ import { ChargingSessions, type EndReason, type Publish } from './charging-sessi
 import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export type { EndReason, Publish } from './charging-sessions.js';
 
@@ -165,6 +165,11 @@ export class PileRuntime {
     const requestedAt = this.requestedAt.get(session.sid);
     this.requestedAt.delete(session.sid);
     this.charging.start(session, this.chargers.get(session.connector), requestedAt);
+  }
+
+  /** Takes back a session a previous run left open, where its charger can (ChargingSessions.resume). */
+  resume(record: SessionRecord): boolean {
+    return this.charging.resume(record, this.chargers.get(record.connector));
   }
 
   /** Ends every open session (graceful shutdown). */

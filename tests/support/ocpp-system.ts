@@ -124,6 +124,13 @@ export class OcppSystem {
     }
   }
 
+  /** The gateway process dies without ending anything: its store keeps the open records (a crash, SIGKILL). */
+  async crashGateway(): Promise<void> {
+    for (const pile of this.gateway.piles.values())
+      (pile as unknown as { charging: { endAll(): void } }).charging.endAll = () => undefined;
+    await this.gateway.close();
+  }
+
   async close(): Promise<void> {
     for (const s of this.stations.splice(0)) await s.close();
     for (const v of this.vehicles.splice(0)) await v.close();
