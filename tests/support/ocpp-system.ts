@@ -50,8 +50,9 @@ export class OcppSystem {
     return `mqtt://127.0.0.1:${this.broker.mqttPort}`;
   }
 
+  /** ws://, or wss:// when the endpoint has TLS */
   get endpoint(): string {
-    return `ws://127.0.0.1:${this.gateway.ocppPort}/ocpp`;
+    return `${this.ocpp.tls ? 'wss' : 'ws'}://127.0.0.1:${this.gateway.ocppPort}/ocpp`;
   }
 
   async start(): Promise<this> {
