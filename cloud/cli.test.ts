@@ -102,6 +102,10 @@ describe('evauth-cloud CLI (real process)', () => {
     expect(chargers.P1).toEqual(printed);
     expect(chargers.P7).toMatchObject({ kind: 'ocpp', stationId: 'CS-7' });
     expect(chargers.P7.password).not.toBe(printed.password);
+    // the registry shows which station a pile is, never its password
+    const shown = cli('--data', dir, 'show', 'pile', 'P7').stdout;
+    expect(JSON.parse(shown)).toMatchObject({ pid: 'P7', ocpp_station: 'CS-7' });
+    expect(shown).not.toContain(chargers.P7.password);
     // the same passwords on every export (the stations were configured with them), sealed in the registry
     expect(exported().piles).toEqual(config.piles);
     const db = readFileSync(join(dir, 'cloud.db'));

@@ -26,6 +26,7 @@ const LISTS: Record<string, (tx: CloudReads) => Promise<Row[]>> = {
         'price_per_kwh',
         'currency',
         'connectors',
+        'ocpp_station',
       ]),
     ),
   gateways: async (tx) => {
@@ -73,6 +74,7 @@ const SHOW: Record<string, (tx: CloudReads, id: string) => Promise<Row | undefin
         'key_offset',
         'control_seq',
         'control_state',
+        'ocpp_station',
       ])
     );
   },
