@@ -58,6 +58,8 @@ export class ChargingSessions {
     if (!active) return;
     if (event.kind === 'meter') {
       if (this.options.now() - active.lastSignedAt >= this.options.meterIntervalMs / 4) this.meter(active);
+      // Not signed yet, but what a restart needs (the transaction's start) is stored as soon as it is known.
+      else this.recordChargerState(active);
     } else if (event.kind === 'ended') this.endSession(active, event.reason);
     else if (event.kind === 'unplugged') this.endSession(active, 'unplugged');
     else if (event.kind === 'faulted') this.endSession(active, 'fault');

@@ -28,9 +28,15 @@ const until = async (check: () => boolean, ms = 3000) => {
 };
 
 /** The restarted gateway listens where the station reconnects. */
-async function restartingSystem(pid: string, stationId: string, ocpp: Record<string, unknown> = {}) {
+async function restartingSystem(
+  pid: string,
+  stationId: string,
+  ocpp: Record<string, unknown> = {},
+  meterIntervalMs?: number,
+) {
   const pile = ocppPile(pid, stationId);
-  return { pile, system: await new OcppSystem([pile], { port: await freePort(), ...ocpp }).start() };
+  const system = new OcppSystem([pile], { port: await freePort(), ...ocpp }, meterIntervalMs);
+  return { pile, system: await system.start() };
 }
 
 describe('gateway restart mid-session on OCPP', () => {
@@ -93,6 +99,34 @@ describe('gateway restart mid-session on OCPP', () => {
     expect(receipt.receipt.reason).toBe('charger-stopped');
     expect(receipt.receipt.wh).toBe(ended.endRegister - ended.startRegister);
     expect(session.rejected).toEqual([]);
+  });
+
+  it('takes back a session that crashed right after its start, before any reading was signed again', async () => {
+    // Readings every 4 s: none is signed between the start and the crash.
+    const started = await restartingSystem('R4', 'CS-R4', {}, 4000);
+    system = started.system;
+    const station = await system.station('CS-R4', 'ocpp2.0.1');
+    const car = await system.vehicle('car-r4', started.pile);
+    await station.plug(1);
+    const outcome = await car.authenticate('R4', 1);
+    if (!outcome.ok) throw new Error(outcome.message);
+    // The station's Started event (with the start register) is answered: the crash comes at once after it.
+    await until(() => station.answers.some((a) => a.method === 'TransactionEvent'));
+    await station.disconnect();
+    await system.crashGateway();
+    await system.startGateway();
+    await station.reconnect();
+    // it runs on (had it not been taken back, it would have ended with reason gateway-restart)
+    const next = await Promise.race([
+      outcome.session.once('meter').then(() => 'meter'),
+      outcome.session.ended.then((end) => end.receipt.reason),
+    ]);
+    expect(next).toBe('meter');
+    while ((outcome.session.lastMeter?.reading.wh ?? 0) < 10) await outcome.session.once('meter');
+    const receipt = await outcome.session.stop();
+    const ended = station.ended[0]!;
+    expect(receipt.receipt.reason).toBe('stopped');
+    expect(receipt.receipt.wh).toBe(ended.endRegister - ended.startRegister);
   });
 
   it('ends the taken-back session after the grace when the station does not come back', async () => {

@@ -44,6 +44,7 @@ export class OcppSystem {
   constructor(
     readonly piles: TestPile[],
     private readonly ocpp: Record<string, unknown> = {},
+    private readonly meterIntervalMs = 200,
   ) {}
 
   get url(): string {
@@ -67,7 +68,7 @@ export class OcppSystem {
       mqttUrl: this.url,
       password: PASSWORD,
       piles: this.piles,
-      meterIntervalMs: 200,
+      meterIntervalMs: this.meterIntervalMs,
       ocpp: { answerWithinMs: 1500, startTimeoutMs: 3000, stopTimeoutMs: 2000, ...this.ocpp },
     });
     await this.startGateway();
