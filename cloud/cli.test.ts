@@ -69,7 +69,80 @@ describe('evauth-cloud CLI (real process)', () => {
     );
   });
 
+  it('registers OCPP stations and exports their endpoint and passwords, kept across re-exports', () => {
+    const add = cli(
+      '--data',
+      dir,
+      'pile',
+      'add',
+      'P7',
+      '--site',
+      'A',
+      '--gateway',
+      'G1',
+      '--ocpp-station',
+      'CS-7',
+    );
+    expect(add.code).toBe(0);
+    const set = cli('--data', dir, 'pile', 'set-charger', 'P1', '--ocpp', 'CS-1');
+    expect(set.code).toBe(0);
+    const printed = JSON.parse(set.stdout);
+    expect(printed).toMatchObject({ kind: 'ocpp', stationId: 'CS-1' });
+    expect(printed.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const out = join(dir, 'gw-ocpp');
+    const exported = () => {
+      const run = cli(
+        ...['--data', dir, 'gateway', 'export', 'G1', '--out', out, '--ocpp-host', '0.0.0.0'],
+        ...['--ocpp-port', '9443', '--ocpp-tls-cert', 'ocpp-cert.pem', '--ocpp-tls-key', 'ocpp-key.pem'],
+      );
+      expect(run.code).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    };
+    const config = exported();
+    expect(config.ocpp).toEqual({
+      host: '0.0.0.0',
+      port: 9443,
+      tls: { cert: 'ocpp-cert.pem', key: 'ocpp-key.pem' },
+    });
+    const chargers = Object.fromEntries(
+      config.piles.map((p: { pid: string; charger?: unknown }) => [p.pid, p.charger]),
+    );
+    expect(chargers.P1).toEqual(printed);
+    expect(chargers.P7).toMatchObject({ kind: 'ocpp', stationId: 'CS-7' });
+    expect(chargers.P7.password).not.toBe(printed.password);
+    // the registry shows which station a pile is, never its password
+    const shown = cli('--data', dir, 'show', 'pile', 'P7').stdout;
+    expect(JSON.parse(shown)).toMatchObject({ pid: 'P7', ocpp_station: 'CS-7' });
+    expect(shown).not.toContain(chargers.P7.password);
+    // the same passwords on every export (the stations were configured with them), sealed in the registry
+    expect(exported().piles).toEqual(config.piles);
+    const db = readFileSync(join(dir, 'cloud.db'));
+    expect(db.includes(Buffer.from(printed.password))).toBe(false);
+  }, 90_000); // several CLI processes: on a loaded machine each takes seconds
+
+  it('gives a station a new password only when asked, one pile per station, and the simulator back', () => {
+    const printed = JSON.parse(cli('--data', dir, 'pile', 'set-charger', 'P1', '--ocpp', 'CS-1').stdout);
+    const out = join(dir, 'gw-ocpp');
+    const renewed = JSON.parse(
+      cli('--data', dir, 'pile', 'set-charger', 'P1', '--ocpp', 'CS-1', '--new-password').stdout,
+    );
+    expect(renewed.password).not.toBe(printed.password);
+    const taken = cli('--data', dir, 'pile', 'set-charger', 'P1', '--ocpp', 'CS-7');
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toMatch(/station CS-7 already serves pile P7/);
+    expect(cli('--data', dir, 'pile', 'set-charger', 'P1', '--simulator').code).toBe(0);
+    expect(cli('--data', dir, 'pile', 'set-charger', 'P7', '--simulator').code).toBe(0);
+    const plain = cli('--data', dir, 'gateway', 'export', 'G1', '--out', out);
+    expect(plain.code).toBe(0);
+    const simulated = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(simulated.ocpp).toBeUndefined();
+    expect(simulated.piles.every((p: { charger?: unknown }) => p.charger === undefined)).toBe(true);
+  }, 90_000);
+
   it.each([
+    ['bad station id', ['pile', 'set-charger', 'P1', '--ocpp', 'CS 1/x'], /station id "CS 1\/x" must be/],
+    ['no charger named', ['pile', 'set-charger', 'P1'], /say which charger/],
+    ['half a TLS pair', ['gateway', 'export', 'G1', '--ocpp-tls-cert', 'c.pem'], /go together/],
     ['unknown vehicle', ['grant', 'NOPE', '--pile', 'P1'], /unknown vehicle NOPE/],
     ['malformed vehicle id', ['vehicle', 'add', 'bad/id'], /vehicle id "bad\/id" must match/],
     ['malformed pile id option', ['grant', 'V1', '--pile', 'P 1'], /must match/],

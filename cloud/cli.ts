@@ -8,6 +8,7 @@ import { parseOcmfPublicKey } from '../node/receipt-signing.js';
 import { isValidId, parseBrokerUrls } from '../shared/index.js';
 import { writeGatewayExport } from './export.js';
 import { exportMosquitto } from './mosquitto.js';
+import { DEFAULT_OCPP_PORT, type OcppEndpointOptions } from './ocpp-stations.js';
 import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
 import { operatorSignKey } from './signing-keys.js';
 import {
@@ -123,6 +124,7 @@ pile
     '--sign-key <key>',
     'the public key of a P-256 receipt signing key made on the pile (SEC1 base64url or hex, or PEM); default: the cloud makes one',
   )
+  .option('--ocpp-station <id>', 'its charger is this OCPP charging station (default: the simulator)')
   .action(async (pid: string, o) => {
     checkId('pile id', pid);
     // checked before the registry is opened: a bad key stores nothing
@@ -140,10 +142,52 @@ pile
           connectors: Array.from({ length: o.connectors }, (_, i) => ({ id: i + 1, maxW: o.maxPower })),
           pricePerKWh: o.price,
           currency: o.currency,
+          ...(o.ocppStation !== undefined ? { ocppStation: o.ocppStation } : {}),
         }),
       ),
     );
   });
+pile
+  .command('set-charger <pid>')
+  .description(
+    'say what charges at the pile: an OCPP station (its password is made once and kept) or the simulator; prints the config entry',
+  )
+  .addOption(new Option('--ocpp <stationId>', 'the OCPP charging station').conflicts(['simulator']))
+  .option('--simulator', 'the simulated charger')
+  .option('--new-password', 'give the station a new password (then configure the station and re-export)')
+  .action(async (pid: string, o: { ocpp?: string; simulator?: boolean; newPassword?: boolean }) => {
+    checkId('pile id', pid);
+    if (o.ocpp === undefined && !o.simulator)
+      throw new UsageError('say which charger: --ocpp <stationId> or --simulator');
+    const entry = await withRegistry((r) =>
+      r.setPileCharger(pid, o.ocpp ?? null, { newPassword: o.newPassword ?? false }),
+    );
+    out(entry ?? { kind: 'simulator' });
+  });
+
+interface ExportCliOptions {
+  mqttUrl: string;
+  out?: string;
+  httpPort: number;
+  ocppHost?: string;
+  ocppPort?: number;
+  ocppTlsCert?: string;
+  ocppTlsKey?: string;
+}
+
+/** The OCPP endpoint options of `gateway export`, if any was given. */
+function ocppEndpointOption(o: ExportCliOptions): OcppEndpointOptions | undefined {
+  if ((o.ocppTlsCert === undefined) !== (o.ocppTlsKey === undefined))
+    throw new UsageError('--ocpp-tls-cert and --ocpp-tls-key go together');
+  if (o.ocppHost === undefined && o.ocppPort === undefined && o.ocppTlsCert === undefined) return undefined;
+  return {
+    ...(o.ocppHost !== undefined ? { host: o.ocppHost } : {}),
+    ...(o.ocppPort !== undefined ? { port: o.ocppPort } : {}),
+    ...(o.ocppTlsCert !== undefined && o.ocppTlsKey !== undefined
+      ? { tls: { cert: o.ocppTlsCert, key: o.ocppTlsKey } }
+      : {}),
+  };
+}
 
 pile
   .command('rotate-sign-key <pid>')
@@ -182,13 +226,19 @@ gateway
   .option('--mqtt-url <urls>', 'broker URL (a cluster: every node, comma-separated)', 'mqtt://127.0.0.1:1883')
   .option('--out <dir>', 'output folder (default <data>/gateways/<gid>)')
   .option('--http-port <port>', 'gateway HTTP port (/healthz, /metrics)', intArg(0, 65535), 9464)
-  .action(async (gid: string, o: { mqttUrl: string; out?: string; httpPort: number }) => {
+  .option('--ocpp-host <host>', 'address the OCPP endpoint listens on (stations reach it there)')
+  .option('--ocpp-port <port>', `OCPP endpoint port (default ${DEFAULT_OCPP_PORT})`, intArg(0, 65535))
+  .option('--ocpp-tls-cert <file>', 'wss:// (security profile 2): certificate PEM, relative to the config')
+  .option('--ocpp-tls-key <file>', 'its private key PEM, relative to the config')
+  .action(async (gid: string, o: ExportCliOptions) => {
     checkId('gateway id', gid);
+    const ocpp = ocppEndpointOption(o);
     const configPath = await withRegistry((r) =>
       writeGatewayExport(r, gid, {
         mqttUrl: parseBrokerUrls(o.mqttUrl),
         outDir: o.out ?? join(dataDir(), 'gateways', gid),
         httpPort: o.httpPort,
+        ...(ocpp ? { ocpp } : {}),
       }),
     );
     out(configPath);

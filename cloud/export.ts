@@ -10,6 +10,7 @@ import {
   signKeyOf,
   usernames,
 } from '../shared/index.js';
+import { type OcppEndpointOptions, ocppChargerOf, ocppEndpointConfig } from './ocpp-stations.js';
 import type { Registry } from './registry.js';
 
 export interface GatewayExportOptions {
@@ -18,6 +19,8 @@ export interface GatewayExportOptions {
   outDir: string;
   httpPort?: number;
   meterIntervalMs?: number;
+  /** the OCPP endpoint for the gateway's stations (written anyway, with defaults, when it has OCPP piles) */
+  ocpp?: OcppEndpointOptions;
 }
 
 /** What an earlier export wrote in this config file, if any: its MQTT password and operator token. */
@@ -86,6 +89,7 @@ export async function writeGatewayExport(
   }
   const nodes = brokerNodes(options.mqttUrl);
   const piles = await registry.store.read((tx) => tx.pilesOfGateway(gid));
+  const chargers = piles.map((p) => ocppChargerOf(registry.masterKey, p));
   const config = {
     v: 1,
     gid,
@@ -94,13 +98,15 @@ export async function writeGatewayExport(
     dataDir: 'data',
     http: { host: '127.0.0.1', port: options.httpPort ?? 9464, token: operatorToken(earlier.token) },
     meterIntervalMs: options.meterIntervalMs ?? 5000,
-    piles: piles.map((p) => ({
+    ...ocppEndpointConfig(options.ocpp, chargers.some(Boolean)),
+    piles: piles.map((p, i) => ({
       pid: p.pid,
       connectors: (JSON.parse(p.connectors) as { id: number; maxW: number }[]).map((c) => ({
         id: c.id,
         maxW: c.maxW,
       })),
       tariff: { pricePerKWh: p.price_per_kwh, currency: p.currency },
+      ...(chargers[i] ? { charger: chargers[i] } : {}),
     })),
   };
   const keystorePath = join(options.outDir, 'keystore.json');

@@ -38,6 +38,8 @@ export interface PileSpec {
    * without it the cloud makes the pile a key.
    */
   signKey?: string;
+  /** the pile's charger is this OCPP station (cloud/ocpp-stations.ts); default: the simulator */
+  ocppStation?: string;
 }
 
 export interface GrantSpec {

@@ -25,6 +25,7 @@ import {
   revokeVehicle,
 } from './grants.js';
 import { loginRow, passwordMatches } from './logins.js';
+import { assignCharger, type OcppChargerEntry, requireStationId, setPileCharger } from './ocpp-stations.js';
 import {
   type GrantSpec,
   type PileRow,
@@ -211,6 +212,7 @@ export class Registry implements CloudData {
     for (const { pid, spec } of piles) {
       requireId(pid, 'pile id');
       if (spec.gid !== undefined) requireId(spec.gid, 'gateway id');
+      if (spec.ocppStation !== undefined) requireStationId(spec.ocppStation);
       validatePileSpec(spec);
     }
     const rootKeys = piles.map(() => randomBytes(32));
@@ -244,6 +246,8 @@ export class Registry implements CloudData {
           site: spec.site,
           signKey: signingKeys[i]!.signKey,
         });
+        if (spec.ocppStation !== undefined)
+          await assignCharger(tx, this.masterKey, pid, spec.ocppStation, { nowMs });
       }
     });
     mkdirSync(join(this.dataDir, 'provisioning', 'piles'), { recursive: true, mode: 0o700 });
@@ -265,6 +269,15 @@ export class Registry implements CloudData {
       );
       return entry;
     });
+  }
+
+  /** Makes the pile's charger an OCPP station (null: the simulator); returns its config entry with the password. */
+  setPileCharger(
+    pid: string,
+    stationId: string | null,
+    options: { newPassword?: boolean } = {},
+  ): Promise<OcppChargerEntry | undefined> {
+    return setPileCharger(this.store, this.masterKey, pid, stationId, options);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   aeadSeal,
   b64uEncode,
   tryB64uDecode,
+  utf8Decode,
   utf8ToBytes,
 } from '../shared/index.js';
 
@@ -56,7 +57,7 @@ export function openSecret(masterKey: Uint8Array, purpose: string, id: string, b
   return plain;
 }
 
-/** The master key and what it seals: vehicle keys, pile root keys and signing keys, each bound to its owner's id. */
+/** The master key and what it seals: vehicle keys, pile root keys, signing keys and station passwords, each bound to its owner's id. */
 export class MasterKey {
   constructor(private readonly key: Uint8Array) {}
 
@@ -87,5 +88,14 @@ export class MasterKey {
 
   openPileSigningKey(pid: string, sealed: Uint8Array): Uint8Array {
     return openSecret(this.key, 'pile-signing-key', pid, sealed);
+  }
+
+  /** The HTTP Basic password of the OCPP station behind pile `pid`. */
+  sealStationPassword(pid: string, password: string): Buffer {
+    return sealSecret(this.key, 'ocpp-station-password', pid, utf8ToBytes(password));
+  }
+
+  openStationPassword(pid: string, sealed: Uint8Array): string {
+    return utf8Decode(openSecret(this.key, 'ocpp-station-password', pid, sealed));
   }
 }

@@ -26,6 +26,7 @@ const LISTS: Record<string, (tx: CloudReads) => Promise<Row[]>> = {
         'price_per_kwh',
         'currency',
         'connectors',
+        'ocpp_station',
       ]),
     ),
   gateways: async (tx) => {
@@ -74,6 +75,7 @@ const SHOW: Record<string, (tx: CloudReads, id: string) => Promise<Row | undefin
         'control_seq',
         'control_state',
         'sign_key',
+        'ocpp_station',
       ])
     );
   },

@@ -25,6 +25,8 @@ export interface ActiveSession {
   lastSignedAt: number;
   /** how many charger-signed readings are on record */
   chargerSigned: number;
+  /** the charger's binding as last stored (ChargerController.binding) */
+  chargerBinding?: string;
 }
 
 /** The durable record of a session whose handshake just succeeded: open, nothing metered yet. */
@@ -51,5 +53,6 @@ export function openingRecord(pid: string, auth: AuthorizedSession): SessionReco
     endedAt: null,
     receipt: null,
     chargerSigned: null,
+    chargerBinding: null,
   };
 }

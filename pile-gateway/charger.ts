@@ -91,6 +91,17 @@ export interface ChargerController {
   read(): ChargerReading;
   /** The readings the charger's own meter signed during the present session (unchanged), if any. */
   signedReadings?(): readonly ChargerSignedReading[];
+  /**
+   * How the charger runs the present session, as text the gateway stores with the session record (an OCPP
+   * station's transaction id and start register); undefined until it is known. With `resume`, a charger whose
+   * sessions outlive the gateway process lets a restarted gateway take them back instead of ending them.
+   */
+  binding?(): string | undefined;
+  /**
+   * Takes back a session a previous run of the gateway left open, from its stored binding and the charger-signed
+   * readings already on record; false if it cannot (the gateway then ends the session with its last reading).
+   */
+  resume?(sid: string, binding: string, signed: readonly ChargerSignedReading[]): boolean;
   /** Events the gateway must act on (cable pulled, fault raised or cleared). Returns an unsubscribe. */
   onEvent(listener: (event: ChargerEvent) => void): () => void;
 }

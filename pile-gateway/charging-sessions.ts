@@ -13,7 +13,7 @@ import {
   unixSeconds,
 } from '../shared/index.js';
 import type { ActiveSession, EndReason, Publish } from './active-session.js';
-import type { ChargerController, ChargerEvent, ChargerReading } from './charger.js';
+import type { ChargerController, ChargerEvent, ChargerReading, ChargerSignedReading } from './charger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { SessionStarts } from './session-start.js';
 import type { PileReceipts } from './signed-receipts.js';
@@ -74,6 +74,8 @@ export class ChargingSessions {
     }
     if (event.kind === 'meter') {
       if (this.options.now() - active.lastSignedAt >= this.options.meterIntervalMs / 4) this.meter(active);
+      // Not signed yet, but what a restart needs (the transaction's start) is stored as soon as it is known.
+      else this.recordChargerState(active);
     } else if (event.kind === 'ended') this.endSession(active, event.reason);
     else if (event.kind === 'unplugged') this.endSession(active, 'unplugged');
     else if (event.kind === 'faulted') this.endSession(active, 'fault');
@@ -82,6 +84,42 @@ export class ChargingSessions {
   /** Opens the session of a handshake that succeeded (see SessionStarts: its auth.result goes out on commit). */
   start(auth: AuthorizedSession, charger: ChargerController | undefined, requestedAt?: number): void {
     this.starts.start(auth, charger, requestedAt);
+  }
+
+  /**
+   * Takes back a session a previous run left open, where its charger can (an OCPP station's transaction outlives
+   * the gateway): it runs on with its stored signing state, readings and stop. False: the recovery closes it.
+   */
+  resume(record: SessionRecord, charger: ChargerController | undefined): boolean {
+    if (!charger?.resume || record.chargerBinding === null) return false;
+    let signed: ChargerSignedReading[] = [];
+    try {
+      signed = record.chargerSigned ? (JSON.parse(record.chargerSigned) as ChargerSignedReading[]) : [];
+    } catch {
+      this.options.log.warn({ sid: record.sid }, 'charger-signed readings on record are not JSON');
+    }
+    if (!charger.resume(record.sid, record.chargerBinding, signed)) return false;
+    const active: ActiveSession = {
+      record,
+      signer: new PileSession({
+        sid: record.sid,
+        sk: record.sk,
+        meterSeq: record.meterSeq,
+        stopSeq: record.stopSeq,
+      }),
+      charger,
+      lastSignedAt: this.options.now(),
+      chargerSigned: signed.length,
+      chargerBinding: record.chargerBinding,
+    };
+    active.timer = setInterval(() => this.meter(active), this.options.meterIntervalMs);
+    this.sessions.set(record.sid, active);
+    this.options.metrics.activeSessions.inc();
+    this.options.log.warn(
+      { sid: record.sid, vid: record.vid, connector: record.connector, wh: record.lastWh },
+      'resumed a session left open by a restart',
+    );
+    return true;
   }
 
   /** The session runs: readings every meterIntervalMs, counted and logged off the handshake's path. */
@@ -119,7 +157,7 @@ export class ChargingSessions {
       });
       this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at);
       active.lastSignedAt = at;
-      this.recordChargerSigned(active);
+      this.recordChargerState(active);
       const powerChanged = active.record.lastW !== reading.w;
       active.record.meterSeq = message.seq;
       active.record.lastWh = wh;
@@ -135,8 +173,13 @@ export class ChargingSessions {
     }
   }
 
-  /** Keeps the charger's own signed readings on the session record, unchanged, as they arrive. */
-  private recordChargerSigned(active: ActiveSession): void {
+  /** Keeps the charger's binding and its own signed readings (unchanged) on the session record as they come. */
+  private recordChargerState(active: ActiveSession): void {
+    const binding = active.charger.binding?.();
+    if (binding !== undefined && binding !== active.chargerBinding) {
+      this.options.store.recordChargerBinding(active.record.sid, binding);
+      active.chargerBinding = binding;
+    }
     const signed = active.charger.signedReadings?.();
     if (!signed || signed.length === active.chargerSigned) return;
     this.options.store.recordChargerSigned(active.record.sid, JSON.stringify(signed));
@@ -215,7 +258,7 @@ export class ChargingSessions {
       active.charger.signedReadings?.(),
     );
     try {
-      this.recordChargerSigned(active);
+      this.recordChargerState(active);
       this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq, page);
     } catch (error) {
       // No receipt goes out that is not on record: the session stays open, the vehicle's repeated stop (or a

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as v from 'valibot';
 import { receiptSigningKey } from '../node/receipt-signing.js';
-import { b64uDecode, ID_PATTERN, parsePileKeystoreEntry } from '../shared/index.js';
+import { b64uDecode, ID_PATTERN, OCPP_IDENTITY_PATTERN, parsePileKeystoreEntry } from '../shared/index.js';
 
 const id = v.pipe(v.string(), v.regex(ID_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$'));
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -21,10 +21,7 @@ const ChargerSchema = v.variant('kind', [
   v.object({
     kind: v.literal('ocpp'),
     /** the station's OCPP identity: it connects to ws://host:port/ocpp/{stationId} */
-    stationId: v.pipe(
-      v.string(),
-      v.regex(/^[A-Za-z0-9*._:+|@-]{1,48}$/, 'must be 1-48 OCPP identity characters'),
-    ),
+    stationId: v.pipe(v.string(), v.regex(OCPP_IDENTITY_PATTERN, 'must be 1-48 OCPP identity characters')),
     /** its HTTP Basic password (security profile 1): 16-40 characters, as OCPP's AuthorizationKey */
     password: v.pipe(v.string(), v.minLength(16), v.maxLength(40)),
   }),

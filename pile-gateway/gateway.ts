@@ -100,9 +100,11 @@ export async function startGateway(
     chargerFactory: options.chargerFactory,
     limits: options.limits,
   });
+  // Before the OCPP endpoint opens: a station that reconnects finds its transaction's session already back.
   const recovery = new Recovery({
     store,
     serves: (pid) => piles.serves(pid),
+    resume: (record) => piles.resume(record),
     receipts: (pid) => piles.runtimes.get(pid)!.receipts,
     publish,
     now,

@@ -196,6 +196,11 @@ export class PileRuntime {
     this.charging.start(session, this.chargers.get(session.connector), requestedAt);
   }
 
+  /** Takes back a session a previous run left open, where its charger can (ChargingSessions.resume). */
+  resume(record: SessionRecord): boolean {
+    return this.charging.resume(record, this.chargers.get(record.connector));
+  }
+
   /** Ends every open session (graceful shutdown). */
   endAll(reason: EndReason): void {
     this.charging.endAll(reason);

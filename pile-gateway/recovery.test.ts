@@ -89,4 +89,27 @@ describe('Recovery', () => {
     expect(published).toHaveLength(1);
     store.closeDatabase();
   });
+
+  it('leaves the sessions it could take back open and closes only the rest', () => {
+    const store = new SessionStore(tempDir('recovery'));
+    const resumable = openSession(store, 'RP-2', 'car-d');
+    const closable = openSession(store, 'RP-2', 'car-e');
+    const published: string[] = [];
+    const recovery = new Recovery({
+      store,
+      serves: () => true,
+      resume: (record) => record.sid === resumable.sid,
+      receipts: () => new PileReceipts({ pid: 'RP-2', store, log: pino({ level: 'silent' }) }),
+      publish: (topic) => published.push(topic),
+      now: Date.now,
+      metrics: createMetrics('gw-r2'),
+      logger: pino({ level: 'silent' }),
+    });
+    expect(recovery.resumed).toBe(1);
+    expect(recovery.closeLeftOpen()).toBe(1);
+    expect(published).toEqual([topics.vehicleSession('car-e')]);
+    expect(store.get(resumable.sid)?.state).toBe('open');
+    expect(store.get(closable.sid)?.state).toBe('closed');
+    store.closeDatabase();
+  });
 });

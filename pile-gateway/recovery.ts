@@ -1,8 +1,9 @@
 /**
  * Recovery after a restart: every session a previous run of this gateway left open (crash, SIGKILL, power loss)
- * is found at start and closed once, on the first connection to the broker, with its last signed reading. The receipt is MACed
- * with the stored SK, so the vehicle can verify it, signed in OCMF like any other, and sent to the vehicle;
- * reason `gateway-restart`.
+ * is found at start. One whose charger outlives the gateway (an OCPP station: its transaction ran on) is taken
+ * back at once, before the station can reconnect, and runs on from the station's reports. Every other is closed
+ * once, on the first connection to the broker, with its last signed reading: the receipt is MACed with the
+ * stored SK, so the vehicle can verify it, signed in OCMF like any other, and sent to the vehicle; reason `gateway-restart`.
  */
 import type { Logger } from 'pino';
 import { PileSession, topics } from '../shared/index.js';
@@ -17,6 +18,8 @@ export interface RecoveryOptions {
   serves(pid: string): boolean;
   /** the receipts of a pile this gateway serves */
   receipts(pid: string): PileReceipts;
+  /** takes the session back where its charger can; false: it is closed */
+  resume?(record: SessionRecord): boolean;
   publish: Publish;
   now: () => number;
   metrics: GatewayMetrics;
@@ -27,11 +30,22 @@ export class Recovery {
   private readonly options: RecoveryOptions;
   private leftOpen: SessionRecord[];
 
-  /** Finds the sessions left open now, at start, before this run can open any of its own. */
+  /** how many sessions were taken back at start */
+  resumed = 0;
+
+  /**
+   * Finds the sessions left open now, at start, before this run can open any of its own, and takes back those
+   * whose charger can.
+   */
   constructor(options: RecoveryOptions) {
     this.options = options;
+    this.leftOpen = [];
     // One query for all piles: per pile it was a scan of every open session for each of them.
-    this.leftOpen = options.store.openSessions().filter((record) => options.serves(record.pid));
+    for (const record of options.store.openSessions()) {
+      if (!options.serves(record.pid)) continue;
+      if (options.resume?.(record)) this.resumed++;
+      else this.leftOpen.push(record);
+    }
   }
 
   /** Closes them and sends their receipts (once: later calls close nothing); returns how many. */

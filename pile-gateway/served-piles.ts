@@ -11,7 +11,7 @@ import type { LoadedGatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { OcppStation } from './ocpp/station.js';
 import { PileRuntime } from './pile.js';
-import type { SessionStore } from './store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 import { VehicleSessions } from './vehicle-sessions.js';
 
 /** Every pile's auth and control topic: the gateway's subscriptions. */
@@ -85,6 +85,11 @@ export class ServedPiles {
 
   serves(pid: string): boolean {
     return this.runtimes.has(pid);
+  }
+
+  /** Takes back a session a previous run left open at one of these piles, where its charger can. */
+  resume(record: SessionRecord): boolean {
+    return this.runtimes.get(record.pid)?.resume(record) ?? false;
   }
 
   /** Hands one MQTT message to its pile. One bad message must never take the gateway down. */

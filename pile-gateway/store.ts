@@ -40,6 +40,8 @@ export interface SessionRecord {
   receipt: string | null;
   /** the charger's own signed readings (JSON array of ChargerSignedReading, OCMF as the meter sent it) */
   chargerSigned: string | null;
+  /** what the charger needs to take the session back after a restart (OCPP: its transaction and start register) */
+  chargerBinding: string | null;
 }
 
 interface Row {
@@ -64,6 +66,7 @@ interface Row {
   ended_at: number | null;
   receipt: string | null;
   charger_signed: string | null;
+  charger_binding: string | null;
 }
 
 function fromRow(r: Row): SessionRecord {
@@ -89,6 +92,7 @@ function fromRow(r: Row): SessionRecord {
     endedAt: r.ended_at,
     receipt: r.receipt,
     chargerSigned: r.charger_signed,
+    chargerBinding: r.charger_binding,
   };
 }
 
@@ -102,6 +106,7 @@ export class SessionStore {
   private readonly receiptPageStmt: Database.Statement;
   private readonly lastReceiptPageStmt: Database.Statement;
   private readonly closeWithPage: (close: () => void, pid: string, pg: number) => void;
+  private readonly chargerBindingStmt: Database.Statement;
   // Prepared once: a statement prepared per call keeps its native memory until the JS object is collected,
   // which for 10,000 piles loading their control state at start was ~136 MB of RSS.
   private readonly getStmt: Database.Statement;
@@ -145,6 +150,8 @@ export class SessionStore {
     const columns = this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'charger_signed'))
       this.db.exec('ALTER TABLE sessions ADD COLUMN charger_signed TEXT');
+    if (!columns.some((c) => c.name === 'charger_binding'))
+      this.db.exec('ALTER TABLE sessions ADD COLUMN charger_binding TEXT');
     this.insertStmt = this.db.prepare(
       `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_wh, max_w, price_per_kwh, currency,
         started_at, last_meter_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -169,6 +176,7 @@ export class SessionStore {
       close();
       this.receiptPageStmt.run(pid, pg);
     });
+    this.chargerBindingStmt = this.db.prepare('UPDATE sessions SET charger_binding = ? WHERE sid = ?');
     this.getStmt = this.db.prepare('SELECT * FROM sessions WHERE sid = ?');
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
     this.recentStmt = this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?');
@@ -195,6 +203,7 @@ export class SessionStore {
       | 'endedAt'
       | 'receipt'
       | 'chargerSigned'
+      | 'chargerBinding'
     >,
   ): void {
     this.insertStmt.run(
@@ -220,6 +229,11 @@ export class SessionStore {
   /** The charger's signed readings so far (the whole JSON array each time: a session has a handful). */
   recordChargerSigned(sid: string, json: string): void {
     this.chargerSignedStmt.run(json, sid);
+  }
+
+  /** How the charger runs the session (ChargerController.binding), for a restarted gateway to take it back. */
+  recordChargerBinding(sid: string, json: string): void {
+    this.chargerBindingStmt.run(json, sid);
   }
 
   /**

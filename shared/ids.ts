@@ -5,6 +5,9 @@ export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);
 }
 
+/** An OCPP charging station's identity, the {stationId} of ws://host:port/ocpp/{stationId} (OCPP's 48 at most). */
+export const OCPP_IDENTITY_PATTERN = /^[A-Za-z0-9*._:+|@-]{1,48}$/;
+
 export type RandomSource = (length: number) => Uint8Array;
 /** Milliseconds since the Unix epoch. */
 export type Clock = () => number;

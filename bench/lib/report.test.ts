@@ -152,6 +152,34 @@ describe('a missed target says by how much and what bounds it', () => {
   });
 });
 
+describe('the OCPP target', () => {
+  const ocpp = (addedP50Ms: number, error?: string) => ({
+    stations: 100,
+    ocppMs: { count: 500, mean: 4, p50: 3 + addedP50Ms, p95: 5, p99: 9, max: 12 },
+    simulatorMs: { count: 500, mean: 3, p50: 3, p95: 4, p99: 6, max: 8 },
+    addedP50Ms,
+    rssPerStationKB: 60,
+    ...(error ? { error } : {}),
+  });
+  const targetOf = (o: ReturnType<typeof ocpp>) =>
+    checkTargets({ quick: false, machineAtStart, loadavgAtEnd: [0, 0, 0], durationS: 1, ocpp: o }).find((t) =>
+      t.target.startsWith('OCPP leg'),
+    )!;
+
+  it('is met at 2 ms or less and names the figures it rests on', () => {
+    const t = targetOf(ocpp(1.2));
+    expect(t.met).toBe(true);
+    expect(t.note).toContain('p99 9 ms through OCPP at 100 stations');
+  });
+
+  it('is missed above 2 ms, by how much; a failed run is no verdict', () => {
+    expect(targetOf(ocpp(3.5)).note).toContain('over by 1.50 ms');
+    const failed = targetOf(ocpp(Number.NaN, 'station refused'));
+    expect(failed.met).toBeUndefined();
+    expect(failed.note).toBe('station refused');
+  });
+});
+
 describe('the bare-pile reference', () => {
   const run = (server: 'gateway' | 'bare', maxRate: number, peak: number, cpu: number): BrokerRun => ({
     broker: 'aedes',

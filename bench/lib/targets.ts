@@ -142,5 +142,18 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
       ),
     );
   }
+  if (r.ocpp) {
+    const o = r.ocpp;
+    out.push(
+      check(
+        'OCPP leg adds <= 2 ms p50 unloaded',
+        o.error ? undefined : o.addedP50Ms,
+        { max: 2 },
+        ' ms',
+        o.error ??
+          `tap to energised p50 ${fmt(o.ocppMs.p50, ' ms')}, p99 ${fmt(o.ocppMs.p99, ' ms')} through OCPP at ${o.stations} stations; simulator p50 ${fmt(o.simulatorMs.p50, ' ms')}; RSS per connected station <= ${fmt(o.rssPerStationKB, ' KB')}`,
+      ),
+    );
+  }
   return out;
 }

@@ -3,10 +3,12 @@
  * a cable plugged in) and as many simulator piles; a vehicle authenticates on each in turn, one at a time
  * (unloaded), and the time from its auth.request to the verified auth.result is recorded: on an OCPP pile it
  * includes the station's RequestStartTransaction answer. The difference of the medians is what the OCPP leg adds
- * (target: ≤ 2 ms). RSS per connected station is the process's growth when the stations connect, divided by
- * their number; the stations' own clients run in the same process, so it is an upper bound for the gateway.
+ * (target: ≤ 2 ms). RSS per connected station is the gateway process's growth when the stations connect and
+ * plug in, divided by their number; the stations run in a process of their own (bench/loadgen/ocpp-stations.ts).
  */
-
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { MemoryCredentialStore, VehicleClient } from '../../head-unit/vehicle/index.js';
@@ -21,9 +23,38 @@ import {
   writeGatewayFolder,
 } from '../../pile-gateway/testkit.js';
 import { testClientId } from '../../tests/support/mqtt.js';
-import { TestStation } from '../../tests/support/ocpp-station.js';
 import { startTestBroker } from '../../tests/support/test-broker.js';
 import { type LatencySummary, round2, summarize } from '../lib/stats.js';
+import type { FromStations, ToStations } from '../loadgen/ocpp-stations.js';
+
+const STATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../loadgen/ocpp-stations.ts');
+
+/** Connects `count` plugged-in stations from their own process; resolves once all are ready. */
+async function connectStations(endpoint: string, count: number) {
+  const child = fork(STATIONS, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || !child.connected) return resolve();
+      child.once('exit', () => resolve());
+      child.send({ type: 'close' } satisfies ToStations);
+    });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', (m: FromStations) =>
+        m.type === 'ready' ? resolve() : reject(new Error(`stations: ${m.message}`)),
+      );
+      child.once('exit', (code) => reject(new Error(`stations process exited with ${code}`)));
+      child.send({ type: 'init', endpoint, count, password: STATION_PASSWORD } satisfies ToStations);
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
+}
 
 export interface OcppResult {
   stations: number;
@@ -67,7 +98,7 @@ export async function ocppScenario(options: {
   });
   const gateway = await startGateway(configPath, { logger: pino({ level: 'silent' }) });
   await gateway.ready;
-  const stations: TestStation[] = [];
+  let stations: { stop(): Promise<void> } | undefined;
   const provisioning = makeVehicle('bench-ocpp-car', url, PASSWORD);
   const vehicle = new VehicleClient({ provisioning, store: new MemoryCredentialStore() });
   const result: OcppResult = {
@@ -79,22 +110,9 @@ export async function ocppScenario(options: {
   };
   try {
     const rssBefore = process.memoryUsage().rss;
-    for (const [i, pile] of ocppPiles.entries()) {
-      const station = new TestStation({
-        endpoint: `ws://127.0.0.1:${gateway.ocppPort}/ocpp`,
-        stationId: `CS${i}`,
-        password: STATION_PASSWORD,
-        protocol: 'ocpp2.0.1',
-        connectors: 1,
-        tickMs: 5000,
-      });
-      await station.connect();
-      await station.plug(1);
-      stations.push(station);
-      if (pile.pid !== `OC${i}`) throw new Error('pile order');
-    }
+    stations = await connectStations(`ws://127.0.0.1:${gateway.ocppPort}/ocpp`, count);
     result.rssPerStationKB = round2((process.memoryUsage().rss - rssBefore) / 1024 / count);
-    log(`  ${count} stations connected, ${result.rssPerStationKB} KB RSS each (upper bound)`);
+    log(`  ${count} stations connected, the gateway's RSS grew ${result.rssPerStationKB} KB each`);
 
     await vehicle.start();
     const cloud = await mqtt.connectAsync(url, {
@@ -143,7 +161,7 @@ export async function ocppScenario(options: {
     log(`  failed: ${result.error}`);
   } finally {
     await vehicle.close();
-    for (const s of stations) await s.close();
+    await stations?.stop();
     await gateway.close();
     await broker.close();
     removeTempDirs();

@@ -94,7 +94,14 @@ export interface CloudTx extends CloudReads {
 
   insertGateway(gateway: GatewayRow): Promise<void>;
 
-  insertPile(pile: Omit<PileRow, 'key_offset' | 'control_seq' | 'control_state'>): Promise<void>;
+  insertPile(
+    pile: Omit<
+      PileRow,
+      'key_offset' | 'control_seq' | 'control_state' | 'ocpp_station' | 'ocpp_password_sealed'
+    >,
+  ): Promise<void>;
+  /** Makes the pile's charger an OCPP station (its id and sealed password), or the simulator again (null). */
+  setPileCharger(pid: string, ocpp: { station: string; passwordSealed: Uint8Array } | null): Promise<void>;
   /**
    * The pile's row, locked until the unit of work ends: whoever signs the pile's next control body or issues
    * tickets for it holds this lock, so two cloud instances never sign the same seq. (SQLite: a unit of work

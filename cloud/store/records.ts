@@ -41,6 +41,10 @@ export interface PileRow {
   sign_key: string | null;
   /** its private scalar sealed under the master key, where the cloud made it; null where the operator did */
   signing_key_sealed: Uint8Array | null;
+  /** the pile's charger is this OCPP station (its identity at the gateway's endpoint); null: the simulator */
+  ocpp_station: string | null;
+  /** the station's HTTP Basic password, sealed under the master key */
+  ocpp_password_sealed: Uint8Array | null;
 }
 
 export type GrantScope = 'pile' | 'site' | 'all';

@@ -115,6 +115,13 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE piles ADD COLUMN signing_key_sealed BLOB;
   ALTER TABLE tickets ADD COLUMN sign_key TEXT;
   `,
+  // A pile whose charger is an OCPP station (docs/gateway.md): its identity at the gateway's OCPP endpoint and its
+  // HTTP Basic password, sealed under the master key (the export writes it in clear into the gateway's config).
+  `
+  ALTER TABLE piles ADD COLUMN ocpp_station TEXT;
+  ALTER TABLE piles ADD COLUMN ocpp_password_sealed BLOB;
+  CREATE UNIQUE INDEX piles_ocpp_station ON piles(gid, ocpp_station) WHERE ocpp_station IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

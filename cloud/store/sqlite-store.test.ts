@@ -44,7 +44,7 @@ const schemaVersion = () => {
 };
 
 describe('migrations', () => {
-  it.each([1, 2])(
+  it.each([1, 2, 3])(
     'opens a cloud.db of schema version %i and migrates it, keeping its rows',
     async (version) => {
       writeOldDatabase(version);
@@ -59,6 +59,8 @@ describe('migrations', () => {
         }));
         expect(seen.vehicle).toMatchObject({ vid: 'V1', name: 'car', revoked_at: null });
         expect(seen.pile).toMatchObject({ pid: 'P1', key_offset: 0, control_seq: 0, control_state: null });
+        // migration 4: a pile from before is the simulator's
+        expect(seen.pile).toMatchObject({ ocpp_station: null, ocpp_password_sealed: null });
         expect(seen.grants).toHaveLength(1);
         expect(seen.login?.scrypt_hash).toBe('scrypt$x');
       } finally {

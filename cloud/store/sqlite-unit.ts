@@ -201,7 +201,12 @@ export class SqliteUnit implements CloudTx {
     this.run('INSERT INTO gateways(gid, name, created_at) VALUES (?, ?, ?)', g.gid, g.name, g.created_at);
   }
 
-  async insertPile(p: Omit<Row.PileRow, 'key_offset' | 'control_seq' | 'control_state'>) {
+  async insertPile(
+    p: Omit<
+      Row.PileRow,
+      'key_offset' | 'control_seq' | 'control_state' | 'ocpp_station' | 'ocpp_password_sealed'
+    >,
+  ) {
     this.run(
       `INSERT INTO piles(pid, gid, site, name, address, lat, lon, connectors, price_per_kwh, currency,
          root_key_sealed, created_at, sign_key, signing_key_sealed)
@@ -220,6 +225,14 @@ export class SqliteUnit implements CloudTx {
       p.created_at,
       p.sign_key,
       p.signing_key_sealed,
+    );
+  }
+  async setPileCharger(pid: string, ocpp: { station: string; passwordSealed: Uint8Array } | null) {
+    this.run(
+      'UPDATE piles SET ocpp_station = ?, ocpp_password_sealed = ? WHERE pid = ?',
+      ocpp?.station ?? null,
+      ocpp ? Buffer.from(ocpp.passwordSealed) : null,
+      pid,
     );
   }
   async lockPile(pid: string) {

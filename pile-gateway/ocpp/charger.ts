@@ -17,10 +17,12 @@ import {
   type EnergizeRequest,
 } from '../charger.js';
 import {
+  bindingOf,
   MAX_SEQNOS,
   MAX_SIGNED,
   newTransaction,
   type OcppTimings,
+  resumedSession,
   type Session,
   type StationLink,
   sameToken,
@@ -191,6 +193,22 @@ export class OcppCharger implements ChargerController {
     return this.session?.signed ?? this.lastSigned;
   }
 
+  binding(): string | undefined {
+    return this.session ? bindingOf(this.session) : undefined;
+  }
+
+  /**
+   * A session the gateway ran before a restart: its transaction is this session's again, so the station's
+   * reports (queued or live) resume it and its end closes it; until the station is back, the offline grace runs.
+   */
+  resume(sid: string, binding: string, signed: readonly ChargerSignedReading[]): boolean {
+    const session = this.session ? undefined : resumedSession(sid, binding, signed);
+    if (!session) return false;
+    this.session = session;
+    this.watchLink(session);
+    return true;
+  }
+
   onEvent(listener: (event: ChargerEvent) => void): () => void {
     return this.events.listen(listener);
   }
@@ -321,22 +339,24 @@ export class OcppCharger implements ChargerController {
 
   /** The station connected or went away: a session survives the offline grace, then ends with what is known. */
   linkChanged(): void {
-    const session = this.session;
-    if (session?.accepted && !session.endedReading) {
-      clearTimeout(session.graceTimer);
-      session.graceTimer = undefined;
-      if (!this.link.online) {
-        session.graceTimer = setTimeout(() => {
-          if (this.session === session && !this.link.online)
-            this.events.emit({ kind: 'ended', reason: 'charger-offline' });
-        }, this.timings.offlineGraceMs);
-      }
-    }
+    if (this.session) this.watchLink(this.session);
     if (this.link.online) {
       if (this.loose) this.loose.stopAsked = false;
       this.stopLoose();
     }
     this.events.emit({ kind: 'status' });
+  }
+
+  /** Runs the offline grace of an accepted session while its station is away (and stops it once it is back). */
+  private watchLink(session: Session): void {
+    if (!session.accepted || session.endedReading) return;
+    clearTimeout(session.graceTimer);
+    session.graceTimer = undefined;
+    if (this.link.online) return;
+    session.graceTimer = setTimeout(() => {
+      if (this.session === session && !this.link.online)
+        this.events.emit({ kind: 'ended', reason: 'charger-offline' });
+    }, this.timings.offlineGraceMs);
   }
 
   /**

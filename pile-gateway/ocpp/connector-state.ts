@@ -1,4 +1,5 @@
 /** The vocabulary of an OCPP connector: its station link, timings, transactions and sessions (charger.ts). */
+import * as v from 'valibot';
 import type { ChargerEndReason, ChargerReading, ChargerSignedReading } from '../charger.js';
 
 /** The two remote commands, in the station's protocol version (v201.ts, v16.ts). */
@@ -84,4 +85,51 @@ export function sameToken(a: string | undefined, b: string): boolean {
 
 export function newTransaction(id: string): Transaction {
   return { id, w: 0, charging: false, seqNos: new Set(), ended: false };
+}
+
+/**
+ * What a restarted gateway needs to take a session back (stored with the session record): the station's
+ * transaction, the register at its start (energy is the rise since), and the token it was started with.
+ */
+const BindingSchema = v.object({
+  tx: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  startWh: v.pipe(v.number(), v.finite(), v.minValue(0)),
+  token: v.pipe(v.string(), v.maxLength(64)),
+});
+
+export type SessionBinding = v.InferOutput<typeof BindingSchema>;
+
+export function bindingOf(session: Session): string | undefined {
+  if (!session.accepted || !session.tx || session.startRegisterWh === undefined) return undefined;
+  const binding: SessionBinding = {
+    tx: session.tx.id,
+    startWh: session.startRegisterWh,
+    token: session.token,
+  };
+  return JSON.stringify(binding);
+}
+
+/** The accepted session a stored binding describes, or undefined when it is not one (nothing to resume). */
+export function resumedSession(
+  sid: string,
+  binding: string,
+  signed: readonly ChargerSignedReading[],
+): Session | undefined {
+  let parsed: v.SafeParseResult<typeof BindingSchema>;
+  try {
+    parsed = v.safeParse(BindingSchema, JSON.parse(binding));
+  } catch {
+    return undefined;
+  }
+  if (!parsed.success) return undefined;
+  return {
+    sid,
+    token: parsed.output.token,
+    remoteStartId: 0,
+    accepted: true,
+    cancelled: false,
+    tx: newTransaction(parsed.output.tx),
+    startRegisterWh: parsed.output.startWh,
+    signed: signed.slice(0, MAX_SIGNED),
+  };
 }

@@ -25,6 +25,8 @@ export interface TestStationOptions {
   powerW?: number;
   /** the meter signs its begin and end readings (OCMF text) */
   signed?: boolean;
+  /** wss://: the certificate authority the station trusts (security profile 2) */
+  ca?: Buffer;
 }
 
 export interface Tx {
@@ -36,7 +38,7 @@ export interface Tx {
 }
 
 export class TestStation {
-  readonly options: Required<Omit<TestStationOptions, 'signed' | 'txOnPlug'>> & {
+  readonly options: Required<Omit<TestStationOptions, 'signed' | 'txOnPlug' | 'ca'>> & {
     signed: boolean;
     txOnPlug: boolean;
   };
@@ -76,6 +78,7 @@ export class TestStation {
       protocols: [options.protocol],
       strictMode: true,
       reconnect: false,
+      ...(options.ca ? { wsOpts: { ca: options.ca } } : {}),
     } as ConstructorParameters<typeof RPCClient>[0]);
     this.client.handle(
       this.v16 ? 'RemoteStartTransaction' : 'RequestStartTransaction',

@@ -44,14 +44,16 @@ export class OcppSystem {
   constructor(
     readonly piles: TestPile[],
     private readonly ocpp: Record<string, unknown> = {},
+    private readonly meterIntervalMs = 200,
   ) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.broker.mqttPort}`;
   }
 
+  /** ws://, or wss:// when the endpoint has TLS */
   get endpoint(): string {
-    return `ws://127.0.0.1:${this.gateway.ocppPort}/ocpp`;
+    return `${this.ocpp.tls ? 'wss' : 'ws'}://127.0.0.1:${this.gateway.ocppPort}/ocpp`;
   }
 
   async start(): Promise<this> {
@@ -66,7 +68,7 @@ export class OcppSystem {
       mqttUrl: this.url,
       password: PASSWORD,
       piles: this.piles,
-      meterIntervalMs: 200,
+      meterIntervalMs: this.meterIntervalMs,
       ocpp: { answerWithinMs: 1500, startTimeoutMs: 3000, stopTimeoutMs: 2000, ...this.ocpp },
     });
     await this.startGateway();
@@ -122,6 +124,13 @@ export class OcppSystem {
         throw new Error(`status of ${pid}: ${JSON.stringify(client.pileStatus.get(pid))}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The gateway process dies without ending anything: its store keeps the open records (a crash, SIGKILL). */
+  async crashGateway(): Promise<void> {
+    for (const pile of this.gateway.piles.values())
+      (pile as unknown as { charging: { endAll(): void } }).charging.endAll = () => undefined;
+    await this.gateway.close();
   }
 
   async close(): Promise<void> {
