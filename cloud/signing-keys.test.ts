@@ -162,9 +162,10 @@ describe('a registry from before signing keys (schema 3)', () => {
     await reconcile(registry, NOW, issuer);
     const old = await credentialOf('V1', 'P1');
     await registry.close();
-    // Back to schema 3 with the same data: the columns of migration 4 dropped, the credential without signKey.
+    // Back to schema 3 with the same data: the columns of migrations 4 and 5 dropped, the credential without signKey.
     const db = new Database(join(dir, 'cloud.db'));
-    db.exec(`ALTER TABLE piles DROP COLUMN sign_key; ALTER TABLE piles DROP COLUMN signing_key_sealed;
+    db.exec(`DROP INDEX piles_ocpp_station; ALTER TABLE piles DROP COLUMN ocpp_station;
+      ALTER TABLE piles DROP COLUMN ocpp_password_sealed; ALTER TABLE piles DROP COLUMN sign_key; ALTER TABLE piles DROP COLUMN signing_key_sealed;
       ALTER TABLE tickets DROP COLUMN sign_key; PRAGMA user_version = 3;`);
     db.close();
 

@@ -205,6 +205,8 @@ export class OcppCharger implements ChargerController {
     const session = this.session ? undefined : resumedSession(sid, binding, signed);
     if (!session) return false;
     this.session = session;
+    // its transaction ran on: the cable is in until the station reports otherwise
+    this.isPlugged = true;
     this.watchLink(session);
     return true;
   }
@@ -250,14 +252,16 @@ export class OcppCharger implements ChargerController {
     });
   }
 
-  /** StatusNotification (mapped): a cable, a fault, or the connector taken out of service. */
-  reportStatus(status: { plugged: boolean; faulted: boolean; unavailable: boolean }): void {
+  /**
+   * StatusNotification (mapped): a cable, a fault, or the connector taken out of service. `plugged` undefined: the
+   * status says nothing of the cable (Unavailable, Reserved), which stays as last known.
+   */
+  reportStatus(status: { plugged?: boolean; faulted: boolean; unavailable: boolean }): void {
     const wasFaulted = this.isFaulted;
+    const plugged = status.plugged ?? this.isPlugged;
     const changed =
-      status.plugged !== this.isPlugged ||
-      status.faulted !== wasFaulted ||
-      status.unavailable !== this.unavailable;
-    this.isPlugged = status.plugged;
+      plugged !== this.isPlugged || status.faulted !== wasFaulted || status.unavailable !== this.unavailable;
+    this.isPlugged = plugged;
     this.isFaulted = status.faulted;
     this.unavailable = status.unavailable;
     if (status.faulted && !wasFaulted)

@@ -34,7 +34,8 @@ interface MeterValue16 {
 }
 
 /** Status → what it says of the cable (Preparing: plugged in and waiting for authorisation). */
-const STATUS: Record<string, { plugged: boolean; faulted: boolean; unavailable: boolean }> = {
+// Reserved and Unavailable say nothing of the cable (a car may stand there): its last known state is kept.
+const STATUS: Record<string, { plugged?: boolean; faulted: boolean; unavailable: boolean }> = {
   Available: { plugged: false, faulted: false, unavailable: false },
   Preparing: { plugged: true, faulted: false, unavailable: false },
   Charging: { plugged: true, faulted: false, unavailable: false },
@@ -42,8 +43,8 @@ const STATUS: Record<string, { plugged: boolean; faulted: boolean; unavailable: 
   SuspendedEVSE: { plugged: true, faulted: false, unavailable: false },
   // The transaction is over but the cable still in: the next car needs the cable out and in again.
   Finishing: { plugged: true, faulted: false, unavailable: true },
-  Reserved: { plugged: false, faulted: false, unavailable: true },
-  Unavailable: { plugged: false, faulted: false, unavailable: true },
+  Reserved: { faulted: false, unavailable: true },
+  Unavailable: { faulted: false, unavailable: true },
   Faulted: { plugged: false, faulted: true, unavailable: false },
 };
 

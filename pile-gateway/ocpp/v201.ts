@@ -123,10 +123,12 @@ export function attachV201(connection: OcppConnection, station: OcppStation): vo
   connection.handle('Heartbeat', async () => ({ currentTime: isoNow() }));
   connection.handle('StatusNotification', async ({ params }) => {
     const p = params as { connectorStatus: string; evseId: number };
+    // Reserved and Unavailable say nothing of the cable: its last known state is kept.
+    const unavailable = p.connectorStatus === 'Unavailable' || p.connectorStatus === 'Reserved';
     station.chargers.get(p.evseId)?.reportStatus({
-      plugged: p.connectorStatus === 'Occupied',
+      ...(unavailable ? {} : { plugged: p.connectorStatus === 'Occupied' }),
       faulted: p.connectorStatus === 'Faulted',
-      unavailable: p.connectorStatus === 'Unavailable' || p.connectorStatus === 'Reserved',
+      unavailable,
     });
     return {};
   });
