@@ -70,10 +70,19 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     throw new RegistryError('NOT_INITIALISED', `${options.dataDir} has no registry; run evauth-cloud init`);
   }
   const { store } = registry;
+  /** piles whose control body does not fit, by the size last logged: each is logged when it first (or again) grows */
+  const oversizedControls = new Map<string, number>();
   const issuer: IssuerOptions = {
     ticketLifeSeconds: options.ticketLifeSeconds ?? DEFAULT_TICKET_LIFE_SECONDS,
     random: options.random ?? pooledSecureRandom(),
     ...(options.issueBatch ? { issueBatch: options.issueBatch } : {}),
+    onControlTooLarge: (tooLarge) => {
+      if ((oversizedControls.get(tooLarge.pid) ?? 0) >= tooLarge.bytes) return;
+      oversizedControls.set(tooLarge.pid, tooLarge.bytes);
+      const { message, pid, ...detail } = tooLarge;
+      // `pile`, not `pid`: pino's base fields hold the process id there
+      log?.error({ pile: pid, ...detail }, message);
+    },
   };
   const requests: CredentialRequestContext = { data: registry, limiter: new RequestLimiter(), issuer };
   const stats: CredentialRequestStats = { answered: 0, denied: {}, dropped: {} };
