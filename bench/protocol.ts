@@ -2,8 +2,11 @@
 
 import { nodeCryptoBackend, pooledSecureRandom } from '../node/crypto.js';
 import { createOcmfSigner } from '../node/receipt-signing.js';
+import { buildPileControl } from '../shared/control.js';
 import { deriveSealKey, openCredential, sealCredential } from '../shared/credential.js';
 import { installCryptoBackend, nobleBackend } from '../shared/crypto/backend.js';
+import { b64uEncode } from '../shared/crypto/bytes.js';
+import { deriveControlKey } from '../shared/crypto/kdf.js';
 import {
   buildReceiptOcmfPayload,
   checkReceiptOcmf,
@@ -141,6 +144,7 @@ export function protocolBench(quick: boolean): BenchRow[] {
     if (backend !== nodeCryptoBackend) delete row.targetUs;
     rows.push(row);
   }
+  rows.push(controlApplyRow(quick, pid, nowS));
   // The head unit runs in a browser: the vehicle side is measured on noble.
   installCryptoBackend(nobleBackend);
 
@@ -265,4 +269,37 @@ function receiptRows(quick: boolean, tid: string, pid: string): BenchRow[] {
     if (!checkReceiptOcmf(receipts[r++]!, expected).ok) throw new Error('receipt refused');
   });
   return [signRow, verifyRow];
+}
+
+/**
+ * A gateway applying the largest pile.control (PROTOCOL §7 revision 2: 256 KiB, here 2,300 revoked tickets and
+ * 2,600 revoked vehicles), on OpenSSL as the gateway runs: the event loop is held this long when one arrives.
+ */
+function controlApplyRow(quick: boolean, pid: string, nowS: number): BenchRow {
+  const random = seededRandom('bench-control');
+  const controlKey = deriveControlKey(random(32), pid);
+  const revoked = Array.from({ length: 2300 }, () => ({ tid: b64uEncode(random(16)), exp: nowS + 86400 }));
+  const revokedVehicles = Array.from({ length: 2600 }, (_, i) => ({
+    vid: `VEH-${String(i).padStart(6, '0')}`,
+    until: nowS + 86400,
+  }));
+  const payload = Buffer.from(
+    JSON.stringify(
+      buildPileControl(controlKey, pid, {
+        seq: 1,
+        issuedAt: nowS,
+        keyOffset: { current: 0, accept: [0] },
+        revoked,
+        revokedVehicles,
+      }),
+    ),
+  );
+  return measure(
+    `pile.control apply (${Math.round(payload.length / 1024)} KiB, 4,900 revocations)`,
+    quick ? 100 : 400,
+    () => {
+      if (!PileControlState.fromKeyOffset(0).apply(controlKey, pid, payload, nowS).ok)
+        throw new Error('refused');
+    },
+  );
 }

@@ -14,7 +14,7 @@ export class MqttFrameGuard {
   private lengthBytes = 0;
   private bodyLeft = 0;
 
-  constructor(readonly maxPacketBytes: number) {}
+  constructor(public maxPacketBytes: number) {}
 
   /** Returns false when a packet announces more than the limit (or a malformed length). */
   feed(chunk: Uint8Array): boolean {
@@ -73,6 +73,14 @@ export class GuardedConnection extends Duplex {
     inner.on('end', () => this.push(null));
     inner.on('error', (err) => this.destroy(err));
     inner.on('close', () => this.destroy());
+  }
+
+  /**
+   * Lets this connection send packets up to `bytes` from now on: only a login that needs it (the cloud, whose
+   * pile.control may be 256 KiB) once it has logged in, so nobody else's limit moves.
+   */
+  allowPacketsUpTo(bytes: number): void {
+    this.guard.maxPacketBytes = Math.max(this.guard.maxPacketBytes, bytes);
   }
 
   override _read(): void {

@@ -8,7 +8,13 @@ import tls from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { mayPublish, maySubscribe, type Principal } from '../shared/index.js';
+import {
+  MAX_CONTROL_PAYLOAD_BYTES,
+  mayPublish,
+  maySubscribe,
+  type Principal,
+  parseTopic,
+} from '../shared/index.js';
 import { ClusterLink, type ClusterOptions, redactedRedisUrl } from './cluster.js';
 import { GuardedConnection } from './frame-guard.js';
 import { LoginGate, type LoginGateOptions } from './login-gate.js';
@@ -69,6 +75,12 @@ export interface RunningBroker {
   wsPort?: number;
   close(): Promise<void>;
 }
+
+/**
+ * The cloud login's packet limit: a pile.control payload (PROTOCOL §7, up to 256 KiB) with its topic and headers.
+ * Only the cloud gets it, and only for piles/+/control; every other client and topic keeps `maxPacketBytes`.
+ */
+export const CONTROL_PACKET_BYTES = MAX_CONTROL_PAYLOAD_BYTES + 1024;
 
 const SERVER_UNAVAILABLE = 3;
 const BAD_LOGIN = 4;
@@ -140,6 +152,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           if (unavailable(client, username)) return done(refusal(SERVER_UNAVAILABLE, 'no redis'), false);
           principals.set(client, principal);
           loginOf.set(client, username);
+          if (principal.kind === 'cloud')
+            (client.conn as Partial<GuardedConnection>).allowPacketsUpTo?.(CONTROL_PACKET_BYTES);
           if (principal.kind === 'vehicle')
             buckets.set(client, new PublishBucket(limits.authPublishesPerSecond, limits.authPublishBurst));
           done(null, true);
@@ -156,6 +170,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       if (!principal || !mayPublish(principal, packet.topic, packet.retain)) {
         log?.warn({ clientId: client.id, topic: packet.topic, retain: packet.retain }, 'publish refused');
         return callback(new Error('publish not authorised'));
+      }
+      // the cloud's larger packets are for pile.control only
+      if (packet.payload.length > maxPacketBytes && parseTopic(packet.topic)?.kind !== 'pileControl') {
+        log?.warn(
+          { clientId: client.id, topic: packet.topic, bytes: packet.payload.length },
+          'publish too large',
+        );
+        return callback(new Error('publish too large'));
       }
       // MQTT 3.1.1 cannot refuse one PUBLISH: a connection over its rate is closed (and must log in again)
       if (buckets.get(client)?.take() === false) {

@@ -2,7 +2,7 @@
  * Grants and revocations: what a vehicle may charge at, and ending grants, tickets and vehicles (each with a
  * revocations row and an audit row). Each function is one unit of work's worth: the registry runs it in one.
  */
-import { unixSeconds, usernames } from '../shared/index.js';
+import { CLOCK_SKEW_SECONDS, unixSeconds, usernames } from '../shared/index.js';
 import { audit } from './audit.js';
 import { type GrantSpec, RegistryError, requireId } from './registry-records.js';
 import type { CloudReads, CloudTx } from './store/cloud-store.js';
@@ -60,7 +60,8 @@ export async function addGrant(tx: CloudTx, vid: string, spec: GrantSpec, nowMs:
   return id;
 }
 
-export async function revokeTicket(tx: CloudTx, tid: string, nowMs: number): Promise<void> {
+/** Revokes one ticket; returns its pile, whose control body must now list it. */
+export async function revokeTicket(tx: CloudTx, tid: string, nowMs: number): Promise<string> {
   const ticket = await tx.ticket(tid);
   if (!ticket) throw new RegistryError('NOT_FOUND', `unknown ticket ${tid}`);
   if (ticket.revoked_at !== null) throw new RegistryError('EXISTS', `ticket ${tid} is already revoked`);
@@ -68,18 +69,28 @@ export async function revokeTicket(tx: CloudTx, tid: string, nowMs: number): Pro
   await tx.setTicketRevoked(tid, now);
   await tx.recordRevocation('ticket', tid, now);
   await audit(tx, 'cli', 'revoke.ticket', tid, now);
+  return ticket.pid;
 }
 
-/** Ends a vehicle: its MQTT login, its grants and every ticket it holds. */
-export async function revokeVehicle(tx: CloudTx, vid: string, nowMs: number): Promise<void> {
+/**
+ * Ends a vehicle: its MQTT login, its grants and every ticket it holds. Returns the piles where it holds a ticket
+ * that may still be valid: each of their control bodies must now name the vehicle (PROTOCOL §7 `revokedVehicles`).
+ */
+export async function revokeVehicle(tx: CloudTx, vid: string, nowMs: number): Promise<string[]> {
   await requireVehicle(tx, vid);
   const now = unixSeconds(nowMs);
+  const piles: string[] = [];
+  for (const pid of await tx.pileIds()) {
+    const latest = await tx.latestTicket(vid, pid);
+    if (latest && latest.exp >= now - CLOCK_SKEW_SECONDS) piles.push(pid);
+  }
   await tx.setVehicleRevoked(vid, now);
   await tx.revokeGrantsOfVehicle(vid, now);
   await tx.revokeTicketsOfVehicle(vid, now);
   await tx.deleteLogin(usernames.vehicle(vid));
   await tx.recordRevocation('vehicle', vid, now);
   await audit(tx, 'cli', 'revoke.vehicle', vid, now);
+  return piles;
 }
 
 /** Ends a grant; the service then revokes the tickets that no other grant covers. */

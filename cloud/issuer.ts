@@ -3,9 +3,11 @@
  * its auth key, both sealed to the vehicle and its topic, stored with the ticket and retained for the broker.
  * And when a pair needs a new one: no usable ticket, or less than RENEW_AT_FRACTION of its life left.
  */
+
 import { deriveAuthKey, issueTicket, type RandomSource, sealCredential, topics } from '../shared/index.js';
 import { audit } from './audit.js';
 import type { IssuingKeys } from './issuing-keys.js';
+import type { ControlTooLarge } from './pile-topics.js';
 import type { CloudTx } from './store/cloud-store.js';
 import type { GrantRow, IssuedTicket, PileRow, TicketRow } from './store/records.js';
 
@@ -18,6 +20,8 @@ export interface IssuerOptions {
   random: RandomSource;
   /** credentials per transaction in a pass; default DEFAULT_ISSUE_BATCH */
   issueBatch?: number;
+  /** a pile whose control body would not fit (it keeps its previous one): the service logs it as an error */
+  onControlTooLarge?: (tooLarge: ControlTooLarge) => void;
 }
 
 /** When a ticket issued now under `grant` ends: the ticket life, never past the grant's end. */

@@ -1,6 +1,7 @@
 /**
  * The runnable credential service: `tsx cloud/main.ts [--data DIR] [--mqtt-url URL] [--ticket-life SECONDS]`.
- * Environment: EVAUTH_DATA_DIR, EVAUTH_MQTT_PORT (for the default URL).
+ * Environment: EVAUTH_DATA_DIR, EVAUTH_MQTT_PORT (for the default URL), EVAUTH_MOSQUITTO_DYNSEC=1 (as
+ * --mosquitto-dynsec).
  */
 import { InvalidArgumentError } from 'commander';
 import { nodeCryptoBackend } from '../node/crypto.js';
@@ -18,6 +19,7 @@ interface CloudFlags {
   data: string;
   mqttUrl: string[];
   ticketLife?: number;
+  mosquittoDynsec?: boolean;
 }
 
 runService<CloudFlags>({
@@ -33,6 +35,11 @@ runService<CloudFlags>({
         parseBrokerUrls,
         [`mqtt://127.0.0.1:${process.env.EVAUTH_MQTT_PORT ?? '1883'}`],
       )
+      .option(
+        '--mosquitto-dynsec',
+        "the broker is Mosquitto as export-mosquitto set it up: disable revoked vehicles' logins there at once",
+        process.env.EVAUTH_MOSQUITTO_DYNSEC === '1',
+      )
       .option('--ticket-life <seconds>', 'ticket life', (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 60)
@@ -47,5 +54,6 @@ runService<CloudFlags>({
       mqttUrl: opts.mqttUrl,
       logger,
       ...(opts.ticketLife ? { ticketLifeSeconds: opts.ticketLife } : {}),
+      ...(opts.mosquittoDynsec ? { mosquittoDynamicSecurity: true } : {}),
     }),
 });

@@ -9,7 +9,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Principal, parseUsername, rightsOf } from '../shared/index.js';
+import { MAX_CONTROL_PAYLOAD_BYTES, type Principal, parseUsername, rightsOf } from '../shared/index.js';
+import { DYNSEC_COMMAND_TOPIC } from './dynsec-revocations.js';
 import type { Registry } from './registry.js';
 
 export interface MosquittoExportOptions {
@@ -21,6 +22,9 @@ export interface MosquittoExportOptions {
   pluginPath?: string;
   maxPacketBytes?: number;
 }
+
+/** a pile.control payload (PROTOCOL §7, 256 KiB) with its topic and headers */
+export const MOSQUITTO_MAX_PACKET_BYTES = MAX_CONTROL_PAYLOAD_BYTES + 1024;
 
 const PLUGIN_CANDIDATES = [
   '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
@@ -106,6 +110,10 @@ export async function exportMosquitto(
           priority: /[+#]/.test(topic) ? 1 : 0,
           allow: true,
         })),
+        // the cloud disables a revoked vehicle's login at once (dynsec-revocations.ts)
+        ...(principal.kind === 'cloud'
+          ? [{ acltype: 'publishClientSend', topic: DYNSEC_COMMAND_TOPIC, priority: 0, allow: true }]
+          : []),
       ],
     };
   });
@@ -132,6 +140,7 @@ export async function exportMosquitto(
         `user ${username}`,
         ...rights.subscribe.map((t) => `topic read ${t}`),
         ...rights.publish.map((t) => `topic write ${t}`),
+        ...(principal.kind === 'cloud' ? [`topic write ${DYNSEC_COMMAND_TOPIC}`] : []),
         '',
       ].join('\n');
     })
@@ -150,7 +159,9 @@ export async function exportMosquitto(
     // a client's queue at ~20,000 messages (≤ 8 KiB each) instead.
     'max_inflight_messages 1000',
     'max_queued_messages 20000',
-    `max_packet_size ${options.maxPacketBytes ?? 65536}`,
+    // Mosquitto has one packet limit for every client: the cloud's pile.control may be 256 KiB (PROTOCOL §7), so
+    // this is 256 KiB + 1 KiB for all (aedes raises it for the cloud's login alone).
+    `max_packet_size ${options.maxPacketBytes ?? MOSQUITTO_MAX_PACKET_BYTES}`,
     'max_keepalive 600',
     'persistence false',
     `plugin ${plugin}`,

@@ -84,7 +84,11 @@ async function reconcileStep(
       if (outcome !== 'same') changed++;
     }
     if (pile && at.v < vids.length) break; // this step is full; the pile goes on in the next one
-    if (pile && (await publishControl(tx, data.masterKey, pile, now))) changed++;
+    if (pile) {
+      const control = await publishControl(tx, data.masterKey, pile, now);
+      if (control === true) changed++;
+      else if (control !== false) options.onControlTooLarge?.(control);
+    }
     if (pile && (await publishDirectoryEntry(tx, pile, now))) changed++;
     keys.forgetTicketKeys();
     at.p++;

@@ -5,7 +5,8 @@ import type { GrantScope } from './store/records.js';
 
 export type { GrantScope, PileRow } from './store/records.js';
 
-export type RegistryErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'NOT_INITIALISED';
+/** TOO_LARGE: a pile's control body would not fit (PROTOCOL §7); the unit of work is undone */
+export type RegistryErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'NOT_INITIALISED' | 'TOO_LARGE';
 
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';

@@ -26,6 +26,7 @@ import {
 } from './grants.js';
 import { loginRow, passwordMatches } from './logins.js';
 import { assignCharger, type OcppChargerEntry, requireStationId, setPileCharger } from './ocpp-stations.js';
+import { signControlsNow } from './pile-topics.js';
 import {
   type GrantSpec,
   type PileRow,
@@ -306,13 +307,23 @@ export class Registry implements CloudData {
     return this.store.transaction((tx) => addGrant(tx, vid, spec, nowMs));
   }
 
+  /** Revokes a ticket and signs its pile's control body with it (TOO_LARGE, and nothing done, if it cannot fit). */
   revokeTicket(tid: string, nowMs = Date.now()): Promise<void> {
-    return this.store.transaction((tx) => revokeTicket(tx, tid, nowMs));
+    return this.store.transaction(async (tx) => {
+      const pid = await revokeTicket(tx, tid, nowMs);
+      await signControlsNow(tx, this.masterKey, [pid], unixSeconds(nowMs));
+    });
   }
 
-  /** Ends a vehicle: its MQTT login, its grants and every ticket it holds. */
+  /**
+   * Ends a vehicle: its MQTT login, its grants and every ticket it holds, and names it in the control body of
+   * every pile where it holds a ticket (TOO_LARGE, and nothing done, if one cannot fit).
+   */
   revokeVehicle(vid: string, nowMs = Date.now()): Promise<void> {
-    return this.store.transaction((tx) => revokeVehicle(tx, vid, nowMs));
+    return this.store.transaction(async (tx) => {
+      const piles = await revokeVehicle(tx, vid, nowMs);
+      await signControlsNow(tx, this.masterKey, piles, unixSeconds(nowMs));
+    });
   }
 
   /** Ends a grant; the service then revokes the tickets that no other grant covers. */

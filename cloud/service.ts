@@ -16,6 +16,7 @@ import {
   RequestLimiter,
   type RequestOutcome,
 } from './credential-requests.js';
+import { DYNSEC_COMMAND_TOPIC, disableVehicleCommands } from './dynsec-revocations.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions } from './issuer.js';
 import { reconcileSteps } from './reconcile.js';
 import { openRegistry, RegistryError } from './registry.js';
@@ -38,6 +39,12 @@ export interface CloudServiceOptions {
   random?: RandomSource;
   /** credentials committed and then published together during a pass; default DEFAULT_ISSUE_BATCH */
   issueBatch?: number;
+  /**
+   * The broker is Mosquitto with the exported dynamic-security plugin: a revoked vehicle's login is disabled
+   * (and its connections closed) there through `$CONTROL/dynamic-security/v1`. Default false (aedes reads the
+   * registry's logins itself).
+   */
+  mosquittoDynamicSecurity?: boolean;
 }
 
 /** What the credential.requests received since the start came to. */
@@ -70,10 +77,19 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
     throw new RegistryError('NOT_INITIALISED', `${options.dataDir} has no registry; run evauth-cloud init`);
   }
   const { store } = registry;
+  /** piles whose control body does not fit, by the size last logged: each is logged when it first (or again) grows */
+  const oversizedControls = new Map<string, number>();
   const issuer: IssuerOptions = {
     ticketLifeSeconds: options.ticketLifeSeconds ?? DEFAULT_TICKET_LIFE_SECONDS,
     random: options.random ?? pooledSecureRandom(),
     ...(options.issueBatch ? { issueBatch: options.issueBatch } : {}),
+    onControlTooLarge: (tooLarge) => {
+      if ((oversizedControls.get(tooLarge.pid) ?? 0) >= tooLarge.bytes) return;
+      oversizedControls.set(tooLarge.pid, tooLarge.bytes);
+      const { message, pid, ...detail } = tooLarge;
+      // `pile`, not `pid`: pino's base fields hold the process id there
+      log?.error({ pile: pid, ...detail }, message);
+    },
   };
   const requests: CredentialRequestContext = { data: registry, limiter: new RequestLimiter(), issuer };
   const stats: CredentialRequestStats = { answered: 0, denied: {}, dropped: {} };
@@ -124,6 +140,25 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   let passing: Promise<void> | undefined;
   let passWanted: string | undefined;
 
+  /** vehicles whose Mosquitto login this service has disabled (all revoked ones, once it has told Mosquitto) */
+  const disabledLogins = new Set<string>();
+  /** Disables on Mosquitto the logins of vehicles revoked since it last looked (every one after a start). */
+  const cutOffRevokedVehicles = async () => {
+    if (!options.mosquittoDynamicSecurity || !client.connected) return;
+    const vehicles = await store.read((tx) => tx.vehicles());
+    const vids = vehicles
+      .filter((v) => v.revoked_at !== null && !disabledLogins.has(v.vid))
+      .map((v) => v.vid);
+    if (vids.length === 0) return;
+    await Promise.all(
+      disableVehicleCommands(vids).map((payload) =>
+        client.publishAsync(DYNSEC_COMMAND_TOPIC, payload, { qos: 1 }),
+      ),
+    );
+    for (const vid of vids) disabledLogins.add(vid);
+    log?.info({ vehicles: vids.length }, 'revoked vehicles disabled on Mosquitto');
+  };
+
   /**
    * One reconcile pass, a committed step at a time: each step's rows are published as soon as it commits, and
    * the event loop runs between steps (the socket drains, requests are answered, the CLI gets the database).
@@ -139,6 +174,8 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
         if (closed) return;
       }
       if (changed > 0) log?.info({ changed, why }, 'registry reconciled');
+      // a revocation is a change of the registry: the periodic pass (renewals) has none to look for
+      if (why !== 'periodic') await cutOffRevokedVehicles();
     } catch (err) {
       log?.error({ err }, 'reconcile failed');
     } finally {

@@ -206,7 +206,10 @@ export class PileRuntime {
     this.charging.endAll(reason);
   }
 
-  /** A payload on piles/{pid}/control: applied only with a valid MAC and a higher seq, then persisted. */
+  /**
+   * A payload on piles/{pid}/control (up to 256 KiB, PROTOCOL §7): applied only with a valid MAC and a higher seq,
+   * then persisted, revoked tickets and vehicles with it, so a restarted gateway keeps refusing them.
+   */
   handleControl(payload: Buffer): void {
     if (payload.length === 0) return;
     const result = this.control.apply(this.controlKey, this.pid, payload, unixSeconds(this.options.now()));
@@ -220,7 +223,13 @@ export class PileRuntime {
     }
     this.options.store.saveControl(this.pid, this.control.snapshot());
     this.log.info(
-      { seq: result.value.seq, accept: result.value.keyOffset.accept, revoked: result.value.revoked.length },
+      {
+        seq: result.value.seq,
+        accept: result.value.keyOffset.accept,
+        revoked: result.value.revoked.length,
+        revokedVehicles: result.value.revokedVehicles?.length ?? 0,
+        bytes: payload.length,
+      },
       'applied pile.control',
     );
   }

@@ -1,9 +1,12 @@
-/** pile.control (PROTOCOL §7): the cloud's signed list of accepted key offsets and revoked tickets. */
+/**
+ * pile.control (PROTOCOL §7): the cloud's signed list of accepted key offsets, revoked tickets and (revision 2)
+ * revoked vehicles. A payload may be up to 256 KiB; its body is parsed only once its mac verified.
+ */
 import { b64uEncode, tryB64uDecode } from './crypto/bytes.js';
 import { LABEL } from './crypto/labels.js';
 import { mac, verifyMac } from './crypto/mac.js';
 import { fail, ok, type Result } from './errors.js';
-import { CLOCK_SKEW_SECONDS } from './ids.js';
+import { CLOCK_SKEW_SECONDS, MAX_CONTROL_PAYLOAD_BYTES } from './ids.js';
 import { type ControlBody, ControlBody as ControlBodySchema } from './messages/bodies.js';
 import { decodeBody, decodeMessage } from './messages/decode.js';
 import { PileControl } from './messages/wire.js';
@@ -19,6 +22,10 @@ export function buildPileControl(controlKey: Uint8Array, pid: string, body: Cont
     issuedAt: body.issuedAt,
     keyOffset: { current: body.keyOffset.current, accept: body.keyOffset.accept },
     revoked: body.revoked.map((r) => ({ tid: r.tid, exp: r.exp })),
+    // revision 2; left out when there is none, so a revision-1 body is byte for byte what it was
+    ...(body.revokedVehicles?.length
+      ? { revokedVehicles: body.revokedVehicles.map((r) => ({ vid: r.vid, until: r.until })) }
+      : {}),
   });
   return {
     v: 1,
@@ -36,6 +43,8 @@ export interface PileControlSnapshot {
   current: number;
   accept: number[];
   revoked: { tid: string; exp: number }[];
+  /** revision 2; absent in snapshots written before it */
+  revokedVehicles?: { vid: string; until: number }[];
 }
 
 /**
@@ -47,12 +56,15 @@ export class PileControlState {
   current: number;
   private accepted: Set<number>;
   private revoked: Map<string, number>;
+  /** vid → until: every ticket of the vehicle is refused up to that second */
+  private revokedVehicles: Map<string, number>;
 
   constructor(initial: PileControlSnapshot) {
     this.seq = initial.seq;
     this.current = initial.current;
     this.accepted = new Set(initial.accept);
     this.revoked = new Map(initial.revoked.map((r) => [r.tid, r.exp]));
+    this.revokedVehicles = new Map((initial.revokedVehicles ?? []).map((r) => [r.vid, r.until]));
   }
 
   static fromKeyOffset(keyOffset: number): PileControlState {
@@ -67,7 +79,12 @@ export class PileControlState {
     return [...this.accepted];
   }
 
-  isRevoked(tid: string, nowSeconds: number): boolean {
+  /** Whether the ticket is revoked, by its tid or (revision 2) by its vehicle. */
+  isRevoked(ticket: { tid: string; vid: string }, nowSeconds: number): boolean {
+    return this.isTicketRevoked(ticket.tid, nowSeconds) || this.isVehicleRevoked(ticket.vid, nowSeconds);
+  }
+
+  private isTicketRevoked(tid: string, nowSeconds: number): boolean {
     const exp = this.revoked.get(tid);
     if (exp === undefined) return false;
     // A revoked ticket past exp + skew is refused as expired anyway; forget it.
@@ -78,8 +95,23 @@ export class PileControlState {
     return true;
   }
 
+  private isVehicleRevoked(vid: string, nowSeconds: number): boolean {
+    const until = this.revokedVehicles.get(vid);
+    if (until === undefined) return false;
+    // `until` already holds the skew (the last expiry of the vehicle's tickets + 300): past it, forget it.
+    if (nowSeconds > until) {
+      this.revokedVehicles.delete(vid);
+      return false;
+    }
+    return true;
+  }
+
   get revokedCount(): number {
     return this.revoked.size;
+  }
+
+  get revokedVehicleCount(): number {
+    return this.revokedVehicles.size;
   }
 
   /** Verifies and applies a pile.control payload; returns the applied body. */
@@ -89,13 +121,14 @@ export class PileControlState {
     payload: Uint8Array | string,
     nowSeconds: number,
   ): Result<ControlBody, ControlRejection> {
-    const message = decodeMessage(PileControl, payload);
+    // Only the envelope is parsed before the mac: one JSON.parse of at most 256 KiB (about a millisecond).
+    const message = decodeMessage(PileControl, payload, MAX_CONTROL_PAYLOAD_BYTES);
     if (!message.ok) return message;
     const expected = deriveControlMac(controlKey, pid, message.value.body);
     if (!verifyMac(expected, tryB64uDecode(message.value.mac, 32))) {
       return fail('BAD_MAC', 'pile.control MAC does not verify with this pile control key');
     }
-    const body = decodeBody(ControlBodySchema, message.value.body);
+    const body = decodeBody(ControlBodySchema, message.value.body, MAX_CONTROL_PAYLOAD_BYTES);
     if (!body.ok) return fail('MALFORMED', `pile.control body: ${body.message}`);
     if (body.value.seq <= this.seq) {
       return fail('STALE_SEQ', `pile.control seq ${body.value.seq} is not above ${this.seq}`);
@@ -107,6 +140,10 @@ export class PileControlState {
     for (const r of body.value.revoked) {
       if (nowSeconds <= r.exp + CLOCK_SKEW_SECONDS) this.revoked.set(r.tid, r.exp);
     }
+    this.revokedVehicles = new Map();
+    for (const r of body.value.revokedVehicles ?? []) {
+      if (nowSeconds <= r.until) this.revokedVehicles.set(r.vid, r.until);
+    }
     return ok(body.value);
   }
 
@@ -116,6 +153,7 @@ export class PileControlState {
       current: this.current,
       accept: [...this.accepted],
       revoked: [...this.revoked].map(([tid, exp]) => ({ tid, exp })),
+      revokedVehicles: [...this.revokedVehicles].map(([vid, until]) => ({ vid, until })),
     };
   }
 }

@@ -18,4 +18,6 @@ export function unixSeconds(ms: number): number {
 
 export const RANDOM_BYTES = 16;
 export const MAX_PAYLOAD_BYTES = 8 * 1024;
+/** PROTOCOL §7 rev. 2: a pile.control payload may be this large (trusted only after its mac); every other message keeps 8 KiB */
+export const MAX_CONTROL_PAYLOAD_BYTES = 256 * 1024;
 export const CLOCK_SKEW_SECONDS = 300;

@@ -68,12 +68,24 @@ export interface CloudReads {
   recentTickets(limit: number): Promise<TicketRow[]>;
   /** The key offsets of the pile's tickets with `exp >= expAtLeast`, ascending. */
   offsetsInUse(pid: string, expAtLeast: number): Promise<number[]>;
-  /** The pile's revoked tickets with `exp >= expAtLeast`, the latest revoked first, at most `limit`. */
+  /**
+   * The pile's revoked tickets with `exp >= expAtLeast`, the latest revoked first, at most `limit`; a revoked
+   * vehicle's tickets are left out (`revokedVehiclesOfPile` covers them with one entry).
+   */
   revokedTicketsOfPile(
     pid: string,
     expAtLeast: number,
     limit: number,
   ): Promise<Pick<TicketRow, 'tid' | 'exp'>[]>;
+  /**
+   * The revoked vehicles with a ticket for the pile with `exp >= expAtLeast`, each with its last such ticket's
+   * `exp`, by vid, at most `limit`.
+   */
+  revokedVehiclesOfPile(
+    pid: string,
+    expAtLeast: number,
+    limit: number,
+  ): Promise<{ vid: string; exp: number }[]>;
 
   retainedPayload(topic: string): Promise<string | undefined>;
   /** Retained rows changed after `rev`, in the order they changed. */

@@ -145,8 +145,19 @@ export class SqliteUnit implements CloudTx {
   }
   async revokedTicketsOfPile(pid: string, expAtLeast: number, limit: number) {
     return this.all<Pick<Row.TicketRow, 'tid' | 'exp'>>(
-      `SELECT tid, exp FROM tickets WHERE pid = ? AND revoked_at IS NOT NULL AND exp >= ?
-       ORDER BY revoked_at DESC, tid LIMIT ?`,
+      `SELECT t.tid, t.exp FROM tickets t WHERE t.pid = ? AND t.revoked_at IS NOT NULL AND t.exp >= ?
+         AND NOT EXISTS (SELECT 1 FROM vehicles v WHERE v.vid = t.vid AND v.revoked_at IS NOT NULL)
+       ORDER BY t.revoked_at DESC, t.tid LIMIT ?`,
+      pid,
+      expAtLeast,
+      limit,
+    );
+  }
+  async revokedVehiclesOfPile(pid: string, expAtLeast: number, limit: number) {
+    return this.all<{ vid: string; exp: number }>(
+      `SELECT t.vid, MAX(t.exp) AS exp FROM tickets t JOIN vehicles v ON v.vid = t.vid
+       WHERE t.pid = ? AND t.exp >= ? AND v.revoked_at IS NOT NULL
+       GROUP BY t.vid ORDER BY t.vid LIMIT ?`,
       pid,
       expAtLeast,
       limit,

@@ -33,3 +33,16 @@ describe('string fields of MACs', () => {
     }
   });
 });
+
+describe('the length prefix of a field', () => {
+  it('is u16be up to 65,534 bytes, and 0xFFFF || u32be from 65,535 on (a 256 KiB control body)', () => {
+    const short = macInput('L', [new Uint8Array(65_534).fill(7)]);
+    expect([...short.subarray(2, 4)]).toEqual([0xff, 0xfe]);
+    expect(short.length).toBe(2 + 2 + 65_534);
+    const long = macInput('L', [new Uint8Array(65_535).fill(7), 'x']);
+    expect([...long.subarray(2, 8)]).toEqual([0xff, 0xff, 0x00, 0x00, 0xff, 0xff]);
+    expect(long.length).toBe(2 + 6 + 65_535 + 2 + 1);
+    const big = macInput('L', [new Uint8Array(256 * 1024)]);
+    expect([...big.subarray(2, 8)]).toEqual([0xff, 0xff, 0x00, 0x04, 0x00, 0x00]);
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * MAC(key, label, f1..fn) = HMAC-SHA256(key, utf8(label) || 0x00 || LP(f1) || … || LP(fn))  (PROTOCOL §1).
  * LP(x) = u16be(len(x)) || x. The framing is written into one buffer to keep the hot path to one allocation.
+ * A field of 65,535 bytes or more (only a pile.control body, which revision 2 lets reach 256 KiB) is
+ * 0xFFFF || u32be(len(x)) || x: every shorter field, and so every MAC of revision 1, is framed as before.
  */
 
 import { equalBytes } from '@noble/ciphers/utils.js';
@@ -53,20 +55,33 @@ export function macInput(label: Label | string, fields: readonly MacField[]): Ui
   const prefix = labelPrefix(label);
   const encoded = fields.map(fieldToBytes);
   let length = prefix.length;
-  for (const f of encoded) {
-    if (f.length > 0xffff) throw new RangeError(`MAC field longer than 65535 bytes (${f.length})`);
-    length += 2 + f.length;
-  }
+  for (const f of encoded) length += lengthPrefixBytes(f.length) + f.length;
   const out = new Uint8Array(length);
   out.set(prefix, 0);
   let at = prefix.length;
   for (const f of encoded) {
-    out[at] = f.length >>> 8;
-    out[at + 1] = f.length & 0xff;
-    out.set(f, at + 2);
-    at += 2 + f.length;
+    if (f.length < LONG_FIELD) {
+      out[at] = f.length >>> 8;
+      out[at + 1] = f.length & 0xff;
+      at += 2;
+    } else {
+      const view = new DataView(out.buffer, out.byteOffset + at, 6);
+      view.setUint16(0, LONG_FIELD);
+      view.setUint32(2, f.length);
+      at += 6;
+    }
+    out.set(f, at);
+    at += f.length;
   }
   return out;
+}
+
+/** u16be lengths up to 65,534; from 65,535 on the marker 0xFFFF and a u32be length */
+const LONG_FIELD = 0xffff;
+
+function lengthPrefixBytes(length: number): number {
+  if (length > 0xffffffff) throw new RangeError(`MAC field longer than 2^32 - 1 bytes (${length})`);
+  return length < LONG_FIELD ? 2 : 6;
 }
 
 /**

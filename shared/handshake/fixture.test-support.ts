@@ -73,6 +73,7 @@ export function createWorld(
     current: number,
     accept: number[],
     revoked: { tid: string; exp: number }[] = [],
+    revokedVehicles: { vid: string; until: number }[] = [],
   ) =>
     control.apply(
       controlKey,
@@ -83,6 +84,7 @@ export function createWorld(
           issuedAt: clock.seconds,
           keyOffset: { current, accept },
           revoked,
+          revokedVehicles,
         }),
       ),
       clock.seconds,
@@ -91,6 +93,7 @@ export function createWorld(
     random,
     clock,
     rootKey,
+    controlKey,
     control,
     pile,
     credentialFor,

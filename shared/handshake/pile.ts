@@ -210,7 +210,7 @@ export class PileAuthenticator {
     if (!checked.ok) return this.refuse(request, checked.code, checked.message);
     const { ticket, sidBytes, r1, akBytes, ak, revision, limitKey } = checked.value;
     // 6. revocation
-    if (this.control.isRevoked(ticket.tid, nowS)) return this.refuse(request, 'REVOKED', 'ticket revoked');
+    if (this.control.isRevoked(ticket, nowS)) return this.refuse(request, 'REVOKED', 'ticket revoked');
     // 7. replay
     const pairKey = `t${ticket.tid}${request.r1}`;
     if (existing || this.replay.has(`s${request.sid}`, nowMs) || this.replay.has(pairKey, nowMs)) {

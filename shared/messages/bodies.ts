@@ -1,5 +1,6 @@
 /** Schemas of the JSON texts carried inside messages: ticket, offer, meter, receipt, control, credential. */
 import * as v from 'valibot';
+import { MAX_CONTROL_PAYLOAD_BYTES } from '../ids.js';
 import {
   b64u,
   b64u16,
@@ -12,6 +13,9 @@ import {
   unixTime,
   version,
 } from './fields.js';
+
+/** entries of one list of a control body at most: what 256 KiB can hold of the shortest entry */
+const MAX_CONTROL_ENTRIES = Math.ceil(MAX_CONTROL_PAYLOAD_BYTES / 22);
 
 /** §3 the ticket: T = utf8(JSON text). */
 export const TicketBody = v.object({
@@ -68,12 +72,18 @@ export const ReceiptBody = v.object({
   meterKey: v.optional(v.pipe(v.string(), v.maxLength(MAX_RECEIPT_METER_KEY_CHARS))),
 });
 
-/** §7 pile.control body. */
+/**
+ * §7 pile.control body (revision 2: up to 256 KiB, `revokedVehicles` optional). The payload's byte limit already
+ * bounds the lists (an entry takes at least 22 bytes); the counts here are a second bound.
+ */
 export const ControlBody = v.object({
   seq: uint,
   issuedAt: unixTime,
   keyOffset: v.object({ current: u32, accept: v.pipe(v.array(u32), v.minLength(1), v.maxLength(16)) }),
-  revoked: v.pipe(v.array(v.object({ tid: b64u16, exp: unixTime })), v.maxLength(100)),
+  revoked: v.pipe(v.array(v.object({ tid: b64u16, exp: unixTime })), v.maxLength(MAX_CONTROL_ENTRIES)),
+  revokedVehicles: v.optional(
+    v.pipe(v.array(v.object({ vid: id, until: unixTime })), v.maxLength(MAX_CONTROL_ENTRIES)),
+  ),
 });
 
 /** §5 the plaintext of a sealed credential. */

@@ -6,21 +6,23 @@ import { MAX_PAYLOAD_BYTES } from '../ids.js';
 
 type Decoded<T> = Result<T, 'MALFORMED' | 'UNSUPPORTED_VERSION'>;
 
-/** Parses JSON text and checks it is an object; the 8 KiB limit applies to the UTF-8 bytes. */
-export function parseJsonObject(payload: Uint8Array | string): Decoded<Record<string, unknown>> {
+/**
+ * Parses JSON text and checks it is an object; the limit (8 KiB unless said: only pile.control may be larger,
+ * PROTOCOL §7) applies to the UTF-8 bytes.
+ */
+export function parseJsonObject(
+  payload: Uint8Array | string,
+  maxBytes = MAX_PAYLOAD_BYTES,
+): Decoded<Record<string, unknown>> {
   let text: string;
   if (typeof payload === 'string') {
     // UTF-8 is at most 3 bytes per UTF-16 unit; only measure exactly when it could be over.
-    if (
-      payload.length * 3 > MAX_PAYLOAD_BYTES &&
-      new TextEncoder().encode(payload).length > MAX_PAYLOAD_BYTES
-    ) {
-      return fail('MALFORMED', `payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    if (payload.length * 3 > maxBytes && new TextEncoder().encode(payload).length > maxBytes) {
+      return fail('MALFORMED', `payload larger than ${maxBytes} bytes`);
     }
     text = payload;
   } else {
-    if (payload.length > MAX_PAYLOAD_BYTES)
-      return fail('MALFORMED', `payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    if (payload.length > maxBytes) return fail('MALFORMED', `payload larger than ${maxBytes} bytes`);
     try {
       text = utf8Decode(payload);
     } catch {
@@ -106,19 +108,24 @@ function describeVersion(version: unknown): string {
   return Array.isArray(version) ? 'an array' : `a value of type ${typeof version}`;
 }
 
-/** Parses a raw payload as exactly one message schema. */
+/** Parses a raw payload as exactly one message schema (of at most `maxBytes`, 8 KiB unless said). */
 export function decodeMessage<S extends v.GenericSchema>(
   schema: S,
   payload: Uint8Array | string,
+  maxBytes = MAX_PAYLOAD_BYTES,
 ): Decoded<v.InferOutput<S>> {
-  const json = parseJsonObject(payload);
+  const json = parseJsonObject(payload, maxBytes);
   if (!json.ok) return json;
   return validateMessage(schema, json.value);
 }
 
 /** Parses JSON text carried inside a message (ticket, offer, bodies); no version field there. */
-export function decodeBody<S extends v.GenericSchema>(schema: S, text: string): Decoded<v.InferOutput<S>> {
-  const json = parseJsonObject(text);
+export function decodeBody<S extends v.GenericSchema>(
+  schema: S,
+  text: string,
+  maxBytes = MAX_PAYLOAD_BYTES,
+): Decoded<v.InferOutput<S>> {
+  const json = parseJsonObject(text, maxBytes);
   if (!json.ok) return json;
   const parsed = v.safeParse(schema, json.value);
   if (!parsed.success) return fail('MALFORMED', describeIssue(parsed.issues));

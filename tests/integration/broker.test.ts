@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginView, startBroker } from '../../broker/index.js';
 import { openRegistry, type Registry } from '../../cloud/registry.js';
-import { topics } from '../../shared/index.js';
+import { MAX_CONTROL_PAYLOAD_BYTES, topics } from '../../shared/index.js';
 import { collect, connectClient, type RightsWorld, waitFor } from '../support/mqtt.js';
 import { testPileSpec } from '../support/pile-spec.js';
 import { rightsSuite } from '../support/rights-suite.js';
@@ -102,5 +102,31 @@ describe('embedded broker with registry logins', () => {
     client.publish(topics.pileAuth('P1'), Buffer.alloc(20 * 1024, 0x41));
     await closedAfterBigPublish;
     client.end(true);
+  });
+
+  it('takes a pile.control of up to 256 KiB from the cloud only, and only on piles/+/control', async () => {
+    const control = Buffer.alloc(MAX_CONTROL_PAYLOAD_BYTES, 0x41);
+    const gateway = await connectClient(world.url, 'gateway:G1', 'gw-password');
+    const cloud = await connectClient(world.url, 'cloud', world.cloudPassword);
+    try {
+      const received = collect(gateway);
+      await gateway.subscribeAsync(topics.pileControl('P1'), { qos: 1 });
+      await cloud.publishAsync(topics.pileControl('P1'), control, { qos: 1 });
+      const got = await waitFor(() => received.find((m) => m.topic === topics.pileControl('P1')), 5000);
+      expect(got.payload.length).toBe(MAX_CONTROL_PAYLOAD_BYTES);
+      // the same size on another of the cloud's topics is refused (the connection closed)
+      const closed = new Promise<void>((resolve) => cloud.once('close', () => resolve()));
+      cloud.publish(topics.directoryPile('P1'), control, { qos: 1 });
+      await closed;
+    } finally {
+      cloud.end(true);
+      await gateway.endAsync();
+    }
+    // everyone else keeps the small limit, on pile.control too
+    const vehicle = await connectClient(world.url, 'vehicle:V1', world.vehicle1.password);
+    const closed = new Promise<void>((resolve) => vehicle.once('close', () => resolve()));
+    vehicle.publish(topics.pileControl('P1'), control);
+    await closed;
+    vehicle.end(true);
   });
 });

@@ -253,7 +253,7 @@ describe('credential service on a real broker', () => {
     expect(
       control.apply(ck, 'P1', atPile[atPile.length - 1]!.payload, Math.floor(Date.now() / 1000)).ok,
     ).toBe(true);
-    expect(control.isRevoked(tid, Math.floor(Date.now() / 1000))).toBe(false);
+    expect(control.isRevoked({ tid, vid: 'V1' }, Math.floor(Date.now() / 1000))).toBe(false);
 
     await admin.revokeTicket(tid); // as the CLI does, while the service runs
     await waitFor(() => credentialOn(seen, 'V1', 'P1').find((m) => m.payload === ''), 5000, 'withdrawal');
@@ -267,7 +267,7 @@ describe('credential service on a real broker', () => {
       'control with revocation',
     );
     expect(body.revoked.map((r) => r.tid)).toContain(tid);
-    expect(control.isRevoked(tid, Math.floor(Date.now() / 1000))).toBe(true);
+    expect(control.isRevoked({ tid, vid: 'V1' }, Math.floor(Date.now() / 1000))).toBe(true);
     // A forged body (wrong key) is refused by the pile.
     expect(
       control.apply(

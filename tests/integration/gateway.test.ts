@@ -319,19 +319,23 @@ describe('gateway over the real broker', () => {
     }
   });
 
-  it('applies and persists a signed control: revocation survives a restart', async () => {
+  it('applies and persists a signed control: revocation (by vehicle, in a 100 KiB body) survives a restart', async () => {
     const dir = tempDir('gw');
     const { gw } = await startTestGateway(dir);
     const { client, provisioning } = await startVehicle('car-5');
     try {
-      const sealed = await deliverCredential(client, provisioning, piles[0]!);
+      await deliverCredential(client, provisioning, piles[0]!);
       const nowS = Math.floor(Date.now() / 1000);
+      // past the 64 KiB every other client may send: the cloud's pile.control may be 256 KiB (PROTOCOL §7)
+      const others = Array.from({ length: 2500 }, (_, i) => ({ vid: `other-${i}`, until: nowS + 3600 }));
       const control = controlFor(piles[0]!, {
         seq: 1,
         issuedAt: nowS,
         keyOffset: { current: 0, accept: [0] },
-        revoked: [{ tid: sealed.tid, exp: nowS + 3600 }],
+        revoked: [],
+        revokedVehicles: [...others, { vid: 'car-5', until: nowS + 3600 }],
       });
+      expect(control.length).toBeGreaterThan(96 * 1024);
       await cloud.publishAsync(topics.pileControl('GW-P1'), control, { qos: 1, retain: true });
       await new Promise((r) => setTimeout(r, 200));
       const revoked = await client.authenticate('GW-P1', 1);

@@ -1,9 +1,12 @@
 /** The core flow again on Debian's Mosquitto, configured only by `evauth-cloud export-mosquitto`. */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TSX } from '../../node/child-process.js';
-import { secureRandom, topics, VehicleHandshake } from '../../shared/index.js';
+import { MAX_CONTROL_PAYLOAD_BYTES, secureRandom, topics, VehicleHandshake } from '../../shared/index.js';
+import { collect, connectClient, waitFor } from '../support/mqtt.js';
 import { RawVehicle } from '../support/raw-vehicle.js';
 import { credentialFor, TestSystem } from '../support/system.js';
 
@@ -16,6 +19,7 @@ beforeAll(async () => {
     vehicles: [
       { vid: 'MQ-A', grant: { scope: 'all' } },
       { vid: 'MQ-B', grant: { scope: 'pile', target: 'IT-P1' } },
+      { vid: 'MQ-C', grant: { scope: 'all' } },
     ],
   }).start();
 });
@@ -90,6 +94,42 @@ describe('on Mosquitto', () => {
       await raw.client.publishAsync(request.topic, '', { qos: 1, retain: true });
     } finally {
       await raw.close();
+    }
+  });
+
+  it('a revoked vehicle is cut off and refused at once, with no re-export or reload (dynamic security)', async () => {
+    const c = system.provisioned.get('MQ-C')!;
+    const raw = await RawVehicle.connect(c, system.mqttUrl);
+    const closed = new Promise<void>((resolve) => raw.client.once('close', () => resolve()));
+    const revokedAt = Date.now();
+    await system.registry.revokeVehicle('MQ-C'); // as the CLI does, while everything runs
+    await closed;
+    expect(Date.now() - revokedAt).toBeLessThan(5000);
+    await raw.close();
+    await expect(RawVehicle.connect(c, system.mqttUrl)).rejects.toThrow(/Not authorized|Bad user/i);
+    // the others are untouched
+    const a = await RawVehicle.connect(system.provisioned.get('MQ-A')!, system.mqttUrl);
+    await a.close();
+  });
+
+  it('carries a 256 KiB pile.control from the cloud login to the gateway login (max_packet_size)', async () => {
+    const config = JSON.parse(readFileSync(join(system.gatewayDir, 'config.json'), 'utf8'));
+    const gateway = await connectClient(system.mqttUrl, config.mqtt.username, config.mqtt.password);
+    const cloud = await connectClient(system.mqttUrl, 'cloud', system.registry.cloudPassword());
+    try {
+      const received = collect(gateway);
+      await gateway.subscribeAsync(topics.pileControl('IT-P2'), { qos: 1 });
+      // not a valid body (the gateway drops it): only its size matters here
+      await cloud.publishAsync(topics.pileControl('IT-P2'), Buffer.alloc(MAX_CONTROL_PAYLOAD_BYTES, 0x41), {
+        qos: 1,
+      });
+      const got = await waitFor(
+        () => received.find((m) => m.payload.length === MAX_CONTROL_PAYLOAD_BYTES),
+        5000,
+      );
+      expect(got.topic).toBe(topics.pileControl('IT-P2'));
+    } finally {
+      await Promise.all([gateway.endAsync(), cloud.endAsync()]);
     }
   });
 });

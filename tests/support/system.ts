@@ -161,6 +161,7 @@ export class TestSystem {
       logger: pino({ level: 'silent' }),
       pollIntervalMs: 50,
       reconnectPeriodMs: 200,
+      mosquittoDynamicSecurity: this.options.broker === 'mosquitto',
       ...(this.options.cloudNow ? { now: this.options.cloudNow } : {}),
       ...(this.options.cloudReconcileMs ? { reconcileIntervalMs: this.options.cloudReconcileMs } : {}),
     });
