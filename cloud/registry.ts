@@ -35,6 +35,7 @@ import {
 } from './registry-records.js';
 import { MasterKey, writePrivateFile } from './secrets.js';
 import type { CloudStore } from './store/cloud-store.js';
+import { isPostgresUrl, PostgresCloudStore } from './store/postgres-store.js';
 import { SqliteCloudStore } from './store/sqlite-store.js';
 
 export {
@@ -291,9 +292,25 @@ export class Registry implements CloudData {
   }
 }
 
-/** Opens (creating or migrating) <dataDir>/cloud.db and the master key. */
-export async function openRegistry(dataDir: string): Promise<Registry> {
+export interface RegistryLocation {
+  /**
+   * postgres://… to keep the registry in PostgreSQL instead of <dataDir>/cloud.db (EVAUTH_DATABASE_URL, read by
+   * the entry points); the data folder still holds the master key, cloud.secret and the provisioning files.
+   */
+  databaseUrl?: string | undefined;
+}
+
+/** Opens (creating or migrating) the registry's store, <dataDir>/cloud.db or PostgreSQL, and the master key. */
+export async function openRegistry(dataDir: string, location: RegistryLocation = {}): Promise<Registry> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const masterKey = MasterKey.loadOrCreate(dataDir);
-  return new Registry(SqliteCloudStore.open(join(dataDir, DB_FILE)), dataDir, masterKey);
+  const store = location.databaseUrl
+    ? await openPostgresStore(location.databaseUrl)
+    : SqliteCloudStore.open(join(dataDir, DB_FILE));
+  return new Registry(store, dataDir, masterKey);
+}
+
+async function openPostgresStore(url: string): Promise<CloudStore> {
+  if (!isPostgresUrl(url)) throw new RegistryError('INVALID', 'the database URL must start with postgres://');
+  return PostgresCloudStore.open(url);
 }
