@@ -102,13 +102,14 @@ export class TestPostgres {
     return this.url(name);
   }
 
-  /** Runs one statement as the superuser in `database`; its rows. */
+  /** Runs one statement as the superuser in `database` (a name, or a URL `createDatabase` gave); its rows. */
   async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     params: unknown[] = [],
     database = 'postgres',
   ): Promise<T[]> {
-    const client = new pg.Client({ connectionString: this.url(database) });
+    const url = database.startsWith('postgres://') ? database : this.url(database);
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       return (await client.query<T>(text, params)).rows;
