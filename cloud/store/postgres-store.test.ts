@@ -96,6 +96,43 @@ describe('the PostgreSQL store', () => {
     expect(next.map((r) => r.topic)).toEqual(['early']);
   });
 
+  it('reads its own held-back writes, and a held write that fails rolls the whole unit back', async () => {
+    await a.transaction((tx) =>
+      tx.insertVehicle({ vid: 'V1', name: '', vehicle_key_sealed: new Uint8Array([0]), created_at: 1 }),
+    );
+    const ticket = (tid: string) => ({
+      tid,
+      vid: 'V1',
+      pid: 'P1',
+      grant_id: null,
+      off: 0,
+      iat: 10,
+      nbf: 10,
+      exp: 100,
+      ticket: 't',
+      sealed: `sealed-${tid}`,
+    });
+    const seen = await a.transaction(async (tx) => {
+      await tx.insertTicket(ticket('T1'));
+      await tx.putRetained('c', 'one', 1);
+      await tx.audit({ ts: 1, actor: 'service', action: 'ticket.issue', subject: 'V1/P1', detail: null });
+      return {
+        latest: (await tx.latestTicket('V1', 'P1'))?.tid,
+        payload: await tx.retainedPayload('c'),
+        audit: (await tx.recentAudit(1))[0]?.action,
+      };
+    });
+    expect(seen).toEqual({ latest: 'T1', payload: 'one', audit: 'ticket.issue' });
+    await expect(
+      a.transaction(async (tx) => {
+        await tx.putRetained('d', 'never', 2);
+        await tx.insertTicket(ticket('T1')); // a duplicate tid: refused when sent, at commit
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await b.read((tx) => tx.retainedPayload('d'))).toBeUndefined();
+    expect((await b.read((tx) => tx.recentTickets(10))).map((t) => t.tid)).toEqual(['T1']);
+  });
+
   it('waits for a unit holding the same nonce: one of two instances remembers it', async () => {
     const results = await Promise.all(
       [a, b, a, b].map((store) => store.transaction((tx) => tx.rememberNonce('V1', 'n', 1))),

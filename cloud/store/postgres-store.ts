@@ -72,6 +72,7 @@ export class PostgresCloudStore implements CloudStore {
     try {
       await client.query('BEGIN');
       const result = await work(unit);
+      await unit.sendHeld();
       unit.close();
       if (unit.retainedTopics.size > 0) {
         await client.query('SELECT pg_advisory_xact_lock($1)', [RETAINED_REV_LOCK]);

@@ -1,10 +1,12 @@
 /**
  * The reads and writes of a unit of work on PostgreSQL: one per unit, bound to the pooled connection that runs
- * the unit's transaction. Statements are named, so each connection prepares each of them once. The unit
- * remembers which retained topics it wrote: the store gives them their final rev just before commit.
+ * the unit's transaction. Statements are named, so each connection prepares each of them once. New tickets,
+ * retained puts and audit rows are held back and sent in batches (postgres-writes.ts). The unit remembers which
+ * retained topics it wrote: the store gives them their final rev just before commit.
  */
 import type pg from 'pg';
 import type { CloudTx, LockPileOptions } from './cloud-store.js';
+import { type HeldTable, HeldWrites } from './postgres-writes.js';
 import type * as Row from './records.js';
 import type { UnitMode } from './sqlite-unit.js';
 
@@ -25,6 +27,7 @@ const TICKET = 'tid, vid, pid, grant_id, off, iat, nbf, exp, sealed, revoked_at'
 export class PostgresUnit implements CloudTx {
   /** retained topics written in this unit */
   readonly retainedTopics = new Set<string>();
+  private readonly held = new HeldWrites();
 
   constructor(
     private readonly client: pg.ClientBase,
@@ -36,15 +39,24 @@ export class PostgresUnit implements CloudTx {
     this.mode = 'closed';
   }
 
+  private live(access: 'read' | 'write'): void {
+    if (this.mode === 'closed') throw new Error('cloud store: used outside its unit of work');
+    if (access === 'write' && this.mode !== 'write')
+      throw new Error('cloud store: a read unit of work cannot write');
+  }
+
   private async query<T extends pg.QueryResultRow>(
     access: 'read' | 'write',
     text: string,
     values: unknown[],
   ): Promise<pg.QueryResult<T>> {
-    if (this.mode === 'closed') throw new Error('cloud store: used outside its unit of work');
-    if (access === 'write' && this.mode !== 'write')
-      throw new Error('cloud store: a read unit of work cannot write');
+    this.live(access);
     return this.client.query<T>({ name: named(text), text, values });
+  }
+
+  /** Sends the writes held back for `table` (all of them when omitted); the store calls it before COMMIT. */
+  async sendHeld(table?: HeldTable): Promise<void> {
+    await this.held.send((text, values) => this.query('write', text, values), table);
   }
 
   private async get<T extends pg.QueryResultRow>(text: string, ...values: unknown[]): Promise<T | undefined> {
@@ -127,30 +139,35 @@ export class PostgresUnit implements CloudTx {
     );
   }
 
-  ticket(tid: string) {
+  async ticket(tid: string) {
+    await this.sendHeld('tickets');
     return this.get<Row.TicketRow>(`SELECT ${TICKET} FROM tickets WHERE tid = $1`, tid);
   }
-  latestTicket(vid: string, pid: string) {
+  async latestTicket(vid: string, pid: string) {
+    if (this.held.holdsPair(vid, pid)) await this.sendHeld('tickets');
     return this.get<Row.TicketRow>(
       `SELECT ${TICKET} FROM tickets WHERE vid = $1 AND pid = $2 ORDER BY iat DESC, seq DESC LIMIT 1`,
       vid,
       pid,
     );
   }
-  recentTickets(limit: number) {
+  async recentTickets(limit: number) {
+    await this.sendHeld('tickets');
     return this.all<Row.TicketRow>(
       `SELECT ${TICKET} FROM tickets ORDER BY iat DESC, seq DESC LIMIT $1`,
       limit,
     );
   }
-  offsetsInUse(pid: string, expAtLeast: number) {
+  async offsetsInUse(pid: string, expAtLeast: number) {
+    await this.sendHeld('tickets');
     return this.column<number>(
       'SELECT DISTINCT off AS c FROM tickets WHERE pid = $1 AND exp >= $2 ORDER BY off',
       pid,
       expAtLeast,
     );
   }
-  revokedTicketsOfPile(pid: string, expAtLeast: number, limit: number) {
+  async revokedTicketsOfPile(pid: string, expAtLeast: number, limit: number) {
+    await this.sendHeld('tickets');
     return this.all<Pick<Row.TicketRow, 'tid' | 'exp'>>(
       `SELECT tid, exp FROM tickets WHERE pid = $1 AND revoked_at IS NOT NULL AND exp >= $2
        ORDER BY revoked_at DESC, tid LIMIT $3`,
@@ -161,17 +178,20 @@ export class PostgresUnit implements CloudTx {
   }
 
   async retainedPayload(topic: string) {
+    if (this.held.holdsTopic(topic)) await this.sendHeld('retained');
     return (await this.get<{ payload: string }>('SELECT payload FROM retained WHERE topic = $1', topic))
       ?.payload;
   }
-  retainedSince(rev: number) {
+  async retainedSince(rev: number) {
+    await this.sendHeld('retained');
     return this.all<Row.RetainedRow>(
       'SELECT rev, topic, payload FROM retained WHERE rev > $1 ORDER BY rev',
       rev,
     );
   }
 
-  recentAudit(limit: number) {
+  async recentAudit(limit: number) {
+    await this.sendHeld('audit');
     return this.all<Row.AuditRow>('SELECT * FROM audit ORDER BY id DESC LIMIT $1', limit);
   }
 
@@ -263,28 +283,19 @@ export class PostgresUnit implements CloudTx {
   }
 
   async insertTicket(t: Row.IssuedTicket) {
-    await this.run(
-      `INSERT INTO tickets(tid, vid, pid, grant_id, off, iat, nbf, exp, ticket, sealed)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      t.tid,
-      t.vid,
-      t.pid,
-      t.grant_id,
-      t.off,
-      t.iat,
-      t.nbf,
-      t.exp,
-      t.ticket,
-      t.sealed,
-    );
+    this.live('write');
+    this.held.addTicket(t);
   }
   async setTicketRevoked(tid: string, at: number) {
+    await this.sendHeld('tickets');
     await this.run('UPDATE tickets SET revoked_at = $1 WHERE tid = $2 AND revoked_at IS NULL', at, tid);
   }
   async revokeTicketsOfVehicle(vid: string, at: number) {
+    await this.sendHeld('tickets');
     await this.run('UPDATE tickets SET revoked_at = $1 WHERE vid = $2 AND revoked_at IS NULL', at, vid);
   }
-  revokeLiveTicketsOfPair(vid: string, pid: string, at: number, expAtLeast: number) {
+  async revokeLiveTicketsOfPair(vid: string, pid: string, at: number, expAtLeast: number) {
+    await this.sendHeld('tickets');
     return this.run(
       'UPDATE tickets SET revoked_at = $1 WHERE vid = $2 AND pid = $3 AND revoked_at IS NULL AND exp >= $4',
       at,
@@ -298,6 +309,7 @@ export class PostgresUnit implements CloudTx {
   }
 
   async setRetained(topic: string, payload: string, at: number) {
+    if (this.held.holdsTopic(topic)) await this.sendHeld('retained');
     const stored = await this.run(
       `INSERT INTO retained(topic, payload, updated_at) VALUES ($1, $2, $3)
        ON CONFLICT(topic) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at,
@@ -311,14 +323,8 @@ export class PostgresUnit implements CloudTx {
     return stored > 0;
   }
   async putRetained(topic: string, payload: string, at: number) {
-    await this.run(
-      `INSERT INTO retained(topic, payload, updated_at) VALUES ($1, $2, $3)
-       ON CONFLICT(topic) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at,
-         rev = nextval('retained_rev')`,
-      topic,
-      payload,
-      at,
-    );
+    this.live('write');
+    this.held.putRetained(topic, payload, at);
     this.retainedTopics.add(topic);
   }
 
@@ -337,13 +343,7 @@ export class PostgresUnit implements CloudTx {
   }
 
   async audit(entry: Row.AuditEntry) {
-    await this.run(
-      'INSERT INTO audit(ts, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)',
-      entry.ts,
-      entry.actor,
-      entry.action,
-      entry.subject,
-      entry.detail,
-    );
+    this.live('write');
+    this.held.addAudit(entry);
   }
 }
