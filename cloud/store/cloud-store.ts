@@ -28,8 +28,9 @@ export interface CloudStore {
   /** Runs `work` with reads only; it sees committed data only. */
   read<T>(work: (tx: CloudReads) => Promise<T>): Promise<T>;
   /**
-   * A number that changes whenever another connection (the admin CLI, another cloud instance) has committed a
-   * change, so the service knows when to look again. Its own commits may or may not change it.
+   * A number that changes whenever another connection (the admin CLI) has committed a change to the registry, so
+   * the service knows when to look again. Its own commits may or may not change it; PostgreSQL counts admin
+   * changes only, not the issuing of another instance (postgres-schema.ts).
    */
   externalVersion(): Promise<number>;
   close(): Promise<void>;
