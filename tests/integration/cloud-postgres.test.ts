@@ -3,7 +3,7 @@
  * loopback whose logins come from the registry's view in PostgreSQL, read by a role of evauth_broker. They issue
  * 10,000 credentials between them, each exactly once (one ticket per pair in PostgreSQL, one credential per pair
  * at its vehicle, the same one); then one is killed (SIGKILL) while both issue 2,000 more, and still every pair
- * gets exactly one credential.
+ * gets exactly one credential. A vehicle revoked in the registry is cut off by the broker.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,4 +167,12 @@ describe('two cloud instances on one PostgreSQL registry', () => {
     await expectEachIssuedOnce(total);
     expect(instances[1]!.running).toBe(true);
   }, 150_000);
+
+  it("cuts off a revoked vehicle at every broker reading the registry's view in PostgreSQL", async () => {
+    const [revoked, kept] = [vehicles[0]!, vehicles[1]!];
+    expect(revoked.connected && kept.connected).toBe(true);
+    await registry.revokeVehicle('V000');
+    await expect.poll(() => revoked.connected, { timeout: 10_000 }).toBe(false);
+    expect(kept.connected).toBe(true);
+  }, 30_000);
 });
