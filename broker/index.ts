@@ -2,5 +2,4 @@
 export type { ClusterOptions } from './cluster.js';
 export { GuardedConnection, MqttFrameGuard } from './frame-guard.js';
 export { LoginView, RegistryLogins } from './login-view.js';
-export { PostgresLoginView } from './pg-login-view.js';
 export { type BrokerOptions, type LoginSource, type RunningBroker, startBroker } from './server.js';

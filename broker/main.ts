@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { envPort, portNumber, runService, ServiceUsageError } from '../node/service-runner.js';
 import { LoginView } from './login-view.js';
-import { PostgresLoginView } from './pg-login-view.js';
 import { startBroker } from './server.js';
 import { DEFAULT_SESSION_LIMITS } from './session-policy.js';
 
@@ -129,8 +128,9 @@ runService<BrokerFlags>({
       throw new ServiceUsageError('the database URL must start with postgres://');
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
       throw new ServiceUsageError('--tls-cert and --tls-key go together');
+    // `pg` is loaded only for a registry in PostgreSQL (it slows every other start-up)
     const logins = opts.databaseUrl
-      ? await PostgresLoginView.open(opts.databaseUrl, log)
+      ? await (await import('./pg-login-view.js')).PostgresLoginView.open(opts.databaseUrl, log)
       : new LoginView(loginsFile);
     const broker = await startBroker({
       host: opts.host,

@@ -35,7 +35,6 @@ import {
 } from './registry-records.js';
 import { MasterKey, writePrivateFile } from './secrets.js';
 import type { CloudStore } from './store/cloud-store.js';
-import { isPostgresUrl, PostgresCloudStore } from './store/postgres-store.js';
 import { SqliteCloudStore } from './store/sqlite-store.js';
 
 export {
@@ -311,6 +310,9 @@ export async function openRegistry(dataDir: string, location: RegistryLocation =
 }
 
 async function openPostgresStore(url: string): Promise<CloudStore> {
-  if (!isPostgresUrl(url)) throw new RegistryError('INVALID', 'the database URL must start with postgres://');
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new RegistryError('INVALID', 'the database URL must start with postgres://');
+  // loaded only when asked for: `pg` costs every SQLite process ~0.5 s of start-up on a busy machine
+  const { PostgresCloudStore } = await import('./store/postgres-store.js');
   return PostgresCloudStore.open(url);
 }

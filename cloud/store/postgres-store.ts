@@ -11,11 +11,6 @@ import type { CloudReads, CloudStore, CloudTx } from './cloud-store.js';
 import { migratePostgres } from './postgres-schema.js';
 import { PostgresUnit } from './postgres-unit.js';
 
-/** Whether a data location names a PostgreSQL database rather than a folder. */
-export function isPostgresUrl(location: string | undefined): location is string {
-  return location !== undefined && /^postgres(ql)?:\/\//.test(location);
-}
-
 /** An arbitrary constant: the advisory lock under which a committing unit numbers its retained rows. */
 const RETAINED_REV_LOCK = 0x65767276;
 /** how long a lost listening connection waits before it connects again */
