@@ -1,6 +1,6 @@
 /**
  * The broker's logins, read over its own read-only connection to the registry's login view (the `broker_logins`
- * and `broker_gateway_piles` views of cloud.db, docs/architecture.md): usernames, scrypt hashes, and a gateway's
+ * and `broker_gateway_piles` views of cloud.db or of the PostgreSQL registry, docs/architecture.md): usernames, scrypt hashes, and a gateway's
  * piles. The broker never opens the master key, so a broker compromise yields no root or vehicle key. Password
  * checks run in the thread pool (node/password-hash.ts); a login that verified is remembered (bounded) so a
  * reconnecting client does not pay scrypt again. `changed()` tells when the registry has moved on, so the broker
@@ -14,42 +14,36 @@ import { type Principal, parseUsername } from '../shared/index.js';
 /** Logins remembered after a successful check; the oldest leaves first */
 const VERIFIED_CAPACITY = 10_000;
 
-export class LoginView {
-  private readonly db: Database.Database;
-  private readonly hashOf: Database.Statement;
-  private readonly pilesOf: Database.Statement;
+/**
+ * The login checks over the two relations of the registry's login view, wherever they are read from: cloud.db
+ * (LoginView) or PostgreSQL (PostgresLoginView, broker/pg-login-view.ts).
+ */
+export abstract class RegistryLogins {
   /** sha256(username, password, stored hash) of logins that verified: a changed hash misses by construction */
   private readonly verified = new Set<string>();
-  private dataVersion: number;
 
-  constructor(dbPath: string) {
-    this.db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 1000 });
-    this.hashOf = this.db.prepare('SELECT password_hash FROM broker_logins WHERE username = ?');
-    this.pilesOf = this.db.prepare('SELECT pid FROM broker_gateway_piles WHERE gid = ? ORDER BY pid');
-    this.dataVersion = this.readDataVersion();
-  }
-
-  private readDataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
-  }
+  /** `broker_logins.password_hash` of the username, if it may log in. */
+  protected abstract passwordHash(username: string): string | undefined;
+  /** `broker_gateway_piles.pid` of the gateway, in order. */
+  protected abstract gatewayPiles(gid: string): string[];
+  /** Whether the registry has moved on since the last call. */
+  abstract changed(): boolean;
+  abstract close(): void | Promise<void>;
 
   /** The principal this username is now, with a gateway's piles as the registry lists them; undefined if refused. */
   principalOf(username: string): Principal | undefined {
     const parsed = parseUsername(username);
-    if (!parsed || !this.hashOf.get(username)) return undefined;
+    if (!parsed || this.passwordHash(username) === undefined) return undefined;
     if (parsed.kind !== 'gateway') return parsed;
-    const piles = (this.pilesOf.all(parsed.gid) as { pid: string }[]).map((r) => r.pid);
-    return { kind: 'gateway', gid: parsed.gid, piles: new Set(piles) };
+    return { kind: 'gateway', gid: parsed.gid, piles: new Set(this.gatewayPiles(parsed.gid)) };
   }
 
   /** The key a verified login is remembered by: a changed password hash misses by construction. */
   private verifiedKey(username: string, password: string): { key: string; hash: string } | undefined {
-    const row = this.hashOf.get(username) as { password_hash: string } | undefined;
-    if (!row || !parseUsername(username)) return undefined;
-    const key = createHash('sha256')
-      .update(`${username}\u0000${password}\u0000${row.password_hash}`)
-      .digest('hex');
-    return { key, hash: row.password_hash };
+    const hash = this.passwordHash(username);
+    if (hash === undefined || !parseUsername(username)) return undefined;
+    const key = createHash('sha256').update(`${username}\u0000${password}\u0000${hash}`).digest('hex');
+    return { key, hash };
   }
 
   /**
@@ -72,6 +66,34 @@ export class LoginView {
     }
     // read again after the wait: a revocation may have landed while scrypt ran
     return this.principalOf(username);
+  }
+}
+
+/** The login view of cloud.db, over a read-only connection of the broker's own. */
+export class LoginView extends RegistryLogins {
+  private readonly db: Database.Database;
+  private readonly hashOf: Database.Statement;
+  private readonly pilesOf: Database.Statement;
+  private dataVersion: number;
+
+  constructor(dbPath: string) {
+    super();
+    this.db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 1000 });
+    this.hashOf = this.db.prepare('SELECT password_hash FROM broker_logins WHERE username = ?');
+    this.pilesOf = this.db.prepare('SELECT pid FROM broker_gateway_piles WHERE gid = ? ORDER BY pid');
+    this.dataVersion = this.readDataVersion();
+  }
+
+  private readDataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  protected passwordHash(username: string): string | undefined {
+    return (this.hashOf.get(username) as { password_hash: string } | undefined)?.password_hash;
+  }
+
+  protected gatewayPiles(gid: string): string[] {
+    return (this.pilesOf.all(gid) as { pid: string }[]).map((r) => r.pid);
   }
 
   /** Whether another connection (the cloud) committed a change since the last call. */

@@ -2,8 +2,9 @@
  * A runnable broker process: `tsx broker/main.ts [--data DIR | --logins FILE] [--mqtt-port N] [--ws-port N]
  * [--host H] [--tls-cert PATH --tls-key PATH] [--redis-url URL]`. Logins come from the registry's read-only login
  * view (`<data>/cloud.db`, opened read-only; the master key is never read). With a Redis URL the process is a node
- * of a cluster sharing that Redis (broker/cluster.ts, docs/deploy.md). Environment: EVAUTH_DATA_DIR,
- * EVAUTH_MQTT_PORT, EVAUTH_WS_PORT, EVAUTH_REDIS_URL.
+ * of a cluster sharing that Redis (broker/cluster.ts, docs/deploy.md). With a PostgreSQL URL the login view is
+ * read from the registry there (broker/pg-login-view.ts). Environment: EVAUTH_DATA_DIR, EVAUTH_MQTT_PORT,
+ * EVAUTH_WS_PORT, EVAUTH_REDIS_URL, EVAUTH_DATABASE_URL.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { DEFAULT_SESSION_LIMITS } from './session-policy.js';
 interface BrokerFlags {
   data: string;
   logins?: string;
+  databaseUrl?: string;
   host: string;
   mqttPort: number;
   wsPort: number;
@@ -65,6 +67,11 @@ runService<BrokerFlags>({
     program
       .option('--data <dir>', 'data folder with cloud.db', process.env.EVAUTH_DATA_DIR ?? '.evauth')
       .option('--logins <file>', 'the registry database holding the login view (default <data>/cloud.db)')
+      .option(
+        '--database-url <url>',
+        'read the login view from the registry in PostgreSQL (postgres://…, a role of evauth_broker) instead',
+        process.env.EVAUTH_DATABASE_URL,
+      )
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
       .option('--mqtt-port <port>', 'MQTT TCP port', portNumber, envPort('EVAUTH_MQTT_PORT', 1883))
       .option(
@@ -113,13 +120,18 @@ runService<BrokerFlags>({
       ),
   async start(opts, _args, log) {
     const loginsFile = opts.logins ?? join(opts.data, 'cloud.db');
-    if (!existsSync(loginsFile))
+    if (!opts.databaseUrl && !existsSync(loginsFile))
       throw new ServiceUsageError(
         `no registry in ${opts.data}; run "evauth-cloud --data ${opts.data} init" first`,
       );
+    if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl))
+      throw new ServiceUsageError('the database URL must start with postgres://');
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
       throw new ServiceUsageError('--tls-cert and --tls-key go together');
-    const logins = new LoginView(loginsFile);
+    // `pg` is loaded only for a registry in PostgreSQL (it slows every other start-up)
+    const logins = opts.databaseUrl
+      ? await (await import('./pg-login-view.js')).PostgresLoginView.open(opts.databaseUrl, log)
+      : new LoginView(loginsFile);
     const broker = await startBroker({
       host: opts.host,
       maxConnections: opts.maxConnections,
@@ -140,7 +152,7 @@ runService<BrokerFlags>({
     return {
       async close() {
         await broker.close();
-        logins.close();
+        await logins.close();
       },
     };
   },

@@ -55,6 +55,11 @@ const out = (value: unknown): void => {
 const program = new Command('evauth-cloud')
   .description('evauth cloud registry: vehicles, piles, gateways, grants, revocation and rotation')
   .option('--data <dir>', 'data folder', process.env.EVAUTH_DATA_DIR ?? '.evauth')
+  .option(
+    '--database-url <url>',
+    'keep the registry in PostgreSQL (postgres://…) instead of <data>/cloud.db',
+    process.env.EVAUTH_DATABASE_URL,
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -62,13 +67,18 @@ function dataDir(): string {
   return program.opts<{ data: string }>().data;
 }
 
+function openDataRegistry(): Promise<Registry> {
+  return openRegistry(dataDir(), { databaseUrl: program.opts<{ databaseUrl?: string }>().databaseUrl });
+}
+
 /** Opens an existing registry; a missing data folder is a user error, not something to create silently. */
 async function withRegistry<T>(fn: (registry: Registry) => Promise<T>): Promise<T> {
   const dir = dataDir();
-  if (!existsSync(join(dir, DB_FILE))) {
+  const inPostgres = program.opts<{ databaseUrl?: string }>().databaseUrl !== undefined;
+  if (!existsSync(inPostgres ? dir : join(dir, DB_FILE))) {
     throw new UsageError(`no evauth registry in ${dir} (run "evauth-cloud --data ${dir} init" first)`);
   }
-  const registry = await openRegistry(dir);
+  const registry = await openDataRegistry();
   try {
     if (!(await registry.isInitialised()))
       throw new UsageError(`registry in ${dir} is not initialised; run evauth-cloud init`);
@@ -82,7 +92,7 @@ program
   .command('init')
   .description('create the data folder, cloud.db, master.key and the cloud service login (cloud.secret)')
   .action(async () => {
-    const registry = await openRegistry(dataDir());
+    const registry = await openDataRegistry();
     try {
       const { created } = await registry.init();
       out(created ? `initialised ${dataDir()}` : `${dataDir()} was already initialised`);

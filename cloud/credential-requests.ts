@@ -21,6 +21,7 @@ import {
   WindowCounter,
 } from '../shared/index.js';
 import { entitlement } from './grants.js';
+import { answersVehicle, type InstanceShare } from './instances.js';
 import { type IssuerOptions, issueCredential, stillUsable } from './issuer.js';
 import { IssuingKeys } from './issuing-keys.js';
 import type { CloudData } from './registry.js';
@@ -47,7 +48,9 @@ export type RequestOutcome =
       /** for INTERNAL: what went wrong (logged, never sent) */
       error?: unknown;
     }
-  | { kind: 'dropped'; reason: DropReason; detail: string };
+  | { kind: 'dropped'; reason: DropReason; detail: string }
+  /** the vehicle's requests are another cloud instance's to answer (cloud/instances.ts) */
+  | { kind: 'elsewhere' };
 
 /** Requests per vehicle per minute before RATE_LIMITED. */
 export const REQUESTS_PER_VEHICLE_PER_MINUTE = 20;
@@ -67,6 +70,8 @@ export interface CredentialRequestContext {
   data: CloudData;
   limiter: RequestLimiter;
   issuer: IssuerOptions;
+  /** this instance's share of the vehicles, when several instances share the registry */
+  share?: InstanceShare;
 }
 
 const dropped = (reason: DropReason, detail: string): RequestOutcome => ({ kind: 'dropped', reason, detail });
@@ -146,6 +151,7 @@ export async function answerCredentialRequest(
   const decoded = decodeMessage(CredentialRequest, payload);
   if (!decoded.ok) return dropped(decoded.code, decoded.message);
   const request = decoded.value;
+  if (!answersVehicle(context.share, request.vid)) return { kind: 'elsewhere' };
   const authentic = await authenticate(context.data, request);
   if (!authentic.ok) return dropped(authentic.code, authentic.message);
   const now = unixSeconds(nowMs);

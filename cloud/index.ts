@@ -1,4 +1,4 @@
-/** The evauth cloud: the registry (its store: SQLite), the credential service, exports and the demo seed. */
+/** The evauth cloud: the registry (its store: SQLite, or PostgreSQL for several instances), the credential service, exports and the demo seed. */
 
 import { writeGatewayExport } from './export.js';
 import { openRegistry } from './registry.js';

@@ -1,13 +1,15 @@
 /**
  * The runnable credential service: `tsx cloud/main.ts [--data DIR] [--mqtt-url URL] [--ticket-life SECONDS]`.
- * Environment: EVAUTH_DATA_DIR, EVAUTH_MQTT_PORT (for the default URL), EVAUTH_MOSQUITTO_DYNSEC=1 (as
- * --mosquitto-dynsec).
+ * [--database-url postgres://… --instance i/n] [--mosquitto-dynsec]
+ * Environment: EVAUTH_DATA_DIR, EVAUTH_DATABASE_URL, EVAUTH_MQTT_PORT (for the default URL), EVAUTH_MOSQUITTO_DYNSEC=1
+ * (as --mosquitto-dynsec).
  */
 import { InvalidArgumentError } from 'commander';
 import { nodeCryptoBackend } from '../node/crypto.js';
 import { runService } from '../node/service-runner.js';
 import { installCryptoBackend } from '../shared/crypto/backend.js';
 import { parseBrokerUrls } from '../shared/mqtt-servers.js';
+import { type InstanceShare, parseInstance } from './instances.js';
 import { RegistryError } from './registry.js';
 import { startCloudService } from './service.js';
 
@@ -17,6 +19,8 @@ installCryptoBackend(nodeCryptoBackend);
 
 interface CloudFlags {
   data: string;
+  databaseUrl?: string;
+  instance?: InstanceShare;
   mqttUrl: string[];
   ticketLife?: number;
   mosquittoDynsec?: boolean;
@@ -29,6 +33,16 @@ runService<CloudFlags>({
   configure: (program) =>
     program
       .option('--data <dir>', 'data folder', process.env.EVAUTH_DATA_DIR ?? '.evauth')
+      .option(
+        '--database-url <url>',
+        'keep the registry in PostgreSQL (postgres://…) instead of <data>/cloud.db',
+        process.env.EVAUTH_DATABASE_URL,
+      )
+      .option(
+        '--instance <i/n>',
+        'this instance is number i of n sharing one PostgreSQL registry: it answers the credential.requests of its share of vehicles',
+        parseInstance,
+      )
       .option(
         '--mqtt-url <urls>',
         'broker URL, or the nodes of a cluster comma-separated in order of failover',
@@ -51,6 +65,8 @@ runService<CloudFlags>({
   start: (opts, _args, logger) =>
     startCloudService({
       dataDir: opts.data,
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      ...(opts.instance ? { instance: opts.instance } : {}),
       mqttUrl: opts.mqttUrl,
       logger,
       ...(opts.ticketLife ? { ticketLifeSeconds: opts.ticketLife } : {}),

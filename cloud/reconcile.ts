@@ -71,7 +71,8 @@ async function reconcileStep(
   let pairs = 0;
   const grantsOf = new Map<string, GrantRow[]>();
   while (at.p < pids.length && issued < batch && pairs < PAIRS_PER_STEP) {
-    const pile = await tx.lockPile(pids[at.p]!);
+    // a pile another cloud instance is working on now is its to finish (or, if that one dies, the next pass's)
+    const pile = await tx.lockPile(pids[at.p]!, { skipLocked: true });
     for (; pile && at.v < vids.length && issued < batch && pairs < PAIRS_PER_STEP; at.v++, pairs++) {
       const vid = vids[at.v]!;
       let grants = grantsOf.get(vid);

@@ -380,13 +380,32 @@ export class Registry implements CloudData {
   }
 }
 
-/** Opens (creating or migrating) <dataDir>/cloud.db and the master key. */
-export async function openRegistry(dataDir: string): Promise<Registry> {
+export interface RegistryLocation {
+  /**
+   * postgres://… to keep the registry in PostgreSQL instead of <dataDir>/cloud.db (EVAUTH_DATABASE_URL, read by
+   * the entry points); the data folder still holds the master key, cloud.secret and the provisioning files.
+   */
+  databaseUrl?: string | undefined;
+}
+
+/** Opens (creating or migrating) the registry's store, <dataDir>/cloud.db or PostgreSQL, and the master key. */
+export async function openRegistry(dataDir: string, location: RegistryLocation = {}): Promise<Registry> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const masterKey = MasterKey.loadOrCreate(dataDir);
-  const registry = new Registry(SqliteCloudStore.open(join(dataDir, DB_FILE)), dataDir, masterKey);
+  const store = location.databaseUrl
+    ? await openPostgresStore(location.databaseUrl)
+    : SqliteCloudStore.open(join(dataDir, DB_FILE));
+  const registry = new Registry(store, dataDir, masterKey);
   // A registry from before PROTOCOL §8a: its piles get signing keys (their vehicles new credentials in the next pass).
   if ((await registry.store.read((tx) => tx.pileIdsWithoutSignKey())).length > 0)
     await registry.giveMissingSigningKeys();
   return registry;
+}
+
+async function openPostgresStore(url: string): Promise<CloudStore> {
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new RegistryError('INVALID', 'the database URL must start with postgres://');
+  // loaded only when asked for: `pg` costs every SQLite process ~0.5 s of start-up on a busy machine
+  const { PostgresCloudStore } = await import('./store/postgres-store.js');
+  return PostgresCloudStore.open(url);
 }

@@ -17,12 +17,17 @@ import {
   type RequestOutcome,
 } from './credential-requests.js';
 import { DYNSEC_COMMAND_TOPIC, disableVehicleCommands } from './dynsec-revocations.js';
+import type { InstanceShare } from './instances.js';
 import { DEFAULT_TICKET_LIFE_SECONDS, type IssuerOptions } from './issuer.js';
 import { reconcileSteps } from './reconcile.js';
 import { openRegistry, RegistryError } from './registry.js';
 
 export interface CloudServiceOptions {
   dataDir: string;
+  /** postgres://…: the registry in PostgreSQL, shared with other instances (else <dataDir>/cloud.db) */
+  databaseUrl?: string;
+  /** this instance's share of the vehicles' credential.requests when several instances share the registry */
+  instance?: InstanceShare;
   /** the broker, or every node of a cluster in order of failover */
   mqttUrl: string | readonly string[];
   /** milliseconds since the epoch */
@@ -71,7 +76,7 @@ const DROP_LOG_INTERVAL_MS = 1000;
 export async function startCloudService(options: CloudServiceOptions): Promise<CloudService> {
   const now = options.now ?? Date.now;
   const log = options.logger;
-  const registry = await openRegistry(options.dataDir);
+  const registry = await openRegistry(options.dataDir, { databaseUrl: options.databaseUrl });
   if (!(await registry.isInitialised())) {
     await registry.close();
     throw new RegistryError('NOT_INITIALISED', `${options.dataDir} has no registry; run evauth-cloud init`);
@@ -91,7 +96,12 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
       log?.error({ pile: pid, ...detail }, message);
     },
   };
-  const requests: CredentialRequestContext = { data: registry, limiter: new RequestLimiter(), issuer };
+  const requests: CredentialRequestContext = {
+    data: registry,
+    limiter: new RequestLimiter(),
+    issuer,
+    ...(options.instance ? { share: options.instance } : {}),
+  };
   const stats: CredentialRequestStats = { answered: 0, denied: {}, dropped: {} };
   /** the drop log: its pending timer, when it last wrote, and the last request dropped */
   let dropLogTimer: NodeJS.Timeout | undefined;
@@ -218,6 +228,7 @@ export async function startCloudService(options: CloudServiceOptions): Promise<C
   };
 
   const record = (outcome: RequestOutcome) => {
+    if (outcome.kind === 'elsewhere') return;
     if (outcome.kind === 'dropped') return noteDrop(outcome.reason, outcome.detail);
     if (outcome.kind === 'denied') stats.denied[outcome.code] = (stats.denied[outcome.code] ?? 0) + 1;
     else stats.answered++;

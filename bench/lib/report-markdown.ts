@@ -94,6 +94,19 @@ function clusterSection(c: NonNullable<BenchReport['cluster']>): string[] {
       `On paper: ${p.carsPerNode} cars per node in ${p.nodeBudgetMB} MB; 1,000,000 cars need ${p.nodesForMillionCars} nodes (one spare) and about ${p.redisGB} GB of Redis; a head unit connecting with 100,000 piles pulls ${p.headUnitConnectAt100kPiles.messages} retained messages (${p.headUnitConnectAt100kPiles.MB} MB, ${p.headUnitConnectAt100kPiles.seconds} s), so a node's death sends its ${p.nodeDeath.cars} cars ${p.nodeDeath.messages} messages (${p.nodeDeath.nodeHoursAtMeasuredRate} node-hours at the measured rate).`,
     );
   }
+  if (c.issuance) {
+    const i = c.issuance;
+    lines.push(
+      '',
+      `Credential issuance, ${i.vehicles} vehicles × ${i.piles} piles, from the cloud instances' start to the last credential delivered:`,
+      '',
+      table(
+        ['cloud', 'delivered', 'ms', 'per second'],
+        i.runs.map((r) => [`${r.instances} on ${r.store}`, `${r.delivered}/${r.credentials}`, r.ms, r.perS]),
+      ),
+    );
+    if (i.error) lines.push('', `Issuance error: ${i.error}`);
+  }
   if (c.error) lines.push('', `Error: ${c.error}`);
   return lines;
 }

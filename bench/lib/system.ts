@@ -35,9 +35,11 @@ export async function createFleet(options: {
   piles: number;
   vehicles: number;
   baseDir?: string;
+  /** the registry in this PostgreSQL database instead of <dataDir>/cloud.db */
+  databaseUrl?: string;
 }): Promise<Fleet> {
   const dataDir = fs.mkdtempSync(path.join(options.baseDir ?? os.tmpdir(), 'evauth-bench-'));
-  const registry = await openRegistry(dataDir);
+  const registry = await openRegistry(dataDir, { databaseUrl: options.databaseUrl });
   await registry.init();
   await registry.addGateway(BENCH_GID);
   const piles: WorkerPile[] = [];

@@ -7,7 +7,8 @@
  *  - a car's retained credentials delivered with 10,000 and 100,000 credentials in Redis, against upstream
  *    aedes-persistence-redis on the same data, and Redis memory per credential (cluster-retained.ts);
  *  - a node's memory per connected car, Redis memory per car, and what a head unit pulls at connect;
- *  - from these, on paper: cars per node and the nodes and Redis for 1,000,000 cars and 100,000 piles.
+ *  - from these, on paper: cars per node and the nodes and Redis for 1,000,000 cars and 100,000 piles;
+ *  - credential issuance: one cloud instance on SQLite vs two sharing PostgreSQL (cluster-issuance.ts).
  */
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
@@ -26,6 +27,7 @@ import {
   startBrokerProcess,
   startGatewayProcess,
 } from '../lib/system.js';
+import { type ClusterIssuanceResult, clusterIssuanceScenario } from './cluster-issuance.js';
 import {
   type FleetMeasures,
   measureFleet,
@@ -57,6 +59,8 @@ export interface ClusterResult {
   retained?: RetainedResult;
   fleet?: FleetMeasures;
   paper?: ClusterPaper;
+  /** issuance/s: two cloud instances on PostgreSQL vs one on SQLite (cluster-issuance.ts) */
+  issuance?: ClusterIssuanceResult;
   loadavg1: number;
   error?: string;
 }
@@ -235,5 +239,7 @@ export async function clusterScenario(options: {
     await redis?.stop();
     await removeFleet(fleet);
   }
+  log('  credential issuance: one cloud on SQLite, two on PostgreSQL');
+  result.issuance = await clusterIssuanceScenario({ quick: options.quick, log });
   return result;
 }

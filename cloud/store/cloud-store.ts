@@ -20,19 +20,24 @@ import type {
 
 export interface CloudStore {
   /**
-   * Runs `work` as one unit of work and commits it when it resolves (rolls it back when it throws). Units never
-   * interleave: no other unit sees its writes before it commits, and the rows it locks (`lockPile`) stay its
-   * own until then. `tx` is valid only until `work` settles.
+   * Runs `work` as one unit of work and commits it when it resolves (rolls it back when it throws). No other unit
+   * sees its writes before it commits, and the rows it locks (`lockPile`) stay its own until then (SQLite runs
+   * units one at a time; PostgreSQL runs them side by side and only `lockPile` makes one wait for another). `tx` is valid only until `work` settles.
    */
   transaction<T>(work: (tx: CloudTx) => Promise<T>): Promise<T>;
   /** Runs `work` with reads only; it sees committed data only. */
   read<T>(work: (tx: CloudReads) => Promise<T>): Promise<T>;
   /**
-   * A number that changes whenever another connection (the admin CLI, another cloud instance) has committed a
-   * change, so the service knows when to look again. Its own commits may or may not change it.
+   * A number that changes whenever another connection (the admin CLI) has committed a change to the registry, so
+   * the service knows when to look again. Its own commits may or may not change it; PostgreSQL counts admin
+   * changes only, not the issuing of another instance (postgres-schema.ts).
    */
   externalVersion(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface LockPileOptions {
+  skipLocked?: boolean;
 }
 
 /** The reads of a unit of work. Lists come in a stable order (by id unless said otherwise). */
@@ -117,9 +122,10 @@ export interface CloudTx extends CloudReads {
   /**
    * The pile's row, locked until the unit of work ends: whoever signs the pile's next control body or issues
    * tickets for it holds this lock, so two cloud instances never sign the same seq. (SQLite: a unit of work
-   * already holds the database's write lock.)
+   * already holds the database's write lock.) With `skipLocked`, a pile another unit holds now is not waited
+   * for: undefined, as if absent (a pass leaves it to the instance working on it).
    */
-  lockPile(pid: string): Promise<PileRow | undefined>;
+  lockPile(pid: string, options?: LockPileOptions): Promise<PileRow | undefined>;
   setKeyOffset(pid: string, keyOffset: number): Promise<void>;
   setControl(pid: string, seq: number, state: string): Promise<void>;
   /** Sets the pile's signing key: its public key and, where the cloud keeps it, the sealed private scalar. */

@@ -1,4 +1,7 @@
-/** The SQLite store on a real file: migrations from older cloud.db files, and units of work that never interleave. */
+/**
+ * The SQLite store on a real file: migrations from older cloud.db files, and units of work that never interleave.
+ * What both stores must do alike is in cloud-store.test.ts.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,37 +124,5 @@ describe('units of work', () => {
     expect(order).toEqual(['a begins', 'a ends', 'b begins', 'b ends', 'c begins', 'c ends']);
     expect(reads).toEqual(['a']); // the read saw a's committed write, none of b's
     expect(await store.read((tx) => tx.retainedPayload('t'))).toBe('abc');
-  });
-
-  it('rolls a unit back when it throws, and the next unit runs', async () => {
-    await expect(
-      store.transaction(async (tx) => {
-        await tx.putRetained('t', 'lost', 1);
-        throw new Error('boom');
-      }),
-    ).rejects.toThrow('boom');
-    expect(await store.transaction(async (tx) => tx.setRetained('t', 'kept', 1))).toBe(true);
-    expect(await store.read((tx) => tx.retainedSince(0))).toEqual([
-      { rev: expect.any(Number), topic: 't', payload: 'kept' },
-    ]);
-  });
-
-  it('refuses a tx used after its unit, and a write in a read unit', async () => {
-    let kept: Parameters<Parameters<SqliteCloudStore['transaction']>[0]>[0] | undefined;
-    await store.transaction(async (tx) => {
-      kept = tx;
-    });
-    await expect(kept!.putRetained('t', 'late', 1)).rejects.toThrow(/outside its unit of work/);
-    await expect(store.read((tx) => (tx as typeof kept & object).putRetained('t', 'x', 1))).rejects.toThrow(
-      /cannot write/,
-    );
-    expect(await store.read((tx) => tx.retainedSince(0))).toEqual([]);
-  });
-
-  it('remembers a nonce once, and forgets old ones', async () => {
-    expect(await store.transaction((tx) => tx.rememberNonce('V1', 'n', 100))).toBe(true);
-    expect(await store.transaction((tx) => tx.rememberNonce('V1', 'n', 101))).toBe(false);
-    await store.transaction((tx) => tx.forgetNoncesBefore(101));
-    expect(await store.transaction((tx) => tx.rememberNonce('V1', 'n', 102))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * a time, so a `tx` kept past its unit fails loudly instead of writing outside a transaction.
  */
 import type Database from 'better-sqlite3';
-import type { CloudTx } from './cloud-store.js';
+import type { CloudTx, LockPileOptions } from './cloud-store.js';
 import type * as Row from './records.js';
 
 export type UnitMode = 'closed' | 'read' | 'write';
@@ -246,7 +246,7 @@ export class SqliteUnit implements CloudTx {
       pid,
     );
   }
-  async lockPile(pid: string) {
+  async lockPile(pid: string, _options?: LockPileOptions) {
     // a write unit holds SQLite's write lock from its BEGIN IMMEDIATE: every row is ours already
     this.live('write');
     return this.get<Row.PileRow>('SELECT * FROM piles WHERE pid = ?', pid);
