@@ -77,7 +77,11 @@ export class PileRuntime {
       connectorAvailable: (id) => this.chargers.get(id)?.available ?? false,
       acceptRevision1Requests: options.acceptRevision1Requests ?? false,
     });
-    options.metrics.watchPile(this.pid, () => this.authenticator.counts());
+    options.metrics.watchPile(
+      this.pid,
+      () => this.authenticator.counts(),
+      () => this.authenticator.memoryStats(),
+    );
     this.charging = new ChargingSessions({
       pid: this.pid,
       store: options.store,
