@@ -38,18 +38,18 @@ describe('adversary with a vehicle login', () => {
       expect(report.attackerSent, 'the attacker spent its budget').toBe(BUDGET);
       expect(report.attempts.filter((a) => a.receipt).length, explain(report)).toBe(4);
       expect(report.violations, explain(report)).toEqual([]);
-    });
+    }, 90_000);
   }
 });
 
 describe('adversary on the network path (a gateway’s rights)', () => {
   for (const seed of NETWORK_SEEDS) {
     it(`seed ${seed}: nothing but the documented lockout flaw`, async () => {
-      const report = await world.run({ mode: 'network', seed, budget: BUDGET, sessionsPerVehicle: 3 });
+      const report = await world.run({ mode: 'network', seed, budget: BUDGET, sessionsPerVehicle: 4 });
       networkReports.push(report);
       expect(report.attackerSent).toBe(BUDGET);
       expect(report.unexpected, explain(report)).toEqual([]);
-    });
+    }, 90_000);
   }
 
   it('finds the documented flaw: failed proofs charged to a genuine vehicle through a sid it saw', () => {

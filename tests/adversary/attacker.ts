@@ -9,6 +9,7 @@ import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { VehicleClient, type VehicleClientOptions } from '../../head-unit/vehicle/index.js';
 import {
+  b64uEncode,
   parseJsonObject,
   parseTopic,
   topics,
@@ -46,9 +47,15 @@ export interface AttackerOptions {
   raceChance?: number;
 }
 
+/** Pile-bound sends the main loop leaves room for, so a race is rarely dropped for the rate. */
+const LOOP_PILE_PUBLISHES_PER_SECOND = 5;
+
 /** The broker allows 10 a second per vehicle connection (burst 20) and closes one that goes over: stay below. */
 const PILE_PUBLISHES_PER_SECOND = 8;
 const SEEN_KEPT = 400;
+/** who asks to publish: the main loop may wait for the rate window, a race may not */
+const LOOP = 'loop';
+const RACE = 'race';
 
 /** A vehicle client that tells the attacker everything it sends (the attacker's own genuine sessions). */
 export class RecordingVehicleClient extends VehicleClient {
@@ -80,12 +87,15 @@ export class Attacker {
   private readonly pileSendTimes: number[] = [];
   private readonly held: Injection[] = [];
   private own?: RecordingVehicleClient;
+  /** 'network' mode: the victim it tries to lock out (a wrong proof for every request of it that it sees) */
+  readonly focus: string | undefined;
 
   private constructor(
     private readonly options: AttackerOptions,
     private readonly vehicleConn: MqttClient,
     private readonly gatewayConn: MqttClient | undefined,
   ) {
+    this.focus = options.mode === 'network' ? options.rng.pick(options.victims) : undefined;
     vehicleConn.on('message', (topic, payload) => this.observe(topic, payload));
     gatewayConn?.on('message', (topic, payload) => this.observe(topic, payload, true));
   }
@@ -129,9 +139,15 @@ export class Attacker {
     this.remember({ topic, text, message });
     if (!onPath || !message || message.type !== 'auth.request') return;
     // A victim's request just went by: its sid is pending at the pile for the next few milliseconds.
-    if (!this.options.victims.includes(String(message.vid))) return;
-    if (this.sent >= this.options.budget || !this.options.rng.chance(this.options.raceChance ?? 0.5)) return;
-    void this.inject(raceRequest(this.context(), { topic, text, message }), true);
+    if (!this.options.victims.includes(String(message.vid)) || this.sent >= this.options.budget) return;
+    const sid = message.sid;
+    if (message.vid === this.focus && typeof sid === 'string') {
+      const proof = b64uEncode(this.options.rng.bytes(32));
+      const payload = JSON.stringify({ v: 1, type: 'auth.response', sid, proof });
+      void this.inject({ op: 'race:lockout', topic, payload }, RACE);
+    } else if (this.options.rng.chance(this.options.raceChance ?? 0.5)) {
+      void this.inject(raceRequest(this.context(), { topic, text, message }), RACE);
+    }
   }
 
   private remember(o: Observed): void {
@@ -152,17 +168,21 @@ export class Attacker {
     };
   }
 
-  /** Publishes one message (waiting for the rate window on piles' topics; a race that cannot wait is dropped). */
-  private async inject(injection: Injection, race = false): Promise<void> {
+  /**
+   * Publishes one message. On piles' topics it keeps within the broker's rate: the main loop waits for room below
+   * its share; a race cannot wait and is dropped when even the full rate is spent.
+   */
+  private async inject(injection: Injection, from: typeof LOOP | typeof RACE = LOOP): Promise<void> {
     if (this.sent >= this.options.budget) return;
     const toPile = parseTopic(injection.topic)?.kind === 'pileAuth';
     if (toPile) {
+      const share = from === LOOP ? LOOP_PILE_PUBLISHES_PER_SECOND : PILE_PUBLISHES_PER_SECOND;
       for (;;) {
         const now = Date.now();
         while (this.pileSendTimes.length > 0 && this.pileSendTimes[0]! <= now - 1000)
           this.pileSendTimes.shift();
-        if (this.pileSendTimes.length < PILE_PUBLISHES_PER_SECOND) break;
-        if (race) return;
+        if (this.pileSendTimes.length < share) break;
+        if (from === RACE) return;
         await new Promise((r) => setTimeout(r, this.pileSendTimes[0]! + 1001 - now));
       }
       this.pileSendTimes.push(Date.now());

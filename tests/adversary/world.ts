@@ -23,7 +23,7 @@ export interface RunConfig {
   seed: number;
   /** messages the attacker may publish */
   budget: number;
-  /** sessions each genuine vehicle tries, alternating between the two piles of its site */
+  /** sessions each genuine vehicle tries: four at the first pile of its site, then four at the second, … */
   sessionsPerVehicle: number;
 }
 
@@ -149,7 +149,8 @@ export class AdversaryWorld {
     attempts: GenuineAttempt[],
   ): Promise<void> {
     for (let i = 0; i < sessions; i++) {
-      const pid = VICTIM_PILES[i % VICTIM_PILES.length]!;
+      // Four in a row at one pile: enough for the lockout (three failed proofs) to show on the fourth.
+      const pid = VICTIM_PILES[Math.floor(i / 4) % VICTIM_PILES.length]!;
       this.realRequests++;
       const outcome = await client.authenticate(pid, connector);
       const sid = outcome.steps.find((s) => s.sid)?.sid;
