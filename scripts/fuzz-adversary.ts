@@ -27,7 +27,12 @@ const program = new Command('npm run fuzz:adversary --')
     new Option('--mode <mode>', 'the attacker’s rights (default: alternate)').choices(['vehicle', 'network']),
   )
   .option('--budget <n>', 'messages the attacker publishes per run', number(1), 60)
-  .option('--sessions <n>', 'sessions each genuine vehicle tries per run', number(1), 3)
+  .option(
+    '--sessions <n>',
+    'sessions each genuine vehicle tries per run (four in a row at one pile)',
+    number(1),
+    4,
+  )
   .option('--runs <n>', 'stop after this many runs (default: only the time limit)', number(1))
   .parse();
 
@@ -82,6 +87,10 @@ async function main(): Promise<number> {
       `${reports.reduce((n, r) => n + r.attempts.length, 0)} genuine sessions; ` +
       `known flaw seen in ${reports.filter((r) => r.violations.some((v) => v.knownFlaw)).length} runs`,
   );
+  const known = new Map<string, number>();
+  for (const v of reports.flatMap((r) => r.violations).filter((v) => v.knownFlaw))
+    known.set(v.invariant, (known.get(v.invariant) ?? 0) + 1);
+  if (known.size > 0) console.log(`known flaw: ${[...known].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   if (unexpected.length === 0) {
     console.log('no violation other than the documented flaw (PROTOCOL §6, docs/adversary.md)');
     return 0;

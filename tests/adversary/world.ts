@@ -211,6 +211,8 @@ export class AdversaryWorld {
         pending: DEFAULT_PILE_LIMITS.maxPending * PILES.length,
         // one sid entry and one (tid, r1) entry per request that passed step 5
         replay: 2 * this.realRequests,
+        committing: this.realRequests,
+        completed: this.realRequests,
         vehicles,
         failedProofs: vehicles,
         lockouts: vehicles,
