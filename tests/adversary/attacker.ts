@@ -191,6 +191,9 @@ export class Attacker {
     this.sent++;
     this.ops.set(injection.op, (this.ops.get(injection.op) ?? 0) + 1);
     for (const token of injection.payload.match(SID_TOKEN) ?? []) this.targeted.add(token);
+    // It knows what it sent (a made-up request's sid, say): material for what it sends next.
+    if (!this.gatewayConn || !toPile)
+      this.remember({ topic: injection.topic, text: injection.payload, message: parse(injection.payload) });
     const conn = toPile ? this.vehicleConn : this.gatewayConn;
     conn?.publish(injection.topic, injection.payload, { qos: 1 });
   }
