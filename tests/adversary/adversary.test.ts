@@ -48,6 +48,7 @@ describe('adversary on the network path (a gateway’s rights)', () => {
       const report = await world.run({ mode: 'network', seed, budget: BUDGET, sessionsPerVehicle: 4 });
       networkReports.push(report);
       expect(report.attackerSent).toBe(BUDGET);
+      expect(report.gatewayDisconnects, 'the real gateway kept its connection').toBe(0);
       expect(report.unexpected, explain(report)).toEqual([]);
     }, 90_000);
   }

@@ -29,6 +29,8 @@ export interface RunConfig {
 
 export interface RunReport extends RunConfig {
   attackerSent: number;
+  /** the real gateway losing its broker connection (the network-path attacker shares its login, not its client id) */
+  gatewayDisconnects: number;
   ops: Record<string, number>;
   attempts: GenuineAttempt[];
   violations: Violation[];
@@ -108,10 +110,11 @@ export class AdversaryWorld {
       await attacker.close();
       for (const v of victims) await v.close();
     }
+    const logs = this.system.gateway.logs.filter((l) => typeof l.time === 'number' && l.time >= startedAt);
     const violations = checkInvariants({
       attempts,
       records: this.sessionRecords(),
-      logs: this.system.gateway.logs.filter((l) => typeof l.time === 'number' && l.time >= startedAt),
+      logs,
       attackerVid: this.attackerVehicle.vid,
       genuineVids: this.genuineVids,
       targeted: attacker.targeted,
@@ -121,6 +124,7 @@ export class AdversaryWorld {
     return {
       ...config,
       attackerSent: attacker.sent,
+      gatewayDisconnects: logs.filter((l) => l.msg === 'disconnected from broker; reconnecting').length,
       ops: Object.fromEntries(attacker.ops),
       attempts,
       violations,
