@@ -136,7 +136,8 @@ export class AdversaryWorld {
   private async genuineVehicle(vid: string): Promise<VehicleClient> {
     const provisioning = await this.system.addVehicle(vid, { scope: 'site', target: SITE_A });
     this.genuineVids.add(vid);
-    const client = await this.system.vehicle(provisioning);
+    // A step times out only on a loaded machine (nothing the attacker does can hold a message back): be patient.
+    const client = await this.system.vehicle(provisioning, { stepTimeoutMs: 15_000 });
     for (const pid of VICTIM_PILES) {
       if (!client.usableCredential(pid))
         await client.requestCredential(pid, { timeoutMs: 10_000 }).catch(() => {});
@@ -174,7 +175,7 @@ export class AdversaryWorld {
       const deadline = Date.now() + 2000;
       while (session.meters.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       try {
-        attempt.receipt = await session.stop({ timeoutMs: 8000, retryMs: 1000 });
+        attempt.receipt = await session.stop({ timeoutMs: 15_000, retryMs: 1000 });
       } catch (error) {
         attempt.error = (error as Error).message;
       }
