@@ -1,6 +1,6 @@
 /** Prometheus metrics of one gateway (its own registry, so several gateways can share a process in tests). */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ERROR_CODES, newPileCounters, type PileCounters } from '../shared/index.js';
+import { ERROR_CODES, newPileCounters, type PileCounters, type PileMemoryStats } from '../shared/index.js';
 
 export type DropReason =
   | 'retained'
@@ -28,14 +28,17 @@ export interface GatewayMetrics {
   abortsIgnored: Counter<never>;
   /** revision-1 requests (no mac) let through by the migration switch: how many such vehicles remain */
   revision1Requests: Counter<never>;
-  /** the metrics above read this pile's counters (PileAuthenticator.counts) at every scrape */
-  watchPile(pid: string, counts: () => PileCounters): void;
+  /** entries of the piles' memories that grow with traffic (PileAuthenticator.memoryStats), summed */
+  pileMemory: Gauge<'memory'>;
+  /** the metrics above read this pile's counters and memory sizes at every scrape */
+  watchPile(pid: string, counts: () => PileCounters, memory: () => PileMemoryStats): void;
 }
 
 export function createMetrics(gid: string): GatewayMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ gid });
   const piles = new Map<string, () => PileCounters>();
+  const memories = new Map<string, () => PileMemoryStats>();
   // Summed over the gateway's piles at scrape time (a pile label would be thousands of series per code).
   const totals = (): PileCounters => {
     const sum = newPileCounters();
@@ -111,8 +114,22 @@ export function createMetrics(gid: string): GatewayMetrics {
         this.inc(totals().revision1Accepted);
       },
     }),
-    watchPile(pid, counts) {
+    pileMemory: new Gauge({
+      name: 'evauth_gateway_pile_memory_entries',
+      help: 'Entries held by the piles’ memories that grow with traffic (pending, replay, per-vehicle counters…), summed over piles',
+      labelNames: ['memory'],
+      registers: [registry],
+      collect() {
+        const sum: Record<string, number> = {};
+        for (const memory of memories.values())
+          for (const [name, n] of Object.entries(memory())) sum[name] = (sum[name] ?? 0) + n;
+        this.reset();
+        for (const [name, n] of Object.entries(sum)) this.set({ memory: name }, n);
+      },
+    }),
+    watchPile(pid, counts, memory) {
       piles.set(pid, counts);
+      memories.set(pid, memory);
     },
   };
 }

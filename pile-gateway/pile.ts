@@ -86,7 +86,11 @@ export class PileRuntime {
       acceptRevision1Requests: options.acceptRevision1Requests ?? false,
       vehicleSessionRefusal: (vid) => vehicleSessions.refusal(vid),
     });
-    options.metrics.watchPile(this.pid, () => this.authenticator.counts());
+    options.metrics.watchPile(
+      this.pid,
+      () => this.authenticator.counts(),
+      () => this.authenticator.memoryStats(),
+    );
     this.receipts = new PileReceipts({
       pid: this.pid,
       store: options.store,
