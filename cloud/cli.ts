@@ -1,56 +1,30 @@
 #!/usr/bin/env -S npx tsx
 /** evauth-cloud: the administrator's CLI over the registry (see docs/cloud.md). */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { text as readStream } from 'node:stream/consumers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseOcmfPublicKey } from '../node/receipt-signing.js';
-import { isValidId, parseBrokerUrls } from '../shared/index.js';
+import { parseBrokerUrls } from '../shared/index.js';
+import {
+  checkId,
+  type ExportCliOptions,
+  idArg,
+  intArg,
+  numArg,
+  ocppEndpointOption,
+  out,
+  readIfPemFile,
+  readReceiptFile,
+  timeArg,
+  UsageError,
+} from './cli-args.js';
 import { writeGatewayExport } from './export.js';
 import { exportMosquitto } from './mosquitto.js';
-import { DEFAULT_OCPP_PORT, type OcppEndpointOptions } from './ocpp-stations.js';
+import { DEFAULT_OCPP_PORT } from './ocpp-stations.js';
 import { DB_FILE, openRegistry, type Registry, RegistryError } from './registry.js';
 import { operatorSignKey } from './signing-keys.js';
-import {
-  describeReceipts,
-  MAX_RECEIPT_FILE_BYTES,
-  registeredSignKey,
-  splitOcmfRecords,
-  verifyReceipts,
-} from './verify-receipt.js';
+import { describeReceipts, registeredSignKey, splitOcmfRecords, verifyReceipts } from './verify-receipt.js';
 import { listRows, showEntity } from './views.js';
-
-class UsageError extends Error {}
-
-const idArg = (what: string) => (value: string) => {
-  if (!isValidId(value)) throw new InvalidArgumentError(`${what} must match ^[A-Za-z0-9._-]{1,64}$`);
-  return value;
-};
-/** For positional ids, checked inside actions (commander only runs parsers for options). */
-function checkId(what: string, value: string): void {
-  if (!isValidId(value))
-    throw new UsageError(`${what} ${JSON.stringify(value)} must match ^[A-Za-z0-9._-]{1,64}$`);
-}
-const intArg = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new InvalidArgumentError(`must be an integer ${min}-${max}`);
-  return n;
-};
-const numArg = (value: string) => {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
-  return n;
-};
-/** Unix seconds or an ISO 8601 date. */
-const timeArg = (value: string) => {
-  const n = /^\d+$/.test(value) ? Number(value) : Math.floor(Date.parse(value) / 1000);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be Unix seconds or an ISO 8601 date');
-  return n;
-};
-const out = (value: unknown): void => {
-  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
-};
 
 const program = new Command('evauth-cloud')
   .description('evauth cloud registry: vehicles, piles, gateways, grants, revocation and rotation')
@@ -174,30 +148,6 @@ pile
     );
     out(entry ?? { kind: 'simulator' });
   });
-
-interface ExportCliOptions {
-  mqttUrl: string;
-  out?: string;
-  httpPort: number;
-  ocppHost?: string;
-  ocppPort?: number;
-  ocppTlsCert?: string;
-  ocppTlsKey?: string;
-}
-
-/** The OCPP endpoint options of `gateway export`, if any was given. */
-function ocppEndpointOption(o: ExportCliOptions): OcppEndpointOptions | undefined {
-  if ((o.ocppTlsCert === undefined) !== (o.ocppTlsKey === undefined))
-    throw new UsageError('--ocpp-tls-cert and --ocpp-tls-key go together');
-  if (o.ocppHost === undefined && o.ocppPort === undefined && o.ocppTlsCert === undefined) return undefined;
-  return {
-    ...(o.ocppHost !== undefined ? { host: o.ocppHost } : {}),
-    ...(o.ocppPort !== undefined ? { port: o.ocppPort } : {}),
-    ...(o.ocppTlsCert !== undefined && o.ocppTlsKey !== undefined
-      ? { tls: { cert: o.ocppTlsCert, key: o.ocppTlsKey } }
-      : {}),
-  };
-}
 
 pile
   .command('rotate-sign-key <pid>')
@@ -339,30 +289,6 @@ program
     );
     out(files.join('\n'));
   });
-
-/** The receipts file's text; "-" is stdin. */
-async function readReceiptFile(file: string): Promise<string> {
-  if (file === '-') return readStream(process.stdin);
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  if (size > MAX_RECEIPT_FILE_BYTES)
-    throw new UsageError(`${file} is larger than ${MAX_RECEIPT_FILE_BYTES} bytes; split it`);
-  return readFileSync(file, 'utf8');
-}
-
-/** --sign-key's text, or the content of the PEM file it names. */
-function readIfPemFile(keyOrPath: string): string {
-  if (keyOrPath.startsWith('-----BEGIN') || !existsSync(keyOrPath)) return keyOrPath;
-  try {
-    return readFileSync(keyOrPath, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${keyOrPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
 
 program
   .command('verify-receipt <file>')

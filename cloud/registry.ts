@@ -41,8 +41,8 @@ import {
   newPileSigningKey,
   operatorSignKey,
   type PileSigningKey,
+  rotatePileSignKey,
   signingKeyColumns,
-  storeSigningKey,
 } from './signing-keys.js';
 import type { CloudStore } from './store/cloud-store.js';
 import { SqliteCloudStore } from './store/sqlite-store.js';
@@ -261,13 +261,8 @@ export class Registry implements CloudData {
         keyOffset: 0,
         ...(scalar ? { signingKey: b64uEncode(scalar) } : {}),
       };
-      writeFileSync(
-        join(this.dataDir, 'provisioning', 'piles', `${pid}.json`),
-        `${JSON.stringify(entry)}\n`,
-        {
-          mode: 0o600,
-        },
-      );
+      const file = join(this.dataDir, 'provisioning', 'piles', `${pid}.json`);
+      writeFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
       return entry;
     });
   }
@@ -350,16 +345,9 @@ export class Registry implements CloudData {
       options.signKey !== undefined
         ? { signKey: operatorSignKey(options.signKey, 'signKey') }
         : newPileSigningKey();
-    return this.store.transaction(async (tx) => {
-      const pile = await requirePile(tx, pid);
-      await storeSigningKey(tx, this.masterKey, pid, key);
-      await audit(tx, 'cli', 'pile.sign-key', pid, unixSeconds(nowMs), {
-        previous: pile.sign_key,
-        signKey: key.signKey,
-        reason: 'rotation',
-      });
-      return { previous: pile.sign_key, current: key.signKey, made: key.scalar !== undefined };
-    });
+    return this.store.transaction(async (tx) =>
+      rotatePileSignKey(tx, this.masterKey, await requirePile(tx, pid), key, nowMs),
+    );
   }
 
   /** Gives every pile registered before PROTOCOL §8a a signing key (openRegistry does it); returns their ids. */

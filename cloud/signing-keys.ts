@@ -17,6 +17,7 @@ import { audit } from './audit.js';
 import { RegistryError } from './registry-records.js';
 import type { MasterKey } from './secrets.js';
 import type { CloudTx } from './store/cloud-store.js';
+import type { PileRow } from './store/records.js';
 
 /** A pile's signing key as the registry stores it. */
 export interface PileSigningKey {
@@ -64,6 +65,23 @@ export async function storeSigningKey(
   key: PileSigningKey,
 ): Promise<void> {
   await tx.setSignKey(pid, key.signKey, key.scalar ? masterKey.sealPileSigningKey(pid, key.scalar) : null);
+}
+
+/** Gives `pile` the signing key `key` in the caller's unit of work, audited; what it was and is now. */
+export async function rotatePileSignKey(
+  tx: CloudTx,
+  masterKey: MasterKey,
+  pile: PileRow,
+  key: PileSigningKey,
+  nowMs: number,
+): Promise<{ previous: string | null; current: string; made: boolean }> {
+  await storeSigningKey(tx, masterKey, pile.pid, key);
+  await audit(tx, 'cli', 'pile.sign-key', pile.pid, unixSeconds(nowMs), {
+    previous: pile.sign_key,
+    signKey: key.signKey,
+    reason: 'rotation',
+  });
+  return { previous: pile.sign_key, current: key.signKey, made: key.scalar !== undefined };
 }
 
 /** The columns of a new pile's row for its signing key. */
