@@ -22,6 +22,7 @@ import { isoComparison } from './scenarios/iso15118.js';
 import { issuanceScenario } from './scenarios/issuance.js';
 import { loginsScenario } from './scenarios/logins.js';
 import { ocppScenario } from './scenarios/ocpp.js';
+import { receiptCostScenario } from './scenarios/receipt-cost.js';
 import { scaleScenario } from './scenarios/scale.js';
 
 const SCENARIOS = [
@@ -34,6 +35,7 @@ const SCENARIOS = [
   'ocpp',
   'cluster',
   'logins',
+  'receipts',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -152,6 +154,11 @@ const program = new Command('npm run bench --')
       if (run.has('logins')) {
         log('\nbroker logins during a bad-login flood');
         report.logins = await loginsScenario({ quick, log });
+      }
+
+      if (run.has('receipts')) {
+        log('\nwhat signing every receipt (OCMF) costs the gateway');
+        report.receiptCost = await receiptCostScenario({ quick, log });
       }
 
       const full: BenchReport = {

@@ -140,6 +140,27 @@ export function markdown(r: BenchReport): string {
       );
     if (s.error) lines.push('', `Error: ${s.error}`);
   }
+  if (r.receiptCost) {
+    const c = r.receiptCost;
+    lines.push(
+      '',
+      '## What signing every receipt costs the gateway',
+      '',
+      `The same gateway and open-loop load (every handshake ends with a stop and its receipt), with the piles' OCMF signing keys and without, alternating; load average ${c.loadavg1}. Signing costs ${fmt(c.throughputLossPercent, '%')} of the session throughput of a CPU-bound gateway (${fmt(c.unsignedCpuMsPerSession)} → ${fmt(c.signedCpuMsPerSession)} ms of gateway CPU per session, medians).`,
+      '',
+      table(
+        ['receipts', 'offered /s', 'sessions', 'receipts missing', 'gateway CPU ms / session'],
+        c.rounds.map((x) => [
+          x.signed ? 'signed (OCMF)' : 'MAC only',
+          x.offeredPerS,
+          x.sessions,
+          x.receiptsMissing,
+          x.gatewayCpuMsPerSession,
+        ]),
+      ),
+    );
+    if (c.error) lines.push('', `Error: ${c.error}`);
+  }
   if (r.logins) {
     const l = r.logins;
     lines.push(

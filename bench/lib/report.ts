@@ -10,6 +10,7 @@ import type { IsoComparison } from '../scenarios/iso15118.js';
 import type { IssuanceResult } from '../scenarios/issuance.js';
 import type { LoginsResult } from '../scenarios/logins.js';
 import type { OcppResult } from '../scenarios/ocpp.js';
+import type { ReceiptCostResult } from '../scenarios/receipt-cost.js';
 import type { ScaleResult } from '../scenarios/scale.js';
 import { latencyChart, type Series } from './chart.js';
 import type { MachineInfo } from './machine.js';
@@ -36,6 +37,7 @@ export interface BenchReport {
   ocpp?: OcppResult;
   cluster?: ClusterResult;
   logins?: LoginsResult;
+  receiptCost?: ReceiptCostResult;
   targets: TargetCheck[];
 }
 

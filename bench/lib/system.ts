@@ -160,9 +160,19 @@ export async function startGatewayProcess(
     dataDir?: string;
     sqliteSync?: 'full' | 'normal';
     readyTimeoutMs?: number;
+    /** false: the keystore without the piles' signing keys, so receipts carry no OCMF record (default true) */
+    signedReceipts?: boolean;
   } = {},
 ): Promise<GatewayProcess> {
   const configPath = await exportBenchGateway(fleet, mqttUrl);
+  if (options.signedReceipts === false) {
+    const keystorePath = path.join(path.dirname(configPath), 'keystore.json');
+    const keystore = JSON.parse(fs.readFileSync(keystorePath, 'utf8')) as {
+      piles: { signingKey?: string }[];
+    };
+    for (const pile of keystore.piles) delete pile.signingKey;
+    fs.writeFileSync(keystorePath, JSON.stringify(keystore), { mode: 0o600 });
+  }
   if (options.dataDir || options.sqliteSync) {
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as {
       dataDir: string;

@@ -114,6 +114,16 @@ export function checkTargets(r: Omit<BenchReport, 'targets'>): TargetCheck[] {
         r.issuance.error,
       ),
     );
+  if (r.receiptCost)
+    out.push(
+      check(
+        'signing every receipt (OCMF) costs <= 5% of the gateway session throughput',
+        r.receiptCost.throughputLossPercent,
+        { max: 5 },
+        '%',
+        r.receiptCost.error,
+      ),
+    );
   if (r.logins) {
     const l = r.logins;
     const failed =

@@ -1,0 +1,110 @@
+/**
+ * What signing every receipt in OCMF (PROTOCOL §8a, issue #14) costs the gateway's session throughput: the same
+ * gateway, broker and open-loop load (each handshake ends with a stop and its receipt) with the piles' signing
+ * keys in the keystore and without them, alternating so that drifts of a shared machine fall on both. The gateway
+ * is CPU-bound at saturation, so its CPU time per completed session sets its throughput: the loss is
+ * 1 - (CPU per session unsigned) / (CPU per session signed), the median over back-to-back pairs of runs.
+ */
+import { loadavg, ProcessSampler } from '../lib/machine.js';
+import { createFleet, removeFleet, startBrokerProcess, startGatewayProcess } from '../lib/system.js';
+import { LoadDriver } from '../loadgen/driver.js';
+
+export interface ReceiptCostRound {
+  signed: boolean;
+  offeredPerS: number;
+  sessions: number;
+  receiptsMissing: number;
+  gatewayCpuMsPerSession: number;
+}
+
+export interface ReceiptCostResult {
+  rounds: ReceiptCostRound[];
+  /** medians over the rounds of each kind */
+  signedCpuMsPerSession: number;
+  unsignedCpuMsPerSession: number;
+  /** the session throughput a CPU-bound gateway loses by signing, percent: the median over the pairs */
+  throughputLossPercent: number;
+  loadavg1: number;
+  error?: string;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
+
+export async function receiptCostScenario(options: {
+  quick: boolean;
+  log?: (line: string) => void;
+}): Promise<ReceiptCostResult> {
+  const log = options.log ?? (() => {});
+  const rate = options.quick ? 200 : 300;
+  const stepMs = options.quick ? 4000 : 8000;
+  const pairs = options.quick ? 1 : 5;
+  const fleet = await createFleet({ piles: 200, vehicles: 100 });
+  const result: ReceiptCostResult = {
+    rounds: [],
+    signedCpuMsPerSession: Number.NaN,
+    unsignedCpuMsPerSession: Number.NaN,
+    throughputLossPercent: Number.NaN,
+    loadavg1: 0,
+  };
+  const broker = await startBrokerProcess(fleet, 'aedes');
+  try {
+    for (let round = 0; round < pairs * 2; round++) {
+      const signed = round % 2 === 0;
+      const gateway = await startGatewayProcess(fleet, broker.url, { signedReceipts: signed });
+      const { driver } = await LoadDriver.start({
+        mqttUrl: broker.url,
+        vehicles: fleet.vehicles,
+        piles: fleet.piles,
+        workers: 2,
+      });
+      try {
+        await driver.step(rate, 2000, 4000); // warm-up: JIT, SQLite, broker routes
+        const sampler = new ProcessSampler(gateway.service.pid).start();
+        const t0 = performance.now();
+        const step = await driver.step(rate, stepMs, 8000);
+        const seconds = (performance.now() - t0) / 1000;
+        const usage = sampler.stop();
+        const sessions = step.authorised - step.receiptsMissing;
+        const cpuMs = (usage.cpuPercent / 100) * seconds * 1000;
+        const r: ReceiptCostRound = {
+          signed,
+          offeredPerS: rate,
+          sessions,
+          receiptsMissing: step.receiptsMissing,
+          gatewayCpuMsPerSession: Math.round((cpuMs / Math.max(sessions, 1)) * 1000) / 1000,
+        };
+        result.rounds.push(r);
+        log(
+          `  ${signed ? 'signed  ' : 'unsigned'} ${rate}/s: ${sessions} sessions, ${r.receiptsMissing} receipts missing, gateway ${r.gatewayCpuMsPerSession} ms CPU per session`,
+        );
+      } finally {
+        await driver.close();
+        await gateway.service.stop('SIGTERM', 10_000);
+      }
+    }
+    const of = (signed: boolean) =>
+      median(result.rounds.filter((r) => r.signed === signed).map((r) => r.gatewayCpuMsPerSession));
+    result.signedCpuMsPerSession = of(true);
+    result.unsignedCpuMsPerSession = of(false);
+    const losses = [];
+    for (let i = 0; i + 1 < result.rounds.length; i += 2) {
+      const [signed, unsigned] = [result.rounds[i]!, result.rounds[i + 1]!];
+      losses.push(1 - unsigned.gatewayCpuMsPerSession / signed.gatewayCpuMsPerSession);
+    }
+    result.throughputLossPercent = Math.round(median(losses) * 1000) / 10;
+    log(
+      `  signing costs ${result.throughputLossPercent}% of the gateway's session throughput (${result.unsignedCpuMsPerSession} → ${result.signedCpuMsPerSession} ms CPU per session)`,
+    );
+  } catch (error) {
+    result.error = (error as Error).message.slice(0, 2000);
+    log(`  failed: ${result.error}`);
+  } finally {
+    await broker.service.stop();
+    result.loadavg1 = loadavg()[0];
+    await removeFleet(fleet);
+  }
+  return result;
+}
