@@ -30,6 +30,7 @@ function record(pid = 'SR-1') {
     currency: 'EUR',
     startedAt: Date.now() - 60_000,
     chargerSigned: null,
+    ocmfReadings: null as string | null,
   };
 }
 

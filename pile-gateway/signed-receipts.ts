@@ -1,7 +1,8 @@
 /**
  * PROTOCOL §8a on the gateway: every session.end of a pile carries its OCMF record, signed with the pile's P-256
- * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts;
- * where the charger's own meter signed the session (OCPP signedMeterValue), its record goes along untouched.
+ * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts,
+ * with the intermediate readings kept on the session record (TX T, where configured); where the charger's own
+ * meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
 import { createOcmfSigner } from '../node/receipt-signing.js';
@@ -11,10 +12,12 @@ import {
   MAX_RECEIPT_METER_KEY_CHARS,
   MAX_RECEIPT_OCMF_CHARS,
   type PileSession,
+  type ReceiptOcmfInput,
   unixSeconds,
 } from '../shared/index.js';
 import type { ChargerSignedReading } from './charger.js';
 import { type ReceiptSignatures, signedReceipt } from './messages.js';
+import { storedOcmfReadings } from './ocmf-readings.js';
 import type { ReceiptPage, SessionRecord, SessionStore } from './store.js';
 
 /** GI of every record: the software that signs it. */
@@ -22,7 +25,15 @@ export const RECEIPT_SIGNER_SOFTWARE = 'evauth-gateway';
 
 type ClosingRecord = Pick<
   SessionRecord,
-  'sid' | 'pid' | 'connector' | 'tid' | 'pricePerKWh' | 'currency' | 'startedAt' | 'chargerSigned'
+  | 'sid'
+  | 'pid'
+  | 'connector'
+  | 'tid'
+  | 'pricePerKWh'
+  | 'currency'
+  | 'startedAt'
+  | 'chargerSigned'
+  | 'ocmfReadings'
 >;
 
 /** The charger meter's record for the receipt: its end-of-transaction reading, else its latest one. */
@@ -118,18 +129,25 @@ export class PileReceipts {
     const pg = this.lastPage + 1;
     let ocmf: string;
     try {
-      const { text } = buildReceiptOcmfPayload({
-        pid: record.pid,
-        connector: record.connector,
-        tid: record.tid,
-        gi: RECEIPT_SIGNER_SOFTWARE,
-        pg,
-        startedAt: unixSeconds(record.startedAt),
-        endedAt: unixSeconds(endedAtMs),
-        // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
-        startWh: 0,
-        endWh: wh,
-      });
+      const text = this.payloadText(
+        {
+          pid: record.pid,
+          connector: record.connector,
+          tid: record.tid,
+          gi: RECEIPT_SIGNER_SOFTWARE,
+          pg,
+          startedAt: unixSeconds(record.startedAt),
+          endedAt: unixSeconds(endedAtMs),
+          // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
+          startWh: 0,
+          endWh: wh,
+          intermediate: storedOcmfReadings(record.ocmfReadings).map((r) => ({
+            at: unixSeconds(r.atMs),
+            wh: r.wh,
+          })),
+        },
+        record.sid,
+      );
       ocmf = this.sign(text);
     } catch (error) {
       // The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where").
@@ -143,5 +161,19 @@ export class PileReceipts {
       ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
       ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
     };
+  }
+
+  /**
+   * The record's payload text; intermediate readings that do not fit between its start and end (a clock that
+   * stepped back, a damaged session record) are left out rather than the whole record.
+   */
+  private payloadText(input: ReceiptOcmfInput, sid: string): string {
+    if (!input.intermediate?.length) return buildReceiptOcmfPayload(input).text;
+    try {
+      return buildReceiptOcmfPayload(input).text;
+    } catch (error) {
+      this.options.log.warn({ err: error, sid }, 'intermediate readings left out of the OCMF receipt');
+      return buildReceiptOcmfPayload({ ...input, intermediate: [] }).text;
+    }
   }
 }
