@@ -8,11 +8,12 @@ import type { Logger } from 'pino';
 import { createOcmfSigner } from '../node/receipt-signing.js';
 import {
   buildReceiptOcmfPayload,
-  MAX_PAYLOAD_BYTES,
-  MAX_RECEIPT_METER_KEY_CHARS,
-  MAX_RECEIPT_OCMF_CHARS,
+  decodeBody,
+  decodeMessage,
   type PileSession,
+  ReceiptBody,
   type ReceiptOcmfInput,
+  SessionEnd,
   unixSeconds,
 } from '../shared/index.js';
 import type { ChargerSignedReading } from './charger.js';
@@ -50,6 +51,15 @@ function storedReadings(json: string | null): ChargerSignedReading[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Whether a vehicle reads this session.end as one: within 8 KiB, its body within session.end's 4096 characters,
+ * the body's records and meter key within theirs (PROTOCOL §1, §8a).
+ */
+function readsAsReceipt(payload: string): boolean {
+  const message = decodeMessage(SessionEnd, payload);
+  return message.ok && decodeBody(ReceiptBody, message.value.body).ok;
 }
 
 export interface PileReceiptsOptions {
@@ -103,16 +113,10 @@ export class PileReceipts {
     const signed = (payload: string) => (page ? { payload, page } : { payload });
     const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
     const { meterOcmf, meterKey } = signatures;
-    if (
-      meterOcmf === undefined ||
-      (meterOcmf.length <= MAX_RECEIPT_OCMF_CHARS &&
-        (meterKey?.length ?? 0) <= MAX_RECEIPT_METER_KEY_CHARS &&
-        Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES)
-    )
-      return signed(payload);
+    if (meterOcmf === undefined || readsAsReceipt(payload)) return signed(payload);
     // The meter's record is the charger's to size: past what a receipt holds it stays on the session record only.
     this.options.log.warn(
-      { sid: record.sid, chars: meterOcmf.length },
+      { sid: record.sid, chars: meterOcmf.length, keyChars: meterKey?.length },
       "the charger meter's signed record does not fit the receipt; left out",
     );
     return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
