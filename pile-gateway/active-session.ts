@@ -1,6 +1,7 @@
 /** A charging session as the gateway holds it while it runs, and the vocabulary around it. */
 import type { AuthorizedSession, PileSession } from '../shared/index.js';
 import type { ChargerController, ChargerEndReason } from './charger.js';
+import type { OcmfIntermediateReading } from './ocmf-readings.js';
 import type { SessionRecord } from './store.js';
 
 export type Publish = (topic: string, payload: string, options?: { retain?: boolean }) => void;
@@ -27,6 +28,8 @@ export interface ActiveSession {
   chargerSigned: number;
   /** the charger's binding as last stored (ChargerController.binding) */
   chargerBinding?: string;
+  /** the intermediate readings for its OCMF record as stored (read from the record when first needed) */
+  ocmfReadings?: OcmfIntermediateReading[];
 }
 
 /** The durable record of a session whose handshake just succeeded: open, nothing metered yet. */
@@ -54,5 +57,6 @@ export function openingRecord(pid: string, auth: AuthorizedSession): SessionReco
     receipt: null,
     chargerSigned: null,
     chargerBinding: null,
+    ocmfReadings: null,
   };
 }

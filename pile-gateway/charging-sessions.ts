@@ -15,6 +15,7 @@ import {
 import type { ActiveSession, EndReason, Publish } from './active-session.js';
 import type { ChargerController, ChargerEvent, ChargerReading, ChargerSignedReading } from './charger.js';
 import type { GatewayMetrics } from './metrics.js';
+import { storedOcmfReadings, withDueReading } from './ocmf-readings.js';
 import { SessionStarts } from './session-start.js';
 import type { PileReceipts } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
@@ -28,6 +29,8 @@ export interface ChargingSessionsOptions {
   publish: Publish;
   now: () => number;
   meterIntervalMs: number;
+  /** a signed reading this often goes into the OCMF record as TX T (config ocmfReadingIntervalMs); absent: none */
+  ocmfReadingIntervalMs?: number;
   metrics: GatewayMetrics;
   log: Logger;
   authenticator: Pick<PileAuthenticator, 'commit' | 'abandon' | 'release'>;
@@ -155,7 +158,20 @@ export class ChargingSessions {
         w: reading.w,
         state: reading.state,
       });
-      this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at);
+      // Due as an OCMF intermediate reading: stored with the reading, in the same statement.
+      active.ocmfReadings ??= storedOcmfReadings(active.record.ocmfReadings);
+      const ocmfReadings = withDueReading(
+        active.ocmfReadings,
+        this.options.ocmfReadingIntervalMs,
+        active.record.startedAt,
+        { atMs: at, wh },
+      );
+      const ocmfJson = ocmfReadings && JSON.stringify(ocmfReadings);
+      this.options.store.recordMeter(active.record.sid, message.seq, wh, reading.w, at, ocmfJson);
+      if (ocmfReadings) {
+        active.ocmfReadings = ocmfReadings;
+        active.record.ocmfReadings = ocmfJson!;
+      }
       active.lastSignedAt = at;
       this.recordChargerState(active);
       const powerChanged = active.record.lastW !== reading.w;

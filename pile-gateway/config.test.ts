@@ -38,6 +38,24 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(configPath)).toThrow(/field acceptRevision1Requests/);
   });
 
+  it('takes ocmfReadingIntervalMs, off by default, and names it when it is not 10 ms to a day', () => {
+    const { configPath } = gatewayFolder();
+    expect(loadGatewayConfig(configPath).config.ocmfReadingIntervalMs).toBeUndefined();
+    const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+    fs.writeFileSync(configPath, JSON.stringify({ ...config, ocmfReadingIntervalMs: 900_000 }));
+    expect(loadGatewayConfig(configPath).config.ocmfReadingIntervalMs).toBe(900_000);
+    const refused: [unknown, RegExp][] = [
+      [5, /field ocmfReadingIntervalMs: must be at least 10 ms/],
+      [86_400_001, /field ocmfReadingIntervalMs: must be at most 86400000 ms/],
+      [1500.5, /field ocmfReadingIntervalMs: must be a whole number of milliseconds/],
+      ['15m', /field ocmfReadingIntervalMs: /],
+    ];
+    for (const [value, message] of refused) {
+      fs.writeFileSync(configPath, JSON.stringify({ ...config, ocmfReadingIntervalMs: value }));
+      expect(() => loadGatewayConfig(configPath), String(value)).toThrow(message);
+    }
+  });
+
   it('takes every broker node of a cluster in mqtt.urls, beginning with mqtt.url', () => {
     const { configPath } = gatewayFolder();
     const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));

@@ -87,6 +87,19 @@ const ConfigSchema = v.object({
   ocpp: v.optional(OcppSchema),
   meterIntervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(5000)), 5000),
   /**
+   * Signed intermediate readings (OCMF TX T) in each receipt's record: one at the first signed meter reading this
+   * long after the session's start or the previous one, up to MAX_RECEIPT_INTERMEDIATE_READINGS a session
+   * (900000 = every 15 minutes). Absent (default): off, the record has only its start and end readings.
+   */
+  ocmfReadingIntervalMs: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer('must be a whole number of milliseconds'),
+      v.minValue(10, 'must be at least 10 ms'),
+      v.maxValue(86_400_000, 'must be at most 86400000 ms (a day)'),
+    ),
+  ),
+  /**
    * SQLite sync level of the session store. 'normal' (default) survives process crashes (SIGKILL) with no fsync
    * on the handshake's path, and checkpoints every second so an OS crash or power loss costs at most about a
    * second of records; 'full' fsyncs every record before the message that depends on it (docs/gateway.md).

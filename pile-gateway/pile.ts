@@ -37,6 +37,8 @@ export interface PileRuntimeOptions {
   now: () => number;
   random: RandomSource;
   meterIntervalMs: number;
+  /** config ocmfReadingIntervalMs: signed intermediate readings in the OCMF record; absent: none */
+  ocmfReadingIntervalMs?: number;
   metrics: GatewayMetrics;
   logger: Logger;
   limits?: ConstructorParameters<typeof PileAuthenticator>[0]['limits'];
@@ -106,6 +108,7 @@ export class PileRuntime {
       publish: options.publish,
       now: options.now,
       meterIntervalMs: options.meterIntervalMs,
+      ocmfReadingIntervalMs: options.ocmfReadingIntervalMs,
       metrics: options.metrics,
       log: this.log,
       authenticator: this.authenticator,

@@ -69,6 +69,7 @@ export class ServedPiles {
           now: options.now,
           random: options.random,
           meterIntervalMs: config.meterIntervalMs,
+          ocmfReadingIntervalMs: config.ocmfReadingIntervalMs,
           metrics: options.metrics,
           logger: options.logger,
           limits: options.limits,

@@ -30,6 +30,7 @@ function record(pid = 'SR-1') {
     currency: 'EUR',
     startedAt: Date.now() - 60_000,
     chargerSigned: null,
+    ocmfReadings: null as string | null,
   };
 }
 
@@ -113,6 +114,10 @@ describe('PileReceipts', () => {
     expect(huge.body.meterOcmf).toBeUndefined();
     expect(huge.body.meterKey).toBeUndefined();
     expect(pageOf(huge.body.ocmf)).toBe('T2');
+    // within the record's 6144 characters and the message's 8 KiB, but past session.end's 4096-character body
+    const long = endSession(store, receipts, 100, [reading('Transaction.End', 'B'.repeat(3500))]);
+    expect(long.body.meterOcmf).toBeUndefined();
+    expect(long.body.ocmf).toMatch(/^OCMF\|/);
     store.closeDatabase();
   });
 

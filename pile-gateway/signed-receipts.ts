@@ -1,20 +1,24 @@
 /**
  * PROTOCOL §8a on the gateway: every session.end of a pile carries its OCMF record, signed with the pile's P-256
- * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts;
- * where the charger's own meter signed the session (OCPP signedMeterValue), its record goes along untouched.
+ * key through OpenSSL, paginated (PG) by a count that is stored with each receipt, so it rises across restarts,
+ * with the intermediate readings kept on the session record (TX T, where configured); where the charger's own
+ * meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
 import { createOcmfSigner } from '../node/receipt-signing.js';
 import {
   buildReceiptOcmfPayload,
-  MAX_PAYLOAD_BYTES,
-  MAX_RECEIPT_METER_KEY_CHARS,
-  MAX_RECEIPT_OCMF_CHARS,
+  decodeBody,
+  decodeMessage,
   type PileSession,
+  ReceiptBody,
+  type ReceiptOcmfInput,
+  SessionEnd,
   unixSeconds,
 } from '../shared/index.js';
 import type { ChargerSignedReading } from './charger.js';
 import { type ReceiptSignatures, signedReceipt } from './messages.js';
+import { storedOcmfReadings } from './ocmf-readings.js';
 import type { ReceiptPage, SessionRecord, SessionStore } from './store.js';
 
 /** GI of every record: the software that signs it. */
@@ -22,7 +26,15 @@ export const RECEIPT_SIGNER_SOFTWARE = 'evauth-gateway';
 
 type ClosingRecord = Pick<
   SessionRecord,
-  'sid' | 'pid' | 'connector' | 'tid' | 'pricePerKWh' | 'currency' | 'startedAt' | 'chargerSigned'
+  | 'sid'
+  | 'pid'
+  | 'connector'
+  | 'tid'
+  | 'pricePerKWh'
+  | 'currency'
+  | 'startedAt'
+  | 'chargerSigned'
+  | 'ocmfReadings'
 >;
 
 /** The charger meter's record for the receipt: its end-of-transaction reading, else its latest one. */
@@ -39,6 +51,15 @@ function storedReadings(json: string | null): ChargerSignedReading[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Whether a vehicle reads this session.end as one: within 8 KiB, its body within session.end's 4096 characters,
+ * the body's records and meter key within theirs (PROTOCOL §1, §8a).
+ */
+function readsAsReceipt(payload: string): boolean {
+  const message = decodeMessage(SessionEnd, payload);
+  return message.ok && decodeBody(ReceiptBody, message.value.body).ok;
 }
 
 export interface PileReceiptsOptions {
@@ -92,16 +113,10 @@ export class PileReceipts {
     const signed = (payload: string) => (page ? { payload, page } : { payload });
     const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
     const { meterOcmf, meterKey } = signatures;
-    if (
-      meterOcmf === undefined ||
-      (meterOcmf.length <= MAX_RECEIPT_OCMF_CHARS &&
-        (meterKey?.length ?? 0) <= MAX_RECEIPT_METER_KEY_CHARS &&
-        Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES)
-    )
-      return signed(payload);
+    if (meterOcmf === undefined || readsAsReceipt(payload)) return signed(payload);
     // The meter's record is the charger's to size: past what a receipt holds it stays on the session record only.
     this.options.log.warn(
-      { sid: record.sid, chars: meterOcmf.length },
+      { sid: record.sid, chars: meterOcmf.length, keyChars: meterKey?.length },
       "the charger meter's signed record does not fit the receipt; left out",
     );
     return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
@@ -118,18 +133,25 @@ export class PileReceipts {
     const pg = this.lastPage + 1;
     let ocmf: string;
     try {
-      const { text } = buildReceiptOcmfPayload({
-        pid: record.pid,
-        connector: record.connector,
-        tid: record.tid,
-        gi: RECEIPT_SIGNER_SOFTWARE,
-        pg,
-        startedAt: unixSeconds(record.startedAt),
-        endedAt: unixSeconds(endedAtMs),
-        // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
-        startWh: 0,
-        endWh: wh,
-      });
+      const text = this.payloadText(
+        {
+          pid: record.pid,
+          connector: record.connector,
+          tid: record.tid,
+          gi: RECEIPT_SIGNER_SOFTWARE,
+          pg,
+          startedAt: unixSeconds(record.startedAt),
+          endedAt: unixSeconds(endedAtMs),
+          // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
+          startWh: 0,
+          endWh: wh,
+          intermediate: storedOcmfReadings(record.ocmfReadings).map((r) => ({
+            at: unixSeconds(r.atMs),
+            wh: r.wh,
+          })),
+        },
+        record.sid,
+      );
       ocmf = this.sign(text);
     } catch (error) {
       // The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where").
@@ -143,5 +165,19 @@ export class PileReceipts {
       ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
       ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
     };
+  }
+
+  /**
+   * The record's payload text; intermediate readings that do not fit between its start and end (a clock that
+   * stepped back, a damaged session record) are left out rather than the whole record.
+   */
+  private payloadText(input: ReceiptOcmfInput, sid: string): string {
+    if (!input.intermediate?.length) return buildReceiptOcmfPayload(input).text;
+    try {
+      return buildReceiptOcmfPayload(input).text;
+    } catch (error) {
+      this.options.log.warn({ err: error, sid }, 'intermediate readings left out of the OCMF receipt');
+      return buildReceiptOcmfPayload({ ...input, intermediate: [] }).text;
+    }
   }
 }

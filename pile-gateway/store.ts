@@ -42,6 +42,8 @@ export interface SessionRecord {
   chargerSigned: string | null;
   /** what the charger needs to take the session back after a restart (OCPP: its transaction and start register) */
   chargerBinding: string | null;
+  /** signed readings for the OCMF record's TX T readings (JSON array of OcmfIntermediateReading), if any */
+  ocmfReadings: string | null;
 }
 
 interface Row {
@@ -67,6 +69,7 @@ interface Row {
   receipt: string | null;
   charger_signed: string | null;
   charger_binding: string | null;
+  ocmf_readings: string | null;
 }
 
 function fromRow(r: Row): SessionRecord {
@@ -93,6 +96,7 @@ function fromRow(r: Row): SessionRecord {
     receipt: r.receipt,
     chargerSigned: r.charger_signed,
     chargerBinding: r.charger_binding,
+    ocmfReadings: r.ocmf_readings,
   };
 }
 
@@ -100,6 +104,7 @@ export class SessionStore {
   private readonly db: Database.Database;
   private readonly insertStmt: Database.Statement;
   private readonly meterStmt: Database.Statement;
+  private readonly meterWithReadingsStmt: Database.Statement;
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
   private readonly chargerSignedStmt: Database.Statement;
@@ -152,12 +157,19 @@ export class SessionStore {
       this.db.exec('ALTER TABLE sessions ADD COLUMN charger_signed TEXT');
     if (!columns.some((c) => c.name === 'charger_binding'))
       this.db.exec('ALTER TABLE sessions ADD COLUMN charger_binding TEXT');
+    // Added with the OCMF intermediate readings (TX T).
+    if (!columns.some((c) => c.name === 'ocmf_readings'))
+      this.db.exec('ALTER TABLE sessions ADD COLUMN ocmf_readings TEXT');
     this.insertStmt = this.db.prepare(
       `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_wh, max_w, price_per_kwh, currency,
         started_at, last_meter_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.meterStmt = this.db.prepare(
       'UPDATE sessions SET meter_seq = ?, last_wh = ?, last_w = ?, last_meter_at = ? WHERE sid = ?',
+    );
+    this.meterWithReadingsStmt = this.db.prepare(
+      `UPDATE sessions SET meter_seq = ?, last_wh = ?, last_w = ?, last_meter_at = ?, ocmf_readings = ?
+        WHERE sid = ?`,
     );
     this.closeStmt = this.db.prepare(
       `UPDATE sessions SET state = 'closed', reason = ?, ended_at = ?, receipt = ?, last_wh = ?,
@@ -204,6 +216,7 @@ export class SessionStore {
       | 'receipt'
       | 'chargerSigned'
       | 'chargerBinding'
+      | 'ocmfReadings'
     >,
   ): void {
     this.insertStmt.run(
@@ -222,8 +235,10 @@ export class SessionStore {
     );
   }
 
-  recordMeter(sid: string, seq: number, wh: number, w: number, at: number): void {
-    this.meterStmt.run(seq, wh, w, at, sid);
+  /** A signed reading; with `ocmfReadings`, the session's intermediate readings for its OCMF record (the whole JSON). */
+  recordMeter(sid: string, seq: number, wh: number, w: number, at: number, ocmfReadings?: string): void {
+    if (ocmfReadings === undefined) this.meterStmt.run(seq, wh, w, at, sid);
+    else this.meterWithReadingsStmt.run(seq, wh, w, at, ocmfReadings, sid);
   }
 
   /** The charger's signed readings so far (the whole JSON array each time: a session has a handful). */

@@ -1,6 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildReceiptOcmfPayload, MAX_REGISTER_WH, type ReceiptOcmfInput, whToKWh } from './payload.js';
+import {
+  decodeBody,
+  decodeMessage,
+  MAX_PAYLOAD_BYTES,
+  MAX_RECEIPT_OCMF_CHARS,
+  PileSession,
+  ReceiptBody,
+  SessionEnd,
+  signKeyOf,
+  signOcmfPayload,
+  verifyOcmf,
+} from '../index.js';
+import {
+  buildReceiptOcmfPayload,
+  MAX_RECEIPT_INTERMEDIATE_READINGS,
+  MAX_REGISTER_WH,
+  type ReceiptOcmfInput,
+  whToKWh,
+} from './payload.js';
 
 const input: ReceiptOcmfInput = {
   pid: 'P1',
@@ -30,7 +48,7 @@ describe('buildReceiptOcmfPayload', () => {
         '{"TM":"2026-01-01T00:00:40,000+0000 S","TX":"B","RV":0.005,"RI":"1-b:1.8.0","RU":"kWh","ST":"G"},' +
         '{"TM":"2026-01-01T01:00:40,000+0000 S","TX":"E","RV":1.234,"RI":"1-b:1.8.0","RU":"kWh","ST":"G"}]}',
     );
-    expect(payload.RD[1].RV - payload.RD[0].RV).toBeCloseTo(1.229, 9);
+    expect(payload.RD[1]!.RV - payload.RD[0]!.RV).toBeCloseTo(1.229, 9);
   });
 
   it("takes the meter's serial, the pile's time zone and its clock state where given", () => {
@@ -42,7 +60,7 @@ describe('buildReceiptOcmfPayload', () => {
       gv: '1.2.0',
     });
     expect(payload).toMatchObject({ MS: 'EEM-350 0001', CI: 'P1*2', GV: '1.2.0' });
-    expect(payload.RD[0].TM).toBe('2026-01-01T01:00:40,000+0100 I');
+    expect(payload.RD[0]!.TM).toBe('2026-01-01T01:00:40,000+0100 I');
   });
 
   it('writes every register below 10^15 Wh as its exact decimal in kWh', () => {
@@ -73,6 +91,122 @@ describe('buildReceiptOcmfPayload', () => {
     ];
     for (const [change, message] of cases) {
       expect(() => buildReceiptOcmfPayload({ ...input, ...change }), String(message)).toThrow(message);
+    }
+  });
+
+  it('writes intermediate readings as TX T between B and E, by the same rules; none leaves the text as it was', () => {
+    const plain = buildReceiptOcmfPayload(input).text;
+    expect(buildReceiptOcmfPayload({ ...input, intermediate: [] }).text).toBe(plain);
+    const { text, payload } = buildReceiptOcmfPayload({
+      ...input,
+      intermediate: [
+        { at: input.startedAt + 900, wh: 305 },
+        { at: input.startedAt + 1800, wh: 305 },
+        { at: input.endedAt, wh: 1234 },
+      ],
+    });
+    expect(payload.RD.map((r) => [r.TX, r.RV])).toEqual([
+      ['B', 0.005],
+      ['T', 0.305],
+      ['T', 0.305],
+      ['T', 1.234],
+      ['E', 1.234],
+    ]);
+    expect(text).toContain(
+      '{"TM":"2026-01-01T00:15:40,000+0000 S","TX":"T","RV":0.305,"RI":"1-b:1.8.0","RU":"kWh","ST":"G"},',
+    );
+    // only RD grows: everything before it is the two-reading text's
+    expect(text.slice(0, text.indexOf('"RD"'))).toBe(plain.slice(0, plain.indexOf('"RD"')));
+  });
+
+  it('refuses intermediate readings out of the session, going back or too many, naming the reading', () => {
+    const at = (k: number) => input.startedAt + k;
+    const cases: [ReceiptOcmfInput['intermediate'], RegExp][] = [
+      [[{ at: at(-1), wh: 10 }], /intermediate\[0\]\.at: .* is outside startedAt\.\.endedAt/],
+      [[{ at: input.endedAt + 1, wh: 10 }], /intermediate\[0\]\.at: .* outside/],
+      [
+        [
+          { at: at(20), wh: 10 },
+          { at: at(10), wh: 20 },
+        ],
+        /intermediate\[1\]\.at: .* is before the reading before it/,
+      ],
+      [[{ at: at(1), wh: 4 }], /intermediate\[0\]\.wh: 4 is outside startWh\.\.endWh \(5\.\.1234\)/],
+      [[{ at: at(1), wh: 1235 }], /intermediate\[0\]\.wh: 1235 is outside/],
+      [
+        [
+          { at: at(1), wh: 20 },
+          { at: at(2), wh: 19 },
+        ],
+        /intermediate\[1\]\.wh: 19 is below the reading before it/,
+      ],
+      [[{ at: at(1), wh: 1.5 }], /intermediate\.0\.wh/],
+      [
+        Array.from({ length: MAX_RECEIPT_INTERMEDIATE_READINGS + 1 }, () => ({ at: at(1), wh: 10 })),
+        /intermediate: holds more than 16 readings/,
+      ],
+    ];
+    for (const [intermediate, message] of cases) {
+      expect(() => buildReceiptOcmfPayload({ ...input, intermediate }), String(message)).toThrow(
+        new RegExp(`^OCMF receipt: ${message.source}`),
+      );
+    }
+  });
+
+  it('at the most intermediate readings and every field at its longest, the record and session.end still fit', () => {
+    const signingKey = new Uint8Array(32).fill(7);
+    const startedAt = 4_102_444_799 - 86_400;
+    const endWh = MAX_REGISTER_WH - 1;
+    // quotes and backslashes are the labels' worst case: JSON escapes each in the payload, the body and the message
+    for (const label of ['g'.repeat(64), '"'.repeat(64), '\\'.repeat(64), '\u{1F50C}'.repeat(64)]) {
+      const { text, payload } = buildReceiptOcmfPayload({
+        pid: 'p'.repeat(64),
+        connector: 0xffff,
+        tid: 'rXTEEY0c2cgx9M9dIP57bQ',
+        gi: label,
+        gv: label,
+        pg: Number.MAX_SAFE_INTEGER,
+        startedAt,
+        endedAt: startedAt + 86_400,
+        startWh: endWh - 999_999,
+        endWh,
+        tzOffset: -570,
+        intermediate: Array.from({ length: MAX_RECEIPT_INTERMEDIATE_READINGS }, (_, k) => ({
+          at: startedAt + 2_700 * (k + 1),
+          wh: endWh - 999_999 + 30_001 * (k + 1),
+        })),
+      });
+      expect(payload.RD).toHaveLength(MAX_RECEIPT_INTERMEDIATE_READINGS + 2);
+      const ocmf = signOcmfPayload(text, signingKey);
+      expect(ocmf.length).toBeLessThanOrEqual(MAX_RECEIPT_OCMF_CHARS);
+      const session = new PileSession({
+        sid: 'AAAAAAAAAAAAAAAAAAAAAA',
+        sk: new Uint8Array(32),
+        meterSeq: 0,
+        stopSeq: 0,
+      });
+      const message = JSON.stringify(
+        session.signReceipt({
+          reason: 'r'.repeat(64),
+          wh: 999_999,
+          cost: '999999999999.999999',
+          currency: 'EUR',
+          startedAt,
+          endedAt: startedAt + 86_400,
+          ocmf,
+        }),
+      );
+      expect(new TextEncoder().encode(message).length).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+      // what the vehicle does with it: the message, its body and the record all read and verify
+      const end = decodeMessage(SessionEnd, message);
+      if (!end.ok) throw new Error(end.message);
+      const body = decodeBody(ReceiptBody, end.value.body);
+      if (!body.ok) throw new Error(body.message);
+      const verified = verifyOcmf(body.value.ocmf!, signKeyOf(signingKey));
+      if (!verified.ok) throw new Error(verified.message);
+      expect(verified.value.payload.RD.filter((r) => r.TX === 'T')).toHaveLength(
+        MAX_RECEIPT_INTERMEDIATE_READINGS,
+      );
     }
   });
 });

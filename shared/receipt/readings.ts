@@ -1,4 +1,7 @@
-/** The energy an OCMF record shows: from its start reading (TX B) to its end reading (TX E, or L R A P). */
+/**
+ * The energy an OCMF record shows: from its start reading (TX B) to its end reading (TX E, or L R A P), with the
+ * readings of the same register between them (intermediate ones, TX T and the like) rising with time.
+ */
 import { type OcmfResult, ocmfFail } from './errors.js';
 import { OCMF_END_REASONS, type OcmfPayload, type OcmfReading } from './parse.js';
 import { type OcmfTime, parseOcmfTime } from './time.js';
@@ -69,5 +72,31 @@ export function ocmfEnergy(payload: OcmfPayload): OcmfResult<OcmfEnergy> {
     return ocmfFail('MALFORMED', `RD[${e}].RV`, 'is below the start reading');
   if (end.value.time.epochMs < begin.value.time.epochMs)
     return ocmfFail('MALFORMED', `RD[${e}].TM`, 'is before the start reading');
+  const between = readingsBetween(payload, begin.value, end.value);
+  if (!between.ok) return between;
   return { ok: true, value: { begin: begin.value, end: end.value, wh: end.value.wh - begin.value.wh } };
+}
+
+/**
+ * The readings of the start's register between the start and the end: each within them and none going back,
+ * neither in energy nor in time, so a record cannot show the register falling and rising again in between.
+ */
+function readingsBetween(payload: OcmfPayload, begin: EnergyReading, end: EnergyReading): OcmfResult<true> {
+  let previous = begin;
+  for (let i = begin.index + 1; i < end.index; i++) {
+    if (payload.RD[i]!.RI !== begin.reading.RI) continue;
+    const read = energyReading(payload, i);
+    if (!read.ok) return read;
+    const { wh, time } = read.value;
+    if (wh < begin.wh || wh > end.wh)
+      return ocmfFail('MALFORMED', `RD[${i}].RV`, 'is outside the start and end readings');
+    if (wh < previous.wh)
+      return ocmfFail('MALFORMED', `RD[${i}].RV`, `is below the reading before it (RD[${previous.index}])`);
+    if (time.epochMs < previous.time.epochMs)
+      return ocmfFail('MALFORMED', `RD[${i}].TM`, `is before the reading before it (RD[${previous.index}])`);
+    if (time.epochMs > end.time.epochMs)
+      return ocmfFail('MALFORMED', `RD[${i}].TM`, 'is after the end reading');
+    previous = read.value;
+  }
+  return { ok: true, value: true };
 }

@@ -37,6 +37,7 @@ function record(over: Partial<SessionRecord> = {}): SessionRecord {
     receipt: JSON.stringify(receiptMessage),
     chargerSigned: null,
     chargerBinding: null,
+    ocmfReadings: null,
     ...over,
   };
 }

@@ -35,6 +35,8 @@ export interface SystemOptions {
   /** piles on the gateway: pid → site */
   piles?: Record<string, string>;
   meterIntervalMs?: number;
+  /** the gateway's signed intermediate readings in its OCMF receipts (config ocmfReadingIntervalMs); default off */
+  ocmfReadingIntervalMs?: number;
   cloudNow?: () => number;
   /** how often the cloud re-checks renewals and expiries (default 5 s) */
   cloudReconcileMs?: number;
@@ -117,6 +119,12 @@ export class TestSystem {
       outDir: this.gatewayDir,
       meterIntervalMs: this.options.meterIntervalMs ?? 200,
     });
+    if (this.options.ocmfReadingIntervalMs !== undefined) {
+      // an option the cloud's export leaves to the operator: added to the exported config as an operator would
+      const config = JSON.parse(fs.readFileSync(gatewayConfig, 'utf8'));
+      config.ocmfReadingIntervalMs = this.options.ocmfReadingIntervalMs;
+      fs.writeFileSync(gatewayConfig, JSON.stringify(config, null, 2), { mode: 0o600 });
+    }
     for (const v of this.options.vehicles ?? [])
       this.provisioned.set(v.vid, await this.addVehicle(v.vid, v.grant));
     const launch = this.launch();
