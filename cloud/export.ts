@@ -23,14 +23,39 @@ export interface GatewayExportOptions {
   ocpp?: OcppEndpointOptions;
 }
 
-/** What an earlier export wrote in this config file, if any: its MQTT password and operator token. */
-function earlierExport(configPath: string): { password?: unknown; token?: unknown } {
-  if (!existsSync(configPath)) return {};
+/** The top-level fields every export writes from the registry; the operator's other settings are kept. */
+const EXPORTED_FIELDS = new Set(['v', 'gid', 'mqtt', 'keystore', 'http', 'ocpp', 'piles']);
+
+interface EarlierExport {
+  password?: unknown;
+  token?: unknown;
+  /** where the earlier config served HTTP (an operator may open it to the site's network) */
+  httpHost?: unknown;
+  httpPort?: unknown;
+  /** what the operator set by hand in the earlier config (sqliteSync, openSessionsPerVehicle, dataDir, …) */
+  settings: Record<string, unknown>;
+}
+
+/** What an earlier export wrote in this config file, if any: its MQTT password, operator token and settings. */
+function earlierExport(configPath: string): EarlierExport {
+  if (!existsSync(configPath)) return { settings: {} };
   try {
-    const config = JSON.parse(readFileSync(configPath, 'utf8'));
-    return { password: config?.mqtt?.password, token: config?.http?.token };
+    const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) return { settings: {} };
+    const { mqtt, http } = config as {
+      mqtt?: { password?: unknown };
+      http?: { token?: unknown; host?: unknown; port?: unknown };
+    };
+    const settings = Object.fromEntries(Object.entries(config).filter(([key]) => !EXPORTED_FIELDS.has(key)));
+    return {
+      password: mqtt?.password,
+      token: http?.token,
+      httpHost: http?.host,
+      httpPort: http?.port,
+      settings,
+    };
   } catch {
-    return {};
+    return { settings: {} };
   }
 }
 
@@ -96,8 +121,16 @@ export async function writeGatewayExport(
     mqtt: { url: nodes.first, ...(nodes.all ? { urls: nodes.all } : {}), username, password },
     keystore: 'keystore.json',
     dataDir: 'data',
-    http: { host: '127.0.0.1', port: options.httpPort ?? 9464, token: operatorToken(earlier.token) },
-    meterIntervalMs: options.meterIntervalMs ?? 5000,
+    // a re-export keeps the operator's own settings (and dataDir: the session records and receipt count live there)
+    ...earlier.settings,
+    http: {
+      host: typeof earlier.httpHost === 'string' ? earlier.httpHost : '127.0.0.1',
+      port: options.httpPort ?? (typeof earlier.httpPort === 'number' ? earlier.httpPort : 9464),
+      token: operatorToken(earlier.token),
+    },
+    ...(options.meterIntervalMs !== undefined || earlier.settings.meterIntervalMs === undefined
+      ? { meterIntervalMs: options.meterIntervalMs ?? 5000 }
+      : {}),
     ...ocppEndpointConfig(options.ocpp, chargers.some(Boolean)),
     piles: piles.map((p, i) => ({
       pid: p.pid,
