@@ -109,6 +109,36 @@ export function createOcmfSigner(
     );
 }
 
+/**
+ * createOcmfSigner's twin that signs in libuv's thread pool (node:crypto's sign with a callback): the ECDSA, the
+ * bulk of a receipt's cost, stays off the event loop that serves the handshakes.
+ */
+export function createAsyncOcmfSigner(
+  key: Uint8Array | KeyObject,
+  algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
+): (payloadText: string) => Promise<string> {
+  const algorithm = ocmfAlgorithm(algorithmName);
+  if (!algorithm) throw new RangeError(`${algorithmName} is not an OCMF signature algorithm`);
+  const privateKey = key instanceof Uint8Array ? receiptSigningKey(key, algorithm.curve) : key;
+  if (curveOf(privateKey) !== OPENSSL_CURVES[algorithm.curve])
+    throw new RangeError(
+      `${algorithm.name} needs a ${algorithm.curve} key, not ${curveOf(privateKey) ?? 'this one'}`,
+    );
+  const hash = NODE_HASH[algorithm.hash];
+  return (payloadText) =>
+    new Promise((resolve, reject) => {
+      sign(
+        hash,
+        Buffer.from(payloadText, 'utf8'),
+        { key: privateKey, dsaEncoding: 'der' },
+        (error, signature) => {
+          if (error) reject(error);
+          else resolve(assembleOcmf(payloadText, signature, algorithm.name));
+        },
+      );
+    });
+}
+
 /** One payload signed with a P-256 scalar (ECDSA-secp256r1-SHA256), as the pile does for each session. */
 export function signOcmfPayloadOpenSsl(payloadText: string, privateScalar: Uint8Array): string {
   return createOcmfSigner(privateScalar)(payloadText);

@@ -17,7 +17,7 @@ import type { ChargerController, ChargerEvent, ChargerReading, ChargerSignedRead
 import type { GatewayMetrics } from './metrics.js';
 import { storedOcmfReadings, withDueReading } from './ocmf-readings.js';
 import { SessionStarts } from './session-start.js';
-import type { PileReceipts } from './signed-receipts.js';
+import type { PileReceipts, SignedSessionEnd } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
 import type { PileVehicleSessions } from './vehicle-sessions.js';
 
@@ -244,7 +244,7 @@ export class ChargingSessions {
     const reading = active.charger.read();
     const stopping = active.charger.deenergize();
     if (!(stopping instanceof Promise) || immediate) {
-      this.closeSession(active, reason, reading, stopSeq);
+      this.closeSession(active, reason, reading, stopSeq, immediate);
       return;
     }
     active.ending = true;
@@ -260,19 +260,46 @@ export class ChargingSessions {
     reason: EndReason,
     reading: ChargerReading,
     stopSeq?: number,
+    immediate = false,
   ): void {
     active.ending = false;
     if (!this.sessions.has(active.record.sid)) return;
     const wh = Math.max(reading.wh, active.record.lastWh);
     const endedAt = this.options.now();
-    const { payload, page } = this.options.receipts.sessionEnd(
+    const { receipts } = this.options;
+    const ending = [
       active.signer,
       active.record,
       reason,
       wh,
       endedAt,
       active.charger.signedReadings?.(),
-    );
+    ] as const;
+    if (immediate || !receipts.signs) {
+      this.finishSession(active, reason, wh, endedAt, stopSeq, receipts.sessionEnd(...ending));
+      return;
+    }
+    // The ECDSA runs in the thread pool; meanwhile the session is ending (no more readings; stops and cable reports wait).
+    // A shutdown that comes first ends it at once, and this receipt is dropped.
+    active.ending = true;
+    clearInterval(active.timer);
+    void receipts.sessionEndAsync(...ending).then((end) => {
+      if (!active.ending) return;
+      active.ending = false;
+      this.finishSession(active, reason, wh, endedAt, stopSeq, end);
+    });
+  }
+
+  /** Stores the receipt, then sends session.end and frees the connector. */
+  private finishSession(
+    active: ActiveSession,
+    reason: EndReason,
+    wh: number,
+    endedAt: number,
+    stopSeq: number | undefined,
+    { payload, page }: SignedSessionEnd,
+  ): void {
+    if (!this.sessions.has(active.record.sid)) return;
     try {
       this.recordChargerState(active);
       this.options.store.closeSession(active.record.sid, reason, endedAt, wh, payload, stopSeq, page);

@@ -130,4 +130,42 @@ describe('PileReceipts', () => {
     expect(store.lastReceiptPage('SR-1')).toBe(0);
     store.closeDatabase();
   });
+  it('signs off the event loop in PG order, and a receipt signed at once meanwhile takes the next PG', async () => {
+    const store = new SessionStore(tempDir('signed-receipts-async'));
+    const receipts = new PileReceipts({ pid: 'SR-1', signingKey, store, log });
+    const ends = [1_000, 2_000, 3_000].map((wh) => {
+      const r = record();
+      const signer = new PileSession({ sid: r.sid, sk: secureRandom(32), meterSeq: 0, stopSeq: 0 });
+      return { r, wh, end: receipts.sessionEndAsync(signer, r, 'stopped', wh, Date.now()) };
+    });
+    // a shutdown's receipt, signed at once while the three are in the thread pool
+    const now = record();
+    const nowSigner = new PileSession({ sid: now.sid, sk: secureRandom(32), meterSeq: 0, stopSeq: 0 });
+    const immediate = receipts.sessionEnd(nowSigner, now, 'gateway-shutdown', 500, Date.now());
+    expect(immediate.page?.pg).toBe(4);
+    const settled: number[] = [];
+    const results = await Promise.all(
+      ends.map(({ end }, i) =>
+        end.then((e) => {
+          settled.push(i);
+          return e;
+        }),
+      ),
+    );
+    expect(settled).toEqual([0, 1, 2]);
+    expect(results.map((e) => e.page?.pg)).toEqual([1, 2, 3]);
+    results.forEach((e, i) => {
+      const body = JSON.parse(JSON.parse(e.payload).body);
+      expect(pageOf(body.ocmf)).toBe(`T${i + 1}`);
+      const checked = checkReceiptOcmf(body.ocmf, {
+        signKey: signKeyOf(signingKey),
+        tid: ends[i]!.r.tid,
+        pid: 'SR-1',
+        connector: 2,
+        wh: ends[i]!.wh,
+      });
+      expect(checked.ok).toBe(true);
+    });
+    store.closeDatabase();
+  });
 });

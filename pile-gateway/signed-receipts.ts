@@ -5,7 +5,7 @@
  * meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
-import { createOcmfSigner } from '../node/receipt-signing.js';
+import { createAsyncOcmfSigner, createOcmfSigner } from '../node/receipt-signing.js';
 import {
   buildReceiptOcmfPayload,
   decodeBody,
@@ -70,6 +70,13 @@ export interface PileReceiptsOptions {
   log: Logger;
 }
 
+/** A record about to be signed: its text, its PG (taken), and the charger meter's record to go with it. */
+interface PreparedRecord {
+  text: string;
+  page: ReceiptPage;
+  meter?: ChargerSignedReading;
+}
+
 /** A session.end to store and send, and the pagination its OCMF record carries (stored with it). */
 export interface SignedSessionEnd {
   payload: string;
@@ -85,11 +92,17 @@ export interface SignedSessionEnd {
 export class PileReceipts {
   private readonly options: PileReceiptsOptions;
   private readonly sign?: (payloadText: string) => string;
+  private readonly signAsync?: (payloadText: string) => Promise<string>;
+  /** the pile's signatures in the thread pool, one after another: receipts leave in the order of their PG */
+  private signing: Promise<unknown> = Promise.resolve();
   private lastPage: number;
 
   constructor(options: PileReceiptsOptions) {
     this.options = options;
-    if (options.signingKey) this.sign = createOcmfSigner(options.signingKey);
+    if (options.signingKey) {
+      this.sign = createOcmfSigner(options.signingKey);
+      this.signAsync = createAsyncOcmfSigner(options.signingKey);
+    }
     this.lastPage = options.store.lastReceiptPage(options.pid);
   }
 
@@ -109,7 +122,50 @@ export class PileReceipts {
     endedAtMs: number,
     chargerSigned?: readonly ChargerSignedReading[],
   ): SignedSessionEnd {
-    const { page, ...signatures } = this.signatures(record, wh, endedAtMs, chargerSigned);
+    const prepared = this.prepare(record, wh, endedAtMs, chargerSigned);
+    const sealed = prepared
+      ? this.sealed(
+          prepared,
+          this.trySign(record.sid, () => this.sign!(prepared.text)),
+        )
+      : {};
+    return this.receiptWith(signer, record, reason, wh, endedAtMs, sealed);
+  }
+
+  /**
+   * sessionEnd with the ECDSA in the thread pool, off the event loop (a live session's end; a restart's recovery
+   * and a shutdown sign at once). PG is taken now, so a receipt signed at once meanwhile gets the next one.
+   */
+  async sessionEndAsync(
+    signer: PileSession,
+    record: ClosingRecord,
+    reason: string,
+    wh: number,
+    endedAtMs: number,
+    chargerSigned?: readonly ChargerSignedReading[],
+  ): Promise<SignedSessionEnd> {
+    const prepared = this.prepare(record, wh, endedAtMs, chargerSigned);
+    let sealed: ReceiptSignatures & { page?: ReceiptPage } = {};
+    if (prepared) {
+      const ocmf = this.signing.then(() => this.signAsync!(prepared.text));
+      this.signing = ocmf.catch(() => {});
+      sealed = this.sealed(
+        prepared,
+        await ocmf.catch((error: unknown) => this.signFailed(error, record.sid)),
+      );
+    }
+    return this.receiptWith(signer, record, reason, wh, endedAtMs, sealed);
+  }
+
+  /** The session.end with these signatures; the meter's record left out where the car could not read it. */
+  private receiptWith(
+    signer: PileSession,
+    record: ClosingRecord,
+    reason: string,
+    wh: number,
+    endedAtMs: number,
+    { page, ...signatures }: ReceiptSignatures & { page?: ReceiptPage },
+  ): SignedSessionEnd {
     const signed = (payload: string) => (page ? { payload, page } : { payload });
     const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
     const { meterOcmf, meterKey } = signatures;
@@ -122,18 +178,19 @@ export class PileReceipts {
     return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
   }
 
-  private signatures(
+  /** The record to sign for this end, its PG taken; undefined without a key or when it cannot be built. */
+  private prepare(
     record: ClosingRecord,
     wh: number,
     endedAtMs: number,
     chargerSigned: readonly ChargerSignedReading[] | undefined,
-  ): ReceiptSignatures & { page?: ReceiptPage } {
-    if (!this.sign) return {};
+  ): PreparedRecord | undefined {
+    if (!this.sign) return undefined;
     const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
     const pg = this.lastPage + 1;
-    let ocmf: string;
+    let text: string;
     try {
-      const text = this.payloadText(
+      text = this.payloadText(
         {
           pid: record.pid,
           connector: record.connector,
@@ -152,16 +209,37 @@ export class PileReceipts {
         },
         record.sid,
       );
-      ocmf = this.sign(text);
     } catch (error) {
-      // The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where").
-      this.options.log.error({ err: error, sid: record.sid }, 'cannot sign the OCMF receipt');
-      return {};
+      return this.signFailed(error, record.sid);
     }
     this.lastPage = pg;
+    return { text, page: { pid: record.pid, pg }, ...(meter ? { meter } : {}) };
+  }
+
+  private trySign(sid: string, sign: () => string): string | undefined {
+    try {
+      return sign();
+    } catch (error) {
+      return this.signFailed(error, sid);
+    }
+  }
+
+  /** The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where"). */
+  private signFailed(error: unknown, sid: string): undefined {
+    this.options.log.error({ err: error, sid }, 'cannot sign the OCMF receipt');
+    return undefined;
+  }
+
+  /** The receipt's signatures: the pile's record (when it was signed) and the meter's. */
+  private sealed(
+    prepared: PreparedRecord,
+    ocmf: string | undefined,
+  ): ReceiptSignatures & { page?: ReceiptPage } {
+    if (ocmf === undefined) return {};
+    const { meter } = prepared;
     return {
       ocmf,
-      page: { pid: record.pid, pg },
+      page: prepared.page,
       ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
       ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
     };

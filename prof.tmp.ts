@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { installCryptoBackend } from './shared/index.js';
+import { nodeCryptoBackend } from './node/crypto.js';
+import { PileReceipts } from './pile-gateway/signed-receipts.js';
+import { SessionStore } from './pile-gateway/store.js';
+import { PileSession, buildReceiptOcmfPayload } from './shared/index.js';
+import { createOcmfSigner } from './node/receipt-signing.js';
+installCryptoBackend(nodeCryptoBackend);
+const store = new SessionStore(mkdtempSync(join(tmpdir(), 'prof-')));
+const log = pino({ level: 'silent' });
+const key = new Uint8Array(32).fill(7);
+const signed = new PileReceipts({ pid: 'P1', signingKey: key, store, log });
+const plain = new PileReceipts({ pid: 'P1', store, log });
+const record = { sid: 'AAAAAAAAAAAAAAAAAAAAAA', pid: 'P1', connector: 1, tid: 'AAAAAAAAAAAAAAAAAAAAAA', pricePerKWh: '0.39', currency: 'EUR', startedAt: Date.now() - 5000, chargerSigned: null, ocmfReadings: null } as any;
+const signer = new PileSession({ sid: record.sid, sk: new Uint8Array(32), meterSeq: 1, stopSeq: 1 });
+function time(name: string, n: number, f: () => void) {
+  for (let i = 0; i < 2000; i++) f();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) f();
+  console.log(name, (((performance.now() - t) / n) * 1000).toFixed(1), 'µs');
+}
+time('sessionEnd unsigned', 20000, () => plain.sessionEnd(signer, record, 'stopped', 1234, Date.now()));
+time('sessionEnd signed', 20000, () => signed.sessionEnd(signer, record, 'stopped', 1234, Date.now()));
+time('build payload only', 20000, () => buildReceiptOcmfPayload({ pid: 'P1', connector: 1, tid: record.tid, gi: 'evauth-gateway', pg: 5, startedAt: 1_800_000_000, endedAt: 1_800_000_100, startWh: 0, endWh: 1234 }));
+const sign = createOcmfSigner(key);
+const { text } = buildReceiptOcmfPayload({ pid: 'P1', connector: 1, tid: record.tid, gi: 'evauth-gateway', pg: 5, startedAt: 1_800_000_000, endedAt: 1_800_000_100, startWh: 0, endWh: 1234 });
+time('ecdsa sign only', 20000, () => sign(text));
