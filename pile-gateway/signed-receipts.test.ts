@@ -1,5 +1,8 @@
 /** A pile's signed receipts on a real session store: PG across restarts, the meter's own record, no key. */
+
+import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -166,6 +169,22 @@ describe('PileReceipts', () => {
       });
       expect(checked.ok).toBe(true);
     });
+    store.closeDatabase();
+  });
+  it('continues from the PG a gateway of the receipt_pages table stored, then from the session rows', () => {
+    const dir = tempDir('signed-receipts-legacy');
+    new SessionStore(dir).closeDatabase();
+    const db = new Database(join(dir, 'sessions.db'));
+    db.prepare('INSERT INTO receipt_pages (pid, pg) VALUES (?, ?)').run('SR-1', 7);
+    db.close();
+    let store = new SessionStore(dir);
+    expect(store.lastReceiptPage('SR-1')).toBe(7);
+    const end = endSession(store, new PileReceipts({ pid: 'SR-1', signingKey, store, log }), 100);
+    expect(pageOf(end.body.ocmf)).toBe('T8');
+    store.closeDatabase();
+    store = new SessionStore(dir);
+    expect(store.lastReceiptPage('SR-1')).toBe(8);
+    expect(store.lastReceiptPage('SR-9')).toBe(0);
     store.closeDatabase();
   });
 });

@@ -108,9 +108,7 @@ export class SessionStore {
   private readonly closeStmt: Database.Statement;
   private readonly controlStmt: Database.Statement;
   private readonly chargerSignedStmt: Database.Statement;
-  private readonly receiptPageStmt: Database.Statement;
   private readonly lastReceiptPageStmt: Database.Statement;
-  private readonly closeWithPage: (close: () => void, pid: string, pg: number) => void;
   private readonly chargerBindingStmt: Database.Statement;
   // Prepared once: a statement prepared per call keeps its native memory until the JS object is collected,
   // which for 10,000 piles loading their control state at start was ~136 MB of RSS.
@@ -151,6 +149,7 @@ export class SessionStore {
       CREATE TABLE IF NOT EXISTS control (pid TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS receipt_pages (pid TEXT PRIMARY KEY, pg INTEGER NOT NULL);
     `);
+    // receipt_pages held each pile's last PG in a second write per receipt; a database from then keeps it readable.
     // Added with the OCPP chargers: a database from before gains the column.
     const columns = this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'charger_signed'))
@@ -160,6 +159,13 @@ export class SessionStore {
     // Added with the OCMF intermediate readings (TX T).
     if (!columns.some((c) => c.name === 'ocmf_readings'))
       this.db.exec('ALTER TABLE sessions ADD COLUMN ocmf_readings TEXT');
+    // Each receipt's OCMF pagination, in the UPDATE that stores the receipt (one statement, no transaction of its
+    // own on the handshake's path); the partial index finds a pile's last one at start.
+    if (!columns.some((c) => c.name === 'receipt_pg'))
+      this.db.exec('ALTER TABLE sessions ADD COLUMN receipt_pg INTEGER');
+    this.db.exec(
+      'CREATE INDEX IF NOT EXISTS sessions_receipt_pg ON sessions(pid, receipt_pg) WHERE receipt_pg IS NOT NULL',
+    );
     this.insertStmt = this.db.prepare(
       `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_wh, max_w, price_per_kwh, currency,
         started_at, last_meter_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -173,21 +179,18 @@ export class SessionStore {
     );
     this.closeStmt = this.db.prepare(
       `UPDATE sessions SET state = 'closed', reason = ?, ended_at = ?, receipt = ?, last_wh = ?,
-        stop_seq = COALESCE(?, stop_seq) WHERE sid = ? AND state = 'open'`,
+        stop_seq = COALESCE(?, stop_seq), receipt_pg = ? WHERE sid = ? AND state = 'open'`,
     );
     this.controlStmt = this.db.prepare(
       'INSERT INTO control (pid, snapshot) VALUES (?, ?) ON CONFLICT(pid) DO UPDATE SET snapshot = excluded.snapshot',
     );
     this.chargerSignedStmt = this.db.prepare('UPDATE sessions SET charger_signed = ? WHERE sid = ?');
-    this.receiptPageStmt = this.db.prepare(
-      `INSERT INTO receipt_pages (pid, pg) VALUES (?, ?)
-        ON CONFLICT(pid) DO UPDATE SET pg = MAX(pg, excluded.pg)`,
-    );
-    this.lastReceiptPageStmt = this.db.prepare('SELECT pg FROM receipt_pages WHERE pid = ?').pluck();
-    this.closeWithPage = this.db.transaction((close: () => void, pid: string, pg: number) => {
-      close();
-      this.receiptPageStmt.run(pid, pg);
-    });
+    this.lastReceiptPageStmt = this.db
+      .prepare(
+        `SELECT MAX(COALESCE((SELECT pg FROM receipt_pages WHERE pid = @pid), 0),
+          COALESCE((SELECT MAX(receipt_pg) FROM sessions WHERE pid = @pid AND receipt_pg IS NOT NULL), 0))`,
+      )
+      .pluck();
     this.chargerBindingStmt = this.db.prepare('UPDATE sessions SET charger_binding = ? WHERE sid = ?');
     this.getStmt = this.db.prepare('SELECT * FROM sessions WHERE sid = ?');
     this.openSessionsStmt = this.db.prepare("SELECT * FROM sessions WHERE state = 'open'");
@@ -265,18 +268,14 @@ export class SessionStore {
     stopSeq?: number,
     page?: ReceiptPage,
   ): boolean {
-    let closed = false;
-    const close = () => {
-      closed = this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, sid).changes === 1;
-    };
-    if (page) this.closeWithPage(close, page.pid, page.pg);
-    else close();
-    return closed;
+    return (
+      this.closeStmt.run(reason, endedAt, receipt, wh, stopSeq ?? null, page?.pg ?? null, sid).changes === 1
+    );
   }
 
   /** The OCMF pagination (PG) of the pile's latest stored receipt, 0 before its first. */
   lastReceiptPage(pid: string): number {
-    return (this.lastReceiptPageStmt.get(pid) as number | undefined) ?? 0;
+    return (this.lastReceiptPageStmt.get({ pid }) as number | undefined) ?? 0;
   }
 
   get(sid: string): SessionRecord | undefined {
