@@ -84,59 +84,51 @@ function curveOf(key: KeyObject): string | undefined {
   return key.asymmetricKeyType === 'ec' ? key.asymmetricKeyDetails?.namedCurve : undefined;
 }
 
+/** A pile's §8a signers: the same key, signing on the calling thread or in libuv's thread pool. */
+export interface OcmfSigners {
+  /** the whole OCMF record of a payload text, signed now */
+  sign(payloadText: string): string;
+  /** the same, the ECDSA made in the thread pool (node:crypto's sign with a callback), off the event loop */
+  signAsync(payloadText: string): Promise<string>;
+}
+
 /**
- * A signer of §8a payloads: the whole OCMF record of a payload text, its DER ECDSA signature made by OpenSSL
+ * Signers of §8a payloads: the whole OCMF record of a payload text, its DER ECDSA signature made by OpenSSL
  * (a fresh random k each time, so two signatures of one payload differ). The key is the raw scalar from the
- * keystore or any OpenSSL private key on the algorithm's curve.
+ * keystore or any OpenSSL private key on the algorithm's curve, imported once for both.
  */
+export function createOcmfSigners(
+  key: Uint8Array | KeyObject,
+  algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
+): OcmfSigners {
+  const algorithm = ocmfAlgorithm(algorithmName);
+  if (!algorithm) throw new RangeError(`${algorithmName} is not an OCMF signature algorithm`);
+  const privateKey = key instanceof Uint8Array ? receiptSigningKey(key, algorithm.curve) : key;
+  if (curveOf(privateKey) !== OPENSSL_CURVES[algorithm.curve])
+    throw new RangeError(
+      `${algorithm.name} needs a ${algorithm.curve} key, not ${curveOf(privateKey) ?? 'this one'}`,
+    );
+  const hash = NODE_HASH[algorithm.hash];
+  const signingKey = { key: privateKey, dsaEncoding: 'der' } as const;
+  return {
+    sign: (payloadText) =>
+      assembleOcmf(payloadText, sign(hash, Buffer.from(payloadText, 'utf8'), signingKey), algorithm.name),
+    signAsync: (payloadText) =>
+      new Promise((resolve, reject) => {
+        sign(hash, Buffer.from(payloadText, 'utf8'), signingKey, (error, signature) => {
+          if (error) reject(error);
+          else resolve(assembleOcmf(payloadText, signature, algorithm.name));
+        });
+      }),
+  };
+}
+
+/** A signer of §8a payloads on the calling thread (createOcmfSigners' `sign`). */
 export function createOcmfSigner(
   key: Uint8Array | KeyObject,
   algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
 ): (payloadText: string) => string {
-  const algorithm = ocmfAlgorithm(algorithmName);
-  if (!algorithm) throw new RangeError(`${algorithmName} is not an OCMF signature algorithm`);
-  const privateKey = key instanceof Uint8Array ? receiptSigningKey(key, algorithm.curve) : key;
-  if (curveOf(privateKey) !== OPENSSL_CURVES[algorithm.curve])
-    throw new RangeError(
-      `${algorithm.name} needs a ${algorithm.curve} key, not ${curveOf(privateKey) ?? 'this one'}`,
-    );
-  const hash = NODE_HASH[algorithm.hash];
-  return (payloadText) =>
-    assembleOcmf(
-      payloadText,
-      sign(hash, Buffer.from(payloadText, 'utf8'), { key: privateKey, dsaEncoding: 'der' }),
-      algorithm.name,
-    );
-}
-
-/**
- * createOcmfSigner's twin that signs in libuv's thread pool (node:crypto's sign with a callback): the ECDSA, the
- * bulk of a receipt's cost, stays off the event loop that serves the handshakes.
- */
-export function createAsyncOcmfSigner(
-  key: Uint8Array | KeyObject,
-  algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
-): (payloadText: string) => Promise<string> {
-  const algorithm = ocmfAlgorithm(algorithmName);
-  if (!algorithm) throw new RangeError(`${algorithmName} is not an OCMF signature algorithm`);
-  const privateKey = key instanceof Uint8Array ? receiptSigningKey(key, algorithm.curve) : key;
-  if (curveOf(privateKey) !== OPENSSL_CURVES[algorithm.curve])
-    throw new RangeError(
-      `${algorithm.name} needs a ${algorithm.curve} key, not ${curveOf(privateKey) ?? 'this one'}`,
-    );
-  const hash = NODE_HASH[algorithm.hash];
-  return (payloadText) =>
-    new Promise((resolve, reject) => {
-      sign(
-        hash,
-        Buffer.from(payloadText, 'utf8'),
-        { key: privateKey, dsaEncoding: 'der' },
-        (error, signature) => {
-          if (error) reject(error);
-          else resolve(assembleOcmf(payloadText, signature, algorithm.name));
-        },
-      );
-    });
+  return createOcmfSigners(key, algorithmName).sign;
 }
 
 /** One payload signed with a P-256 scalar (ECDSA-secp256r1-SHA256), as the pile does for each session. */

@@ -5,7 +5,7 @@
  * meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
-import { createAsyncOcmfSigner, createOcmfSigner } from '../node/receipt-signing.js';
+import { createOcmfSigners, type OcmfSigners } from '../node/receipt-signing.js';
 import {
   buildReceiptOcmfPayload,
   decodeBody,
@@ -91,23 +91,19 @@ export interface SignedSessionEnd {
  */
 export class PileReceipts {
   private readonly options: PileReceiptsOptions;
-  private readonly sign?: (payloadText: string) => string;
-  private readonly signAsync?: (payloadText: string) => Promise<string>;
+  private readonly signers?: OcmfSigners;
   /** the pile's signatures in the thread pool, one after another: receipts leave in the order of their PG */
   private signing: Promise<unknown> = Promise.resolve();
   private lastPage: number;
 
   constructor(options: PileReceiptsOptions) {
     this.options = options;
-    if (options.signingKey) {
-      this.sign = createOcmfSigner(options.signingKey);
-      this.signAsync = createAsyncOcmfSigner(options.signingKey);
-    }
+    if (options.signingKey) this.signers = createOcmfSigners(options.signingKey);
     this.lastPage = options.store.lastReceiptPage(options.pid);
   }
 
   get signs(): boolean {
-    return this.sign !== undefined;
+    return this.signers !== undefined;
   }
 
   /**
@@ -126,7 +122,7 @@ export class PileReceipts {
     const sealed = prepared
       ? this.sealed(
           prepared,
-          this.trySign(record.sid, () => this.sign!(prepared.text)),
+          this.trySign(record.sid, () => this.signers!.sign(prepared.text)),
         )
       : {};
     return this.receiptWith(signer, record, reason, wh, endedAtMs, sealed);
@@ -147,7 +143,7 @@ export class PileReceipts {
     const prepared = this.prepare(record, wh, endedAtMs, chargerSigned);
     let sealed: ReceiptSignatures & { page?: ReceiptPage } = {};
     if (prepared) {
-      const ocmf = this.signing.then(() => this.signAsync!(prepared.text));
+      const ocmf = this.signing.then(() => this.signers!.signAsync(prepared.text));
       this.signing = ocmf.catch(() => {});
       sealed = this.sealed(
         prepared,
@@ -185,7 +181,7 @@ export class PileReceipts {
     endedAtMs: number,
     chargerSigned: readonly ChargerSignedReading[] | undefined,
   ): PreparedRecord | undefined {
-    if (!this.sign) return undefined;
+    if (!this.signers) return undefined;
     const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
     const pg = this.lastPage + 1;
     let text: string;
