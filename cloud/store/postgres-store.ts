@@ -60,21 +60,28 @@ export class PostgresCloudStore implements CloudStore {
     }
   }
 
-  async transaction<T>(work: (tx: CloudTx) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: CloudTx) => Promise<T>): Promise<T> {
+    return this.unitOfWork('write', 'BEGIN', work);
+  }
+
+  read<T>(work: (tx: CloudReads) => Promise<T>): Promise<T> {
+    return this.unitOfWork('read', 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY', work);
+  }
+
+  /** One unit on a pooled connection: committed when `work` resolves, rolled back when it throws. */
+  private async unitOfWork<T>(
+    mode: 'read' | 'write',
+    begin: string,
+    work: (unit: PostgresUnit) => Promise<T>,
+  ): Promise<T> {
     const client = await this.pool.connect();
-    const unit = new PostgresUnit(client, 'write');
+    const unit = new PostgresUnit(client, mode);
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(unit);
-      await unit.sendHeld();
+      if (mode === 'write') await this.beforeCommit(client, unit);
       unit.close();
-      if (unit.retainedTopics.size > 0) {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [RETAINED_REV_LOCK]);
-        await client.query("UPDATE retained SET rev = nextval('retained_rev') WHERE topic = ANY($1)", [
-          [...unit.retainedTopics],
-        ]);
-      }
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -86,23 +93,14 @@ export class PostgresCloudStore implements CloudStore {
     }
   }
 
-  async read<T>(work: (tx: CloudReads) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    const unit = new PostgresUnit(client, 'read');
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      const result = await work(unit);
-      unit.close();
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      unit.close();
-      broken = await rollback(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  /** A write unit's held-back writes go out, and its retained rows take their final revs, under the rev lock. */
+  private async beforeCommit(client: pg.PoolClient, unit: PostgresUnit): Promise<void> {
+    await unit.sendHeld();
+    if (unit.retainedTopics.size === 0) return;
+    await client.query('SELECT pg_advisory_xact_lock($1)', [RETAINED_REV_LOCK]);
+    await client.query("UPDATE retained SET rev = nextval('retained_rev') WHERE topic = ANY($1)", [
+      [...unit.retainedTopics],
+    ]);
   }
 
   /** Starts listening at the first call; every notification, and every lost listening connection, counts. */
