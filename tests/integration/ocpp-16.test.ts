@@ -5,6 +5,7 @@
 import { RPCClient } from 'ocpp-rpc';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { removeTempDirs } from '../../pile-gateway/testkit.js';
+import { waitFor } from '../support/mqtt.js';
 import { OcppSystem, ocppPile, STATION_PASSWORD } from '../support/ocpp-system.js';
 
 let system: OcppSystem | undefined;
@@ -15,13 +16,7 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-const until = async (check: () => boolean, ms = 3000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (check: () => boolean, ms = 3000) => waitFor(check, ms);
 
 describe('OCPP 1.6 station', () => {
   it('charges through RemoteStart, StartTransaction, MeterValues and RemoteStop', async () => {

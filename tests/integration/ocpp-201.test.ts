@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../pile-gateway/store.js';
 import { removeTempDirs } from '../../pile-gateway/testkit.js';
+import { waitFor } from '../support/mqtt.js';
 import { OcppSystem, ocppPile } from '../support/ocpp-system.js';
 
 let system: OcppSystem | undefined;
@@ -16,13 +17,7 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-const until = async (check: () => boolean, ms = 3000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (check: () => boolean, ms = 3000) => waitFor(check, ms);
 
 describe('OCPP 2.0.1 station', () => {
   it('charges a plugged-in car from the station’s own meter, end to end', async () => {

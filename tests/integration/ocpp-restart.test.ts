@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../node/child-process.js';
 import { SessionStore } from '../../pile-gateway/store.js';
 import { removeTempDirs } from '../../pile-gateway/testkit.js';
+import { waitFor } from '../support/mqtt.js';
 import { OcppSystem, ocppPile } from '../support/ocpp-system.js';
 
 let system: OcppSystem | undefined;
@@ -19,13 +20,7 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-const until = async (check: () => boolean, ms = 3000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (check: () => boolean, ms = 3000) => waitFor(check, ms);
 
 /** The restarted gateway listens where the station reconnects. */
 async function restartingSystem(
