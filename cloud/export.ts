@@ -128,9 +128,7 @@ export async function writeGatewayExport(
       port: options.httpPort ?? (typeof earlier.httpPort === 'number' ? earlier.httpPort : 9464),
       token: operatorToken(earlier.token),
     },
-    ...(options.meterIntervalMs !== undefined || earlier.settings.meterIntervalMs === undefined
-      ? { meterIntervalMs: options.meterIntervalMs ?? 5000 }
-      : {}),
+    meterIntervalMs: options.meterIntervalMs ?? earlier.settings.meterIntervalMs ?? 5000,
     ...ocppEndpointConfig(options.ocpp, chargers.some(Boolean)),
     piles: piles.map((p, i) => ({
       pid: p.pid,

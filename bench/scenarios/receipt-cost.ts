@@ -7,6 +7,7 @@
  * session signed), the median over back-to-back pairs of runs. The whole process's CPU is reported beside it.
  */
 import { cpuSeconds, loadavg, ProcessSampler } from '../lib/machine.js';
+import { percentile } from '../lib/stats.js';
 import { createFleet, removeFleet, startBrokerProcess, startGatewayProcess } from '../lib/system.js';
 import { LoadDriver } from '../loadgen/driver.js';
 
@@ -34,11 +35,8 @@ export interface ReceiptCostResult {
   error?: string;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
-
+/** The median, nearest-rank (the rounds and pairs come in odd counts). */
+const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 0.5);
 export async function receiptCostScenario(options: {
   quick: boolean;
   log?: (line: string) => void;
