@@ -187,4 +187,35 @@ describe('PileReceipts', () => {
     expect(store.lastReceiptPage('SR-9')).toBe(0);
     store.closeDatabase();
   });
+  it('stores a receipt once, beside its session row, and still reads one an older gateway kept in the row', () => {
+    const dir = tempDir('signed-receipts-table');
+    let store = new SessionStore(dir);
+    const receipts = new PileReceipts({ pid: 'SR-1', signingKey, store, log });
+    const { record: closed } = endSession(store, receipts, 1_200);
+    const stored = store.get(closed.sid);
+    expect(stored?.state).toBe('closed');
+    expect(stored?.lastWh).toBe(1_200);
+    expect(JSON.parse(stored?.receipt ?? '{}').type).toBe('session.end');
+    // a session that is not open takes no receipt: nothing stored, the first one kept
+    expect(store.closeSession(closed.sid, 'stopped', Date.now(), 9_999, 'forged', 7)).toBe(false);
+    expect(store.closeSession('no-such-session', 'stopped', Date.now(), 1, 'forged')).toBe(false);
+    expect(store.get(closed.sid)?.receipt).toBe(stored?.receipt);
+    expect(store.get(closed.sid)?.lastWh).toBe(1_200);
+    store.closeDatabase();
+    const db = new Database(join(dir, 'sessions.db'));
+    expect(db.prepare('SELECT COUNT(*) FROM receipts').pluck().get()).toBe(1);
+    // a session closed by a gateway from before the receipts table: its receipt is in the row
+    db.prepare(
+      `INSERT INTO sessions (sid, pid, connector, vid, tid, sk, max_w, price_per_kwh, currency, started_at, state,
+        reason, ended_at, receipt) VALUES ('old', 'SR-1', 1, 'car', 't', x'00', 1, '0.39', 'EUR', 1, 'closed',
+        'stopped', 2, 'older receipt')`,
+    ).run();
+    db.close();
+    store = new SessionStore(dir);
+    expect(store.get('old')?.receipt).toBe('older receipt');
+    expect(store.lastClosed(10).map((r) => r.receipt)).toEqual(
+      expect.arrayContaining(['older receipt', stored?.receipt]),
+    );
+    store.closeDatabase();
+  });
 });
