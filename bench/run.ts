@@ -71,6 +71,11 @@ const program = new Command('npm run bench --')
     'keep the gateway session database here (e.g. on tmpfs) to see what storage costs',
   )
   .option('--no-bare-pile', 'skip the bare-pile reference runs of the handshake scenario')
+  .option(
+    '--unsigned-receipts',
+    "the handshake scenario without the piles' OCMF signing keys (receipts MACed only), to compare",
+    false,
+  )
   .option('--from-source', 'run the services from TypeScript under tsx instead of built', false)
   .option(
     '--sqlite-sync <mode>',
@@ -86,6 +91,7 @@ const program = new Command('npm run bench --')
       profile: boolean;
       gatewayData?: string;
       fromSource: boolean;
+      unsignedReceipts: boolean;
       barePile: boolean;
     }) => {
       const started = performance.now();
@@ -126,6 +132,7 @@ const program = new Command('npm run bench --')
           ...(opts.profile ? { gatewayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
           ...(opts.gatewayData ? { gatewayDataDir: opts.gatewayData } : {}),
           ...(opts.sqliteSync?.[0] ? { sqliteSync: opts.sqliteSync[0] } : {}),
+          ...(opts.unsignedReceipts ? { signedReceipts: false } : {}),
         });
       }
       if (run.has('scale')) {

@@ -279,8 +279,8 @@ export class ChargingSessions {
       this.finishSession(active, reason, wh, endedAt, stopSeq, receipts.sessionEnd(...ending));
       return;
     }
-    // The ECDSA runs in the thread pool; meanwhile the session is ending (no more readings; stops and cable reports wait).
-    // A shutdown that comes first ends it at once, and this receipt is dropped.
+    // The receipt is made on the receipt-signing thread; meanwhile the session is ending (no more readings; stops
+    // and cable reports wait). A shutdown that comes first ends it at once, and this receipt is dropped.
     active.ending = true;
     clearInterval(active.timer);
     void receipts.sessionEndAsync(...ending).then((end) => {

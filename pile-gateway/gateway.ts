@@ -18,6 +18,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createStations, type OcppEndpoint, startOcppEndpoint } from './ocpp/endpoint.js';
 import { cachedOperatorView } from './operator-view.js';
 import type { PileRuntime } from './pile.js';
+import { ReceiptSigningThread } from './receipt-thread.js';
 import { Recovery } from './recovery.js';
 import { pileSubscriptions, ServedPiles } from './served-piles.js';
 import { type GatewayUnits, shutdownGateway } from './shutdown.js';
@@ -64,6 +65,10 @@ export async function startGateway(
   const flushLog = () => log?.flush();
   const metrics = createMetrics(gid);
   const store = new SessionStore(loaded.dataDir, { sync: config.sqliteSync });
+  // Signed receipts (PROTOCOL §8a) are made on a thread of their own, off the handshakes' event loop.
+  const receiptThread = [...loaded.keys.values()].some((k) => k.signingKey)
+    ? new ReceiptSigningThread(logger)
+    : undefined;
 
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => {
@@ -99,6 +104,7 @@ export async function startGateway(
     logger,
     chargerFactory: options.chargerFactory,
     limits: options.limits,
+    ...(receiptThread ? { receiptThread } : {}),
   });
   // Before the OCPP endpoint opens: a station that reconnects finds its transaction's session already back.
   const recovery = new Recovery({
@@ -117,6 +123,7 @@ export async function startGateway(
     connection,
     store,
     logger,
+    ...(receiptThread ? { receiptThread } : {}),
     tick: setInterval(() => piles.tick(), 1000),
   };
   let closing: Promise<void> | undefined;

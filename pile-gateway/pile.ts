@@ -21,6 +21,7 @@ import { ChargingSessions, type EndReason, type Publish } from './charging-sessi
 import type { PileConfig, PileKey } from './config.js';
 import { dropReason, type GatewayMetrics } from './metrics.js';
 import { connectorStatus } from './pile-status.js';
+import type { ReceiptSigningThread } from './receipt-thread.js';
 import { PileReceipts } from './signed-receipts.js';
 import type { SessionRecord, SessionStore } from './store.js';
 import { type PileVehicleSessions, VehicleSessions } from './vehicle-sessions.js';
@@ -46,6 +47,8 @@ export interface PileRuntimeOptions {
   acceptRevision1Requests?: boolean;
   /** the site's ledger of open sessions per vehicle (default: this pile's own, with the default limits) */
   vehicleSessions?: PileVehicleSessions;
+  /** where live sessions' signed receipts are made; without it, on the event loop */
+  receiptThread?: ReceiptSigningThread;
 }
 
 export class PileRuntime {
@@ -98,6 +101,7 @@ export class PileRuntime {
       store: options.store,
       log: this.log,
       ...(options.key.signingKey ? { signingKey: options.key.signingKey } : {}),
+      ...(options.receiptThread ? { thread: options.receiptThread } : {}),
     });
     if (!this.receipts.signs)
       this.log.warn('the keystore has no signingKey for this pile: its receipts carry no OCMF record');

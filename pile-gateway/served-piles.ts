@@ -11,6 +11,7 @@ import type { LoadedGatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { OcppStation } from './ocpp/station.js';
 import { PileRuntime } from './pile.js';
+import type { ReceiptSigningThread } from './receipt-thread.js';
 import type { SessionRecord, SessionStore } from './store.js';
 import { VehicleSessions } from './vehicle-sessions.js';
 
@@ -32,6 +33,8 @@ export interface ServedPilesOptions {
   /** a real controller per connector; the simulator by default */
   chargerFactory?: (pid: string, connector: number) => ChargerController;
   limits?: Partial<PileLimits>;
+  /** where live sessions' signed receipts are made (the gateway's receipt-signing thread) */
+  receiptThread?: ReceiptSigningThread;
 }
 
 export class ServedPiles {
@@ -75,6 +78,7 @@ export class ServedPiles {
           limits: options.limits,
           acceptRevision1Requests: config.acceptRevision1Requests,
           vehicleSessions: vehicleSessions.forPile(pile.pid),
+          ...(options.receiptThread ? { receiptThread: options.receiptThread } : {}),
         }),
       );
     }

@@ -20,11 +20,14 @@ export interface GatewayUnits extends Presence {
   http?: Closable;
   store: SessionStore;
   logger: Logger;
+  receiptThread?: Closable;
 }
 
 export async function shutdownGateway(units: GatewayUnits): Promise<void> {
   clearInterval(units.tick);
   units.piles.endAll('gateway-shutdown');
+  // every session has ended with a receipt made on this thread: receipts still on the signing thread are dropped
+  await units.receiptThread?.close();
   announcePresence(units, false);
   await units.connection.close();
   await units.ocpp?.close();

@@ -32,6 +32,7 @@ function record(pid = 'SR-1') {
     pricePerKWh: '0.39',
     currency: 'EUR',
     startedAt: Date.now() - 60_000,
+    sk: secureRandom(32),
     chargerSigned: null,
     ocmfReadings: null as string | null,
   };
@@ -45,9 +46,8 @@ function endSession(
   chargerSigned?: ChargerSignedReading[],
 ) {
   const r = record();
-  const sk = secureRandom(32);
-  store.open({ ...r, vid: 'car', sk, maxWh: null, maxW: 11_000 });
-  const signer = new PileSession({ sid: r.sid, sk, meterSeq: 0, stopSeq: 0 });
+  store.open({ ...r, vid: 'car', maxWh: null, maxW: 11_000 });
+  const signer = new PileSession({ sid: r.sid, sk: r.sk, meterSeq: 0, stopSeq: 0 });
   const end = receipts.sessionEnd(signer, r, 'stopped', wh, Date.now(), chargerSigned);
   store.closeSession(r.sid, 'stopped', Date.now(), wh, end.payload, undefined, end.page);
   const body = JSON.parse(JSON.parse(end.payload).body);
@@ -131,44 +131,6 @@ describe('PileReceipts', () => {
     const { body } = endSession(store, receipts, 100);
     expect(body.ocmf).toBeUndefined();
     expect(store.lastReceiptPage('SR-1')).toBe(0);
-    store.closeDatabase();
-  });
-  it('signs off the event loop in PG order, and a receipt signed at once meanwhile takes the next PG', async () => {
-    const store = new SessionStore(tempDir('signed-receipts-async'));
-    const receipts = new PileReceipts({ pid: 'SR-1', signingKey, store, log });
-    const ends = [1_000, 2_000, 3_000].map((wh) => {
-      const r = record();
-      const signer = new PileSession({ sid: r.sid, sk: secureRandom(32), meterSeq: 0, stopSeq: 0 });
-      return { r, wh, end: receipts.sessionEndAsync(signer, r, 'stopped', wh, Date.now()) };
-    });
-    // a shutdown's receipt, signed at once while the three are in the thread pool
-    const now = record();
-    const nowSigner = new PileSession({ sid: now.sid, sk: secureRandom(32), meterSeq: 0, stopSeq: 0 });
-    const immediate = receipts.sessionEnd(nowSigner, now, 'gateway-shutdown', 500, Date.now());
-    expect(immediate.page?.pg).toBe(4);
-    const settled: number[] = [];
-    const results = await Promise.all(
-      ends.map(({ end }, i) =>
-        end.then((e) => {
-          settled.push(i);
-          return e;
-        }),
-      ),
-    );
-    expect(settled).toEqual([0, 1, 2]);
-    expect(results.map((e) => e.page?.pg)).toEqual([1, 2, 3]);
-    results.forEach((e, i) => {
-      const body = JSON.parse(JSON.parse(e.payload).body);
-      expect(pageOf(body.ocmf)).toBe(`T${i + 1}`);
-      const checked = checkReceiptOcmf(body.ocmf, {
-        signKey: signKeyOf(signingKey),
-        tid: ends[i]!.r.tid,
-        pid: 'SR-1',
-        connector: 2,
-        wh: ends[i]!.wh,
-      });
-      expect(checked.ok).toBe(true);
-    });
     store.closeDatabase();
   });
   it('continues from the PG a gateway of the receipt_pages table stored, then from the session rows', () => {

@@ -5,28 +5,21 @@
  * meter signed the session (OCPP signedMeterValue), its record goes along untouched.
  */
 import type { Logger } from 'pino';
-import { createOcmfSigners, type OcmfSigners } from '../node/receipt-signing.js';
-import {
-  buildReceiptOcmfPayload,
-  decodeBody,
-  decodeMessage,
-  type PileSession,
-  ReceiptBody,
-  type ReceiptOcmfInput,
-  SessionEnd,
-  unixSeconds,
-} from '../shared/index.js';
+import { createOcmfSigner } from '../node/receipt-signing.js';
+import type { PileSession } from '../shared/index.js';
 import type { ChargerSignedReading } from './charger.js';
-import { type ReceiptSignatures, signedReceipt } from './messages.js';
+import { signedReceipt } from './messages.js';
 import { storedOcmfReadings } from './ocmf-readings.js';
+import { type MadeReceipt, makeSessionEnd, type ReceiptJob } from './receipt-maker.js';
+import type { ReceiptSigningThread } from './receipt-thread.js';
 import type { ReceiptPage, SessionRecord, SessionStore } from './store.js';
 
-/** GI of every record: the software that signs it. */
-export const RECEIPT_SIGNER_SOFTWARE = 'evauth-gateway';
+export { RECEIPT_SIGNER_SOFTWARE } from './receipt-maker.js';
 
 type ClosingRecord = Pick<
   SessionRecord,
   | 'sid'
+  | 'sk'
   | 'pid'
   | 'connector'
   | 'tid'
@@ -53,28 +46,14 @@ function storedReadings(json: string | null): ChargerSignedReading[] {
   }
 }
 
-/**
- * Whether a vehicle reads this session.end as one: within 8 KiB, its body within session.end's 4096 characters,
- * the body's records and meter key within theirs (PROTOCOL §1, §8a).
- */
-function readsAsReceipt(payload: string): boolean {
-  const message = decodeMessage(SessionEnd, payload);
-  return message.ok && decodeBody(ReceiptBody, message.value.body).ok;
-}
-
 export interface PileReceiptsOptions {
   pid: string;
   /** the pile's signing key from the keystore; without one its receipts carry no OCMF record */
   signingKey?: Uint8Array;
+  /** where live sessions' receipts are made (the gateway's receipt-signing thread); without it, on this thread */
+  thread?: ReceiptSigningThread;
   store: SessionStore;
   log: Logger;
-}
-
-/** A record about to be signed: its text, its PG (taken), and the charger meter's record to go with it. */
-interface PreparedRecord {
-  text: string;
-  page: ReceiptPage;
-  meter?: ChargerSignedReading;
 }
 
 /** A session.end to store and send, and the pagination its OCMF record carries (stored with it). */
@@ -82,6 +61,15 @@ export interface SignedSessionEnd {
   payload: string;
   page?: ReceiptPage;
 }
+
+type SessionEndArguments = [
+  signer: PileSession,
+  record: ClosingRecord,
+  reason: string,
+  wh: number,
+  endedAtMs: number,
+  chargerSigned?: readonly ChargerSignedReading[],
+];
 
 /**
  * The receipts of one pile: the session.end payloads, MACed with SK and signed in OCMF. PG counts in memory from
@@ -91,167 +79,88 @@ export interface SignedSessionEnd {
  */
 export class PileReceipts {
   private readonly options: PileReceiptsOptions;
-  private readonly signers?: OcmfSigners;
-  /** the pile's signatures in the thread pool, one after another: receipts leave in the order of their PG */
-  private signing: Promise<unknown> = Promise.resolve();
+  private readonly sign?: (payloadText: string) => string;
+  /** the pile's key as the receipt-signing thread knows it */
+  private readonly threadKey?: number;
   private lastPage: number;
 
   constructor(options: PileReceiptsOptions) {
     this.options = options;
-    if (options.signingKey) this.signers = createOcmfSigners(options.signingKey);
+    if (options.signingKey) {
+      this.sign = createOcmfSigner(options.signingKey);
+      this.threadKey = options.thread?.register(options.signingKey);
+    }
     this.lastPage = options.store.lastReceiptPage(options.pid);
   }
 
   get signs(): boolean {
-    return this.signers !== undefined;
+    return this.sign !== undefined;
   }
 
   /**
-   * The session.end payload of a record closing with `wh` at `endedAtMs`. The charger's signed readings are
-   * those it reports now, else those on the record (a session recovered after a restart).
+   * The session.end payload of a record closing with `wh` at `endedAtMs`, made now on this thread. The charger's
+   * signed readings are those it reports now, else those on the record (a session recovered after a restart).
    */
-  sessionEnd(
-    signer: PileSession,
+  sessionEnd(...end: SessionEndArguments): SignedSessionEnd {
+    const [signer, record, reason, wh, endedAtMs] = end;
+    if (!this.sign) return { payload: signedReceipt(signer, record, reason, wh, endedAtMs) };
+    const job = this.job(...end);
+    return this.made(job, makeSessionEnd(job, this.sign));
+  }
+
+  /**
+   * sessionEnd made on the receipt-signing thread, off the event loop (a live session's end; a restart's recovery
+   * and a shutdown make theirs at once). PG is taken now, so a receipt made at once meanwhile gets the next one.
+   */
+  async sessionEndAsync(...end: SessionEndArguments): Promise<SignedSessionEnd> {
+    const { thread } = this.options;
+    if (!this.sign || !thread || this.threadKey === undefined) return this.sessionEnd(...end);
+    const job = this.job(...end);
+    return this.made(job, (await thread.make(this.threadKey, job)) ?? makeSessionEnd(job, this.sign));
+  }
+
+  /** The job of one session.end, its PG taken. */
+  private job(
+    _signer: PileSession,
     record: ClosingRecord,
     reason: string,
     wh: number,
     endedAtMs: number,
     chargerSigned?: readonly ChargerSignedReading[],
-  ): SignedSessionEnd {
-    const prepared = this.prepare(record, wh, endedAtMs, chargerSigned);
-    const sealed = prepared
-      ? this.sealed(
-          prepared,
-          this.trySign(record.sid, () => this.signers!.sign(prepared.text)),
-        )
-      : {};
-    return this.receiptWith(signer, record, reason, wh, endedAtMs, sealed);
-  }
-
-  /**
-   * sessionEnd with the ECDSA in the thread pool, off the event loop (a live session's end; a restart's recovery
-   * and a shutdown sign at once). PG is taken now, so a receipt signed at once meanwhile gets the next one.
-   */
-  async sessionEndAsync(
-    signer: PileSession,
-    record: ClosingRecord,
-    reason: string,
-    wh: number,
-    endedAtMs: number,
-    chargerSigned?: readonly ChargerSignedReading[],
-  ): Promise<SignedSessionEnd> {
-    const prepared = this.prepare(record, wh, endedAtMs, chargerSigned);
-    let sealed: ReceiptSignatures & { page?: ReceiptPage } = {};
-    if (prepared) {
-      const ocmf = this.signing.then(() => this.signers!.signAsync(prepared.text));
-      this.signing = ocmf.catch(() => {});
-      sealed = this.sealed(
-        prepared,
-        await ocmf.catch((error: unknown) => this.signFailed(error, record.sid)),
-      );
-    }
-    return this.receiptWith(signer, record, reason, wh, endedAtMs, sealed);
-  }
-
-  /** The session.end with these signatures; the meter's record left out where the car could not read it. */
-  private receiptWith(
-    signer: PileSession,
-    record: ClosingRecord,
-    reason: string,
-    wh: number,
-    endedAtMs: number,
-    { page, ...signatures }: ReceiptSignatures & { page?: ReceiptPage },
-  ): SignedSessionEnd {
-    const signed = (payload: string) => (page ? { payload, page } : { payload });
-    const payload = signedReceipt(signer, record, reason, wh, endedAtMs, signatures);
-    const { meterOcmf, meterKey } = signatures;
-    if (meterOcmf === undefined || readsAsReceipt(payload)) return signed(payload);
-    // The meter's record is the charger's to size: past what a receipt holds it stays on the session record only.
-    this.options.log.warn(
-      { sid: record.sid, chars: meterOcmf.length, keyChars: meterKey?.length },
-      "the charger meter's signed record does not fit the receipt; left out",
-    );
-    return signed(signedReceipt(signer, record, reason, wh, endedAtMs, { ocmf: signatures.ocmf }));
-  }
-
-  /** The record to sign for this end, its PG taken; undefined without a key or when it cannot be built. */
-  private prepare(
-    record: ClosingRecord,
-    wh: number,
-    endedAtMs: number,
-    chargerSigned: readonly ChargerSignedReading[] | undefined,
-  ): PreparedRecord | undefined {
-    if (!this.signers) return undefined;
+  ): ReceiptJob {
     const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
-    const pg = this.lastPage + 1;
-    let text: string;
-    try {
-      text = this.payloadText(
-        {
-          pid: record.pid,
-          connector: record.connector,
-          tid: record.tid,
-          gi: RECEIPT_SIGNER_SOFTWARE,
-          pg,
-          startedAt: unixSeconds(record.startedAt),
-          endedAt: unixSeconds(endedAtMs),
-          // the pile's register counts the session's energy from 0 (it has no meter of its own: MS is pid*connector)
-          startWh: 0,
-          endWh: wh,
-          intermediate: storedOcmfReadings(record.ocmfReadings).map((r) => ({
-            at: unixSeconds(r.atMs),
-            wh: r.wh,
-          })),
-        },
-        record.sid,
-      );
-    } catch (error) {
-      return this.signFailed(error, record.sid);
-    }
-    this.lastPage = pg;
-    return { text, page: { pid: record.pid, pg }, ...(meter ? { meter } : {}) };
-  }
-
-  private trySign(sid: string, sign: () => string): string | undefined {
-    try {
-      return sign();
-    } catch (error) {
-      return this.signFailed(error, sid);
-    }
-  }
-
-  /** The MACed receipt still goes out: the vehicle accepts it without the record (PROTOCOL §8a "where"). */
-  private signFailed(error: unknown, sid: string): undefined {
-    this.options.log.error({ err: error, sid }, 'cannot sign the OCMF receipt');
-    return undefined;
-  }
-
-  /** The receipt's signatures: the pile's record (when it was signed) and the meter's. */
-  private sealed(
-    prepared: PreparedRecord,
-    ocmf: string | undefined,
-  ): ReceiptSignatures & { page?: ReceiptPage } {
-    if (ocmf === undefined) return {};
-    const { meter } = prepared;
+    this.lastPage += 1;
     return {
-      ocmf,
-      page: prepared.page,
-      ...(meter ? { meterOcmf: meter.signedMeterData } : {}),
-      ...(meter?.publicKey ? { meterKey: meter.publicKey } : {}),
+      sid: record.sid,
+      sk: record.sk,
+      pid: record.pid,
+      connector: record.connector,
+      tid: record.tid,
+      pricePerKWh: record.pricePerKWh,
+      currency: record.currency,
+      startedAt: record.startedAt,
+      reason,
+      wh,
+      endedAtMs,
+      pg: this.lastPage,
+      intermediate: storedOcmfReadings(record.ocmfReadings),
+      ...(meter
+        ? {
+            meter: {
+              signedMeterData: meter.signedMeterData,
+              ...(meter.publicKey ? { publicKey: meter.publicKey } : {}),
+            },
+          }
+        : {}),
     };
   }
 
-  /**
-   * The record's payload text; intermediate readings that do not fit between its start and end (a clock that
-   * stepped back, a damaged session record) are left out rather than the whole record.
-   */
-  private payloadText(input: ReceiptOcmfInput, sid: string): string {
-    if (!input.intermediate?.length) return buildReceiptOcmfPayload(input).text;
-    try {
-      return buildReceiptOcmfPayload(input).text;
-    } catch (error) {
-      this.options.log.warn({ err: error, sid }, 'intermediate readings left out of the OCMF receipt');
-      return buildReceiptOcmfPayload({ ...input, intermediate: [] }).text;
-    }
+  /** The made receipt with its pagination; a PG the record did not use is given back if still the latest. */
+  private made(job: ReceiptJob, made: MadeReceipt): SignedSessionEnd {
+    for (const { level, msg, ...fields } of made.notes)
+      this.options.log[level]({ sid: job.sid, ...fields }, msg);
+    if (made.signed) return { payload: made.payload, page: { pid: job.pid, pg: job.pg } };
+    if (this.lastPage === job.pg) this.lastPage -= 1;
+    return { payload: made.payload };
   }
 }

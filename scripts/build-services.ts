@@ -24,6 +24,11 @@ export const SERVICE_ENTRIES = {
 
 export type ServiceEntry = keyof typeof SERVICE_ENTRIES;
 
+/** Worker threads a service starts from a module beside its own (pile-gateway/receipt-thread.ts). */
+const WORKER_ENTRIES = {
+  'pile-gateway/receipt-worker.ts': 'receipt-worker.mjs',
+} as const;
+
 /**
  * Node flags the services are meant to run with. `--single-threaded-gc`: on a small gateway box the broker and
  * the gateway share two cores, and V8's parallel GC helpers then wait for a core, stretching every young-
@@ -36,7 +41,10 @@ export async function buildServices(): Promise<Map<ServiceEntry, string>> {
   const entries = Object.entries(SERVICE_ENTRIES) as [ServiceEntry, string][];
   await build({
     entryPoints: Object.fromEntries(
-      entries.map(([source, out]) => [out.replace(/\.mjs$/, ''), path.join(ROOT, source)]),
+      [...entries, ...Object.entries(WORKER_ENTRIES)].map(([source, out]) => [
+        out.replace(/\.mjs$/, ''),
+        path.join(ROOT, source),
+      ]),
     ),
     outdir: SERVICES_DIR,
     outExtension: { '.js': '.mjs' },

@@ -146,10 +146,11 @@ export function markdown(r: BenchReport): string {
       '',
       '## What signing every receipt costs the gateway',
       '',
-      `The same gateway and open-loop load (every handshake ends with a stop and its receipt), with the piles' OCMF signing keys and without, alternating; load average ${c.loadavg1}. A saturated gateway is bound by its event loop; the ECDSA runs in the thread pool beside it. Signing costs ${fmt(c.throughputLossPercent, '%')} of the session throughput (event loop ${fmt(c.unsignedCpuMsPerSession)} → ${fmt(c.signedCpuMsPerSession)} ms of CPU per session, medians); the whole process spends ${fmt(c.processCpuIncreasePercent, '%')} more CPU per session.`,
+      `Two copies of the system side by side (broker, gateway, open-loop load: every handshake ends with a stop and its receipt), one gateway with its piles' OCMF signing keys and one without, measured over the same windows, the signing copy alternating; load average ${c.loadavg1}. A saturated gateway is bound by its event loop; a live session's receipt is made on the gateway's receipt-signing thread beside it. Signing costs ${fmt(c.throughputLossPercent, '%')} of the session throughput (event loop ${fmt(c.unsignedCpuMsPerSession)} → ${fmt(c.signedCpuMsPerSession)} ms of CPU per session, medians); the whole process spends ${fmt(c.processCpuIncreasePercent, '%')} more CPU per session.`,
       '',
       table(
         [
+          'window',
           'receipts',
           'offered /s',
           'sessions',
@@ -158,6 +159,7 @@ export function markdown(r: BenchReport): string {
           'process CPU ms / session',
         ],
         c.rounds.map((x) => [
+          x.window ?? '',
           x.signed ? 'signed (OCMF)' : 'MAC only',
           x.offeredPerS,
           x.sessions,

@@ -95,6 +95,8 @@ export interface HandshakeOptions {
   gatewayDataDir?: string;
   /** the gateway's sqliteSync setting (its default is "normal"; "full" fsyncs each session record) */
   sqliteSync?: 'full' | 'normal';
+  /** false: the gateway without its piles' signing keys (receipts MACed only), to compare (default true) */
+  signedReceipts?: boolean;
   log?: (line: string) => void;
 }
 
@@ -181,6 +183,7 @@ async function runOnBroker(
             ...(options.gatewayNodeArgs ? { nodeArgs: options.gatewayNodeArgs } : {}),
             ...(options.gatewayDataDir ? { dataDir: options.gatewayDataDir } : {}),
             ...(options.sqliteSync ? { sqliteSync: options.sqliteSync } : {}),
+            ...(options.signedReceipts === false ? { signedReceipts: false } : {}),
           });
     run.gatewayStartupMs = gateway.startupMs;
     const started = await LoadDriver.start({

@@ -1,7 +1,7 @@
 /**
  * The services as an operator runs them: built by `npm run build:services` and started with plain node and the
  * services' flags, no tsx. The core flow through the built broker and gateway, the gateway's worker-thread WAL
- * checkpoints included, the operator page beside the built gateway, and clean exits.
+ * checkpoints and receipt-signing thread included, the operator page beside the built gateway, and clean exits.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +38,9 @@ describe('built services', () => {
     while (outcome.session.meters.length < 2) await outcome.session.once('meter');
     const receipt = await outcome.session.stop();
     expect(receipt.receipt.reason).toBe('stopped');
+    // signed in OCMF on the receipt-signing thread, whose module sits beside the built gateway
+    expect(receipt.receipt.ocmf).toMatch(/^OCMF\|/);
+    expect(system.gateway.output).not.toContain('receipt-signing thread');
     // The record is on disk with its receipt, verifiable with the stored SK.
     const store = new SessionStore(path.join(system.gatewayDir, 'data'), { sync: 'full' });
     const record = store.get(outcome.session.sid);

@@ -107,6 +107,8 @@ describe('signed receipts', () => {
     const pages = receipts.map(pageOf);
     expect(pages).toEqual([...pages].sort((a, b) => a - b));
     expect(new Set(pages).size).toBe(pages.length);
+    // made on the gateway's receipt-signing thread (from source: under tsx's loader), never falling back
+    expect(system.gateway.output).not.toContain('receipt-signing thread');
   }, 60_000);
 
   it('a record under another key than the credential’s is refused by the car; a re-export mends it', async () => {
