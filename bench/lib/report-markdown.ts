@@ -44,7 +44,7 @@ export function markdown(r: BenchReport): string {
       const bare = run.server === 'bare';
       lines.push(
         '',
-        `### ${runLabel(run.broker, run.server)}${bare ? ' (reference)' : ''}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
+        `### ${runLabel(run.broker, run.server)}${bare ? ' (reference)' : ''}${run.signedReceipts === false ? ' (MAC-only receipts)' : ''}: ${run.piles} piles, ${run.vehicles} vehicles, ${run.workers} generator processes`,
         '',
         ...(bare ? [`${barePileComparison(r.handshake, run)}`, ''] : []),
         `${bare ? 'Bare pile' : 'Gateway'} start-up ${run.gatewayStartupMs} ms. Highest rate with p99 <= 20 ms and nothing lost: **${run.maxRateP99Within20Ms || 'none'}/s**; peak verified rate ${run.peakAchievedPerS}/s; stopped: ${run.stoppedBecause}.${run.error ? ` Error: ${run.error}` : ''}`,

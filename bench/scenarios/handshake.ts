@@ -58,6 +58,8 @@ export interface BrokerRun {
   broker: BrokerKind;
   /** absent in results from before the bare-pile reference: the gateway */
   server?: PileServer;
+  /** false: the gateway ran without its piles' signing keys (`--unsigned-receipts`, MAC-only receipts) */
+  signedReceipts?: false;
   piles: number;
   vehicles: number;
   workers: number;
@@ -159,6 +161,7 @@ async function runOnBroker(
   const run: BrokerRun = {
     broker: kind,
     server,
+    ...(server === 'gateway' && options.signedReceipts === false ? { signedReceipts: false as const } : {}),
     piles: fleet.piles.length,
     vehicles: fleet.vehicles.length,
     workers: options.workers ?? 2,
@@ -171,7 +174,8 @@ async function runOnBroker(
     stoppedBecause: 'all rates done',
   };
   const label = runLabel(kind, server);
-  const serverName = server === 'bare' ? 'bare pile' : 'gateway';
+  const serverName =
+    server === 'bare' ? 'bare pile' : run.signedReceipts === false ? 'gateway (MAC-only receipts)' : 'gateway';
   const broker = await startBrokerProcess(fleet, kind);
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
   let driver: LoadDriver | undefined;
