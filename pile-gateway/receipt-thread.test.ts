@@ -1,4 +1,6 @@
 /** The receipt-signing thread: a real worker thread makes live sessions' receipts; without it nothing is lost. */
+
+import type { Worker } from 'node:worker_threads';
 import { p256 } from '@noble/curves/nist.js';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -182,6 +184,44 @@ describe('ReceiptSigningThread', () => {
     const next = closing();
     const signed = await receipts.sessionEndAsync(next.signer, next.record, 'stopped', 11, Date.now());
     expect(checked(signed.payload, next.record, 11)).toBe('T1');
+    await close();
+  });
+
+  it('a thread that dies is started again with every key; meanwhile receipts are made on the event loop', async () => {
+    const { lines, thread, receipts, close } = pileWithThread('receipt-thread-restart');
+    const first = closing();
+    expect(
+      checked(
+        (await receipts.sessionEndAsync(first.signer, first.record, 'stopped', 1, Date.now())).payload,
+        first.record,
+        1,
+      ),
+    ).toBe('T1');
+    // the worker goes away without close(): as a crash would
+    await (thread as unknown as { worker: Worker }).worker.terminate();
+    expect(thread.running).toBe(false);
+    expect(lines.find((l) => l.msg.startsWith('the receipt-signing thread stopped'))).toMatchObject({
+      level: 50,
+    });
+    const during = closing();
+    const made = await receipts.sessionEndAsync(during.signer, during.record, 'stopped', 2, Date.now());
+    expect(checked(made.payload, during.record, 2)).toBe('T2');
+    const deadline = Date.now() + 10_000;
+    while (!thread.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(thread.running).toBe(true);
+    expect(thread.restarts).toBe(1);
+    // the new worker has the pile's key again: it signs, not the event loop
+    const after = closing();
+    const direct = await thread.make(1, {
+      ...after.record,
+      reason: 'stopped',
+      wh: 3,
+      endedAtMs: Date.now(),
+      pg: 3,
+      intermediate: [],
+    });
+    expect(direct?.signed).toBe(true);
+    expect(checked(direct!.payload, after.record, 3)).toBe('T3');
     await close();
   });
 });

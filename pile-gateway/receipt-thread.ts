@@ -40,39 +40,61 @@ function startWorker(): Worker {
   );
 }
 
+/** After the thread failed: the wait before starting it again, doubling from the first to the last. */
+const RESTART_DELAYS_MS = { first: 1_000, last: 60_000 };
+
 export class ReceiptSigningThread {
-  private readonly worker?: Worker;
-  private alive = true;
+  private worker?: Worker;
+  /** a worker is up and takes jobs */
+  private alive = false;
+  private closed = false;
+  /** the keys given so far, for a restarted worker */
+  private readonly keys = new Map<number, Uint8Array>();
   private nextKeyId = 1;
   private nextJobId = 1;
   private readonly pending = new Map<number, (made: MadeReceipt | undefined) => void>();
   private outbox: { id: number; keyId: number; job: ReceiptJob }[] = [];
+  private restartDelayMs = RESTART_DELAYS_MS.first;
+  private restartTimer?: ReturnType<typeof setTimeout>;
+  /** times the thread was started again after a failure */
+  restarts = 0;
 
   constructor(private readonly log: Logger) {
+    this.start();
+  }
+
+  private start(): void {
+    let worker: Worker;
     try {
-      this.worker = startWorker();
+      worker = startWorker();
     } catch (error) {
-      this.alive = false;
-      log.error(
-        { err: error },
-        'the receipt-signing thread did not start; receipts are signed on the event loop',
-      );
+      this.failed(error as Error);
       return;
     }
+    this.worker = worker;
+    this.alive = true;
     // Jobs in flight are a session's own wait, not the process's: the broker connection keeps the gateway up.
-    this.worker.unref();
-    this.worker.on('message', (reply: ReceiptThreadReply) => {
+    worker.unref();
+    for (const [keyId, signingKey] of this.keys)
+      worker.postMessage({ type: 'key', keyId, signingKey } satisfies ReceiptThreadRequest);
+    worker.on('message', (reply: ReceiptThreadReply) => {
+      this.restartDelayMs = RESTART_DELAYS_MS.first;
       for (const { id, made } of reply.made) {
         const resolve = this.pending.get(id);
         this.pending.delete(id);
         resolve?.(made);
       }
     });
-    this.worker.on('error', (error) => this.stopped(error));
-    this.worker.on('exit', (code) => this.stopped(new Error(`the receipt-signing thread exited (${code})`)));
+    // An error is followed by exit: whichever comes first from this worker counts.
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.failed(error);
+    });
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.failed(new Error(`the receipt-signing thread exited (${code})`));
+    });
   }
 
-  /** Whether receipts are made on the thread (false once it failed or closed). */
+  /** Whether receipts are made on the thread now (not while it is down, nor once closed). */
   get running(): boolean {
     return this.alive;
   }
@@ -80,6 +102,7 @@ export class ReceiptSigningThread {
   /** Gives the thread a pile's signing key; the number names it in that pile's jobs. */
   register(signingKey: Uint8Array): number {
     const keyId = this.nextKeyId++;
+    this.keys.set(keyId, signingKey);
     if (this.alive)
       this.worker?.postMessage({ type: 'key', keyId, signingKey } satisfies ReceiptThreadRequest);
     return keyId;
@@ -87,7 +110,7 @@ export class ReceiptSigningThread {
 
   /** The receipt of a job, made on the thread; undefined where it cannot be (the caller then makes it). */
   make(keyId: number, job: ReceiptJob): Promise<MadeReceipt | undefined> {
-    if (!this.alive || !this.worker) return Promise.resolve(undefined);
+    if (!this.alive) return Promise.resolve(undefined);
     const id = this.nextJobId++;
     this.outbox.push({ id, keyId, job });
     // The sessions that end within RECEIPT_BATCH_MS go over in one message (one wake-up of the thread).
@@ -102,22 +125,37 @@ export class ReceiptSigningThread {
     this.worker?.postMessage({ type: 'jobs', jobs } satisfies ReceiptThreadRequest);
   }
 
-  private stopped(error?: Error): void {
-    if (!this.alive) return;
+  /** The jobs still out are handed back to their callers. */
+  private handBack(): void {
     this.alive = false;
-    if (error)
-      this.log.error(
-        { err: error },
-        'the receipt-signing thread stopped; receipts are signed on the event loop',
-      );
+    this.worker = undefined;
     this.outbox = [];
     for (const resolve of this.pending.values()) resolve(undefined);
     this.pending.clear();
   }
 
+  /** The worker failed: its jobs go back, receipts are made on the event loop until a new one is up. */
+  private failed(error: Error): void {
+    this.handBack();
+    if (this.closed) return;
+    this.log.error(
+      { err: error, restartInMs: this.restartDelayMs },
+      'the receipt-signing thread stopped; receipts are signed on the event loop until it is back',
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restarts++;
+      this.start();
+    }, this.restartDelayMs);
+    this.restartTimer.unref();
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, RESTART_DELAYS_MS.last);
+  }
+
   /** Stops the thread; receipts still waiting for it are made by their callers. */
   async close(): Promise<void> {
-    this.stopped();
-    await this.worker?.terminate();
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const { worker } = this;
+    this.handBack();
+    await worker?.terminate();
   }
 }

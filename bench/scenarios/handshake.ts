@@ -175,7 +175,11 @@ async function runOnBroker(
   };
   const label = runLabel(kind, server);
   const serverName =
-    server === 'bare' ? 'bare pile' : run.signedReceipts === false ? 'gateway (MAC-only receipts)' : 'gateway';
+    server === 'bare'
+      ? 'bare pile'
+      : run.signedReceipts === false
+        ? 'gateway (MAC-only receipts)'
+        : 'gateway';
   const broker = await startBrokerProcess(fleet, kind);
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
   let driver: LoadDriver | undefined;
