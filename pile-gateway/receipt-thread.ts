@@ -44,9 +44,8 @@ function startWorker(): Worker {
 const RESTART_DELAYS_MS = { first: 1_000, last: 60_000 };
 
 export class ReceiptSigningThread {
+  /** the worker up now and taking jobs; none while it is down or once closed */
   private worker?: Worker;
-  /** a worker is up and takes jobs */
-  private alive = false;
   private closed = false;
   /** the keys given so far, for a restarted worker */
   private readonly keys = new Map<number, Uint8Array>();
@@ -72,7 +71,6 @@ export class ReceiptSigningThread {
       return;
     }
     this.worker = worker;
-    this.alive = true;
     // Jobs in flight are a session's own wait, not the process's: the broker connection keeps the gateway up.
     worker.unref();
     for (const [keyId, signingKey] of this.keys)
@@ -96,21 +94,20 @@ export class ReceiptSigningThread {
 
   /** Whether receipts are made on the thread now (not while it is down, nor once closed). */
   get running(): boolean {
-    return this.alive;
+    return this.worker !== undefined;
   }
 
   /** Gives the thread a pile's signing key; the number names it in that pile's jobs. */
   register(signingKey: Uint8Array): number {
     const keyId = this.nextKeyId++;
     this.keys.set(keyId, signingKey);
-    if (this.alive)
-      this.worker?.postMessage({ type: 'key', keyId, signingKey } satisfies ReceiptThreadRequest);
+    this.worker?.postMessage({ type: 'key', keyId, signingKey } satisfies ReceiptThreadRequest);
     return keyId;
   }
 
   /** The receipt of a job, made on the thread; undefined where it cannot be (the caller then makes it). */
   make(keyId: number, job: ReceiptJob): Promise<MadeReceipt | undefined> {
-    if (!this.alive) return Promise.resolve(undefined);
+    if (!this.worker) return Promise.resolve(undefined);
     const id = this.nextJobId++;
     this.outbox.push({ id, keyId, job });
     // The sessions that end within RECEIPT_BATCH_MS go over in one message (one wake-up of the thread).
@@ -121,13 +118,11 @@ export class ReceiptSigningThread {
   private send(): void {
     const jobs = this.outbox;
     this.outbox = [];
-    if (jobs.length === 0 || !this.alive) return;
-    this.worker?.postMessage({ type: 'jobs', jobs } satisfies ReceiptThreadRequest);
+    if (jobs.length > 0) this.worker?.postMessage({ type: 'jobs', jobs } satisfies ReceiptThreadRequest);
   }
 
   /** The jobs still out are handed back to their callers. */
   private handBack(): void {
-    this.alive = false;
     this.worker = undefined;
     this.outbox = [];
     for (const resolve of this.pending.values()) resolve(undefined);

@@ -11,44 +11,41 @@ import { type MadeReceipt, makeSessionEnd } from './receipt-maker.js';
 import type { ReceiptThreadReply, ReceiptThreadRequest } from './receipt-thread.js';
 
 installCryptoBackend(nodeCryptoBackend);
-/** each pile's signer by the number the gateway gave its key; a key that did not import is its error */
-const signers = new Map<number, ((payloadText: string) => string) | Error>();
-const port = parentPort!;
-let replies: ReceiptThreadReply['made'] = [];
-let replying = false;
-
-const unsignable = (error: Error) => () => {
+const unsignable = (error: Error) => (): string => {
   throw error;
 };
+
+/** each pile's signer by the number the gateway gave its key; a key that did not import signs with its error */
+const signers = new Map<number, (payloadText: string) => string>();
+const port = parentPort!;
+let replies: ReceiptThreadReply['made'] = [];
 
 port.on('message', (request: ReceiptThreadRequest) => {
   if (request.type === 'key') {
     try {
       signers.set(request.keyId, createOcmfSigner(request.signingKey));
     } catch (error) {
-      signers.set(request.keyId, error as Error);
+      signers.set(request.keyId, unsignable(error as Error));
     }
     return;
   }
+  const answering = replies.length > 0;
   for (const { id, keyId, job } of request.jobs) {
-    const signer = signers.get(keyId) ?? new Error('no signing key was given to the receipt thread');
+    const sign =
+      signers.get(keyId) ?? unsignable(new Error('no signing key was given to the receipt thread'));
     let made: MadeReceipt | undefined;
     try {
-      made = makeSessionEnd(job, signer instanceof Error ? unsignable(signer) : signer);
+      made = makeSessionEnd(job, sign);
     } catch {
       // not even the MACed receipt could be made here: the gateway's thread makes it
     }
     replies.push(made ? { id, made } : { id });
   }
   // Messages that arrived together are answered together: one wake-up of the event loop for all of them.
-  if (!replying) {
-    replying = true;
-    setImmediate(reply);
-  }
+  if (!answering) setImmediate(reply);
 });
 
 function reply(): void {
-  replying = false;
   port.postMessage({ made: replies } satisfies ReceiptThreadReply);
   replies = [];
 }

@@ -62,8 +62,8 @@ export interface SignedSessionEnd {
   page?: ReceiptPage;
 }
 
-type SessionEndArguments = [
-  signer: PileSession,
+/** What ends: the record, why, its energy and time, and the charger's signed readings if it reports any now. */
+type Closing = [
   record: ClosingRecord,
   reason: string,
   wh: number,
@@ -100,9 +100,10 @@ export class PileReceipts {
   /**
    * The session.end payload of a record closing with `wh` at `endedAtMs`, made now on this thread. The charger's
    * signed readings are those it reports now, else those on the record (a session recovered after a restart).
+   * `signer` MACs a receipt without an OCMF record; a signed one is made from the record's SK, as on the thread.
    */
-  sessionEnd(...end: SessionEndArguments): SignedSessionEnd {
-    const [signer, record, reason, wh, endedAtMs] = end;
+  sessionEnd(signer: PileSession, ...end: Closing): SignedSessionEnd {
+    const [record, reason, wh, endedAtMs] = end;
     if (!this.sign) return { payload: signedReceipt(signer, record, reason, wh, endedAtMs) };
     const job = this.job(...end);
     return this.made(job, makeSessionEnd(job, this.sign));
@@ -112,22 +113,15 @@ export class PileReceipts {
    * sessionEnd made on the receipt-signing thread, off the event loop (a live session's end; a restart's recovery
    * and a shutdown make theirs at once). PG is taken now, so a receipt made at once meanwhile gets the next one.
    */
-  async sessionEndAsync(...end: SessionEndArguments): Promise<SignedSessionEnd> {
+  async sessionEndAsync(signer: PileSession, ...end: Closing): Promise<SignedSessionEnd> {
     const { thread } = this.options;
-    if (!this.sign || !thread || this.threadKey === undefined) return this.sessionEnd(...end);
+    if (!this.sign || !thread || this.threadKey === undefined) return this.sessionEnd(signer, ...end);
     const job = this.job(...end);
     return this.made(job, (await thread.make(this.threadKey, job)) ?? makeSessionEnd(job, this.sign));
   }
 
   /** The job of one session.end, its PG taken. */
-  private job(
-    _signer: PileSession,
-    record: ClosingRecord,
-    reason: string,
-    wh: number,
-    endedAtMs: number,
-    chargerSigned?: readonly ChargerSignedReading[],
-  ): ReceiptJob {
+  private job(...[record, reason, wh, endedAtMs, chargerSigned]: Closing): ReceiptJob {
     const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
     this.lastPage += 1;
     return {
