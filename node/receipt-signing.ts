@@ -84,23 +84,15 @@ function curveOf(key: KeyObject): string | undefined {
   return key.asymmetricKeyType === 'ec' ? key.asymmetricKeyDetails?.namedCurve : undefined;
 }
 
-/** A pile's §8a signers: the same key, signing on the calling thread or in libuv's thread pool. */
-export interface OcmfSigners {
-  /** the whole OCMF record of a payload text, signed now */
-  sign(payloadText: string): string;
-  /** the same, the ECDSA made in the thread pool (node:crypto's sign with a callback), off the event loop */
-  signAsync(payloadText: string): Promise<string>;
-}
-
 /**
- * Signers of §8a payloads: the whole OCMF record of a payload text, its DER ECDSA signature made by OpenSSL
+ * A signer of §8a payloads: the whole OCMF record of a payload text, its DER ECDSA signature made by OpenSSL
  * (a fresh random k each time, so two signatures of one payload differ). The key is the raw scalar from the
- * keystore or any OpenSSL private key on the algorithm's curve, imported once for both.
+ * keystore or any OpenSSL private key on the algorithm's curve, imported once.
  */
-export function createOcmfSigners(
+export function createOcmfSigner(
   key: Uint8Array | KeyObject,
   algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
-): OcmfSigners {
+): (payloadText: string) => string {
   const algorithm = ocmfAlgorithm(algorithmName);
   if (!algorithm) throw new RangeError(`${algorithmName} is not an OCMF signature algorithm`);
   const privateKey = key instanceof Uint8Array ? receiptSigningKey(key, algorithm.curve) : key;
@@ -110,25 +102,8 @@ export function createOcmfSigners(
     );
   const hash = NODE_HASH[algorithm.hash];
   const signingKey = { key: privateKey, dsaEncoding: 'der' } as const;
-  return {
-    sign: (payloadText) =>
-      assembleOcmf(payloadText, sign(hash, Buffer.from(payloadText, 'utf8'), signingKey), algorithm.name),
-    signAsync: (payloadText) =>
-      new Promise((resolve, reject) => {
-        sign(hash, Buffer.from(payloadText, 'utf8'), signingKey, (error, signature) => {
-          if (error) reject(error);
-          else resolve(assembleOcmf(payloadText, signature, algorithm.name));
-        });
-      }),
-  };
-}
-
-/** A signer of §8a payloads on the calling thread (createOcmfSigners' `sign`). */
-export function createOcmfSigner(
-  key: Uint8Array | KeyObject,
-  algorithmName: string = RECEIPT_SIGNATURE_ALGORITHM,
-): (payloadText: string) => string {
-  return createOcmfSigners(key, algorithmName).sign;
+  return (payloadText) =>
+    assembleOcmf(payloadText, sign(hash, Buffer.from(payloadText, 'utf8'), signingKey), algorithm.name);
 }
 
 /** One payload signed with a P-256 scalar (ECDSA-secp256r1-SHA256), as the pile does for each session. */
