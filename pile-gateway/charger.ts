@@ -51,6 +51,20 @@ export interface ChargerSignedReading {
   publicKey?: string;
 }
 
+/**
+ * The charger's signed readings kept on a session record (the JSON array recordChargerSigned stored): none for
+ * none, undefined when the record's text is not such an array (damaged).
+ */
+export function storedChargerReadings(json: string | null): ChargerSignedReading[] | undefined {
+  if (json === null) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? (value as ChargerSignedReading[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface EnergizeRequest {
   maxW: number;
   maxWh?: number;

@@ -13,7 +13,12 @@ import {
   unixSeconds,
 } from '../shared/index.js';
 import type { ActiveSession, EndReason, Publish } from './active-session.js';
-import type { ChargerController, ChargerEvent, ChargerReading, ChargerSignedReading } from './charger.js';
+import {
+  type ChargerController,
+  type ChargerEvent,
+  type ChargerReading,
+  storedChargerReadings,
+} from './charger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { storedOcmfReadings, withDueReading } from './ocmf-readings.js';
 import { SessionStarts } from './session-start.js';
@@ -95,12 +100,10 @@ export class ChargingSessions {
    */
   resume(record: SessionRecord, charger: ChargerController | undefined): boolean {
     if (!charger?.resume || record.chargerBinding === null) return false;
-    let signed: ChargerSignedReading[] = [];
-    try {
-      signed = record.chargerSigned ? (JSON.parse(record.chargerSigned) as ChargerSignedReading[]) : [];
-    } catch {
-      this.options.log.warn({ sid: record.sid }, 'charger-signed readings on record are not JSON');
-    }
+    const stored = storedChargerReadings(record.chargerSigned);
+    if (!stored)
+      this.options.log.warn({ sid: record.sid }, 'charger-signed readings on record are unreadable');
+    const signed = stored ?? [];
     if (!charger.resume(record.sid, record.chargerBinding, signed)) return false;
     const active: ActiveSession = {
       record,

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { createOcmfSigner } from '../node/receipt-signing.js';
 import type { PileSession } from '../shared/index.js';
-import type { ChargerSignedReading } from './charger.js';
+import { type ChargerSignedReading, storedChargerReadings } from './charger.js';
 import { signedReceipt } from './messages.js';
 import { storedOcmfReadings } from './ocmf-readings.js';
 import { type MadeReceipt, makeSessionEnd, type ReceiptJob } from './receipt-maker.js';
@@ -33,17 +33,6 @@ type ClosingRecord = Pick<
 /** The charger meter's record for the receipt: its end-of-transaction reading, else its latest one. */
 export function meterRecordOf(readings: readonly ChargerSignedReading[]): ChargerSignedReading | undefined {
   return [...readings].reverse().find((r) => r.context === 'Transaction.End') ?? readings.at(-1);
-}
-
-/** The charger's signed readings kept on a session record (JSON), or none if there are none or they are unreadable. */
-function storedReadings(json: string | null): ChargerSignedReading[] {
-  if (json === null) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? (value as ChargerSignedReading[]) : [];
-  } catch {
-    return [];
-  }
 }
 
 export interface PileReceiptsOptions {
@@ -122,7 +111,7 @@ export class PileReceipts {
 
   /** The job of one session.end, its PG taken. */
   private job(...[record, reason, wh, endedAtMs, chargerSigned]: Closing): ReceiptJob {
-    const meter = meterRecordOf(chargerSigned ?? storedReadings(record.chargerSigned));
+    const meter = meterRecordOf(chargerSigned ?? storedChargerReadings(record.chargerSigned) ?? []);
     this.lastPage += 1;
     return {
       sid: record.sid,
